@@ -1,0 +1,203 @@
+/**
+ * Source archive validation: reads a zip's central directory from disk with
+ * random access (never the whole file into memory), checks the layout SwiftPM
+ * requires and extracts the manifests.
+ *
+ * @module
+ */
+import * as zip from "@zip.js/zip.js";
+import { UnprocessableError } from "../errors.ts";
+import { declaredToolsVersion, MANIFEST_FILENAME } from "./manifest.ts";
+
+zip.configure({ useWebWorkers: false });
+
+/** A manifest found directly inside the archive's top-level directory. */
+export interface ExtractedManifest {
+  /** `Package.swift` or `Package@swift-X.swift`. */
+  filename: string;
+  /** The swift version in an alternate's file name, `null` for `Package.swift`. */
+  swiftVersion: string | null;
+  /** The tools version the file declares on its first line. */
+  toolsVersion: string;
+  content: Uint8Array;
+}
+
+/** What validation learned about an archive. */
+export interface ArchiveInspection {
+  /** Name of the single top-level directory. */
+  topDirectory: string;
+  /** `Package.swift` first, then alternates by file name. */
+  manifests: ExtractedManifest[];
+  entryCount: number;
+}
+
+/** Bounds applied while inspecting an archive. */
+export interface ArchiveLimits {
+  maxEntries: number;
+  maxManifestBytes: number;
+}
+
+/** Defaults: 100k entries, 1 MiB per manifest. */
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxEntries: 100_000, maxManifestBytes: 1024 * 1024 };
+
+const MAX_SYMLINK_TARGET_BYTES = 4096;
+
+/**
+ * Validates the zip at `path` as a Swift source archive: exactly one top-level
+ * directory, `Package.swift` directly inside it, no entry or symlink escaping
+ * it, no encryption, and a declared tools version in every manifest.
+ *
+ * @throws {UnprocessableError} naming the first problem found.
+ */
+export async function inspectSourceArchive(
+  path: string,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<ArchiveInspection> {
+  const file = await Deno.open(path, { read: true });
+  const reader = new zip.ZipReader(new FsFileReader(file), { strictness: "strict", filenameValidation: "strict" });
+  try {
+    return await inspectEntries(reader, limits);
+  } catch (error) {
+    if (error instanceof UnprocessableError) throw error;
+    throw new UnprocessableError(`source archive is not a valid zip file: ${describeZipError(error)}`);
+  } finally {
+    await reader.close().catch(() => {});
+    file.close();
+  }
+}
+
+async function inspectEntries(reader: zip.ZipReader<unknown>, limits: ArchiveLimits): Promise<ArchiveInspection> {
+  const byName = new Map<string, zip.Entry>();
+  let topDirectory: string | undefined;
+  for await (const entry of reader.getEntriesGenerator()) {
+    if (byName.size >= limits.maxEntries) {
+      throw new UnprocessableError(`source archive has more than ${limits.maxEntries} entries`);
+    }
+    const name = entry.filename.replace(/\/$/, "");
+    if (entry.encrypted) throw new UnprocessableError(`source archive entry "${name}" is encrypted`);
+    const segments = name.split("/");
+    if (segments.length === 1 && !entry.directory) {
+      throw new UnprocessableError(
+        `source archive must contain exactly one top-level directory, but "${name}" is a file at the top level`,
+      );
+    }
+    if (topDirectory === undefined) topDirectory = segments[0];
+    else if (segments[0] !== topDirectory) {
+      throw new UnprocessableError(
+        `source archive must contain exactly one top-level directory, found "${topDirectory}/" and "${segments[0]}/"`,
+      );
+    }
+    if (entry.symlink) await assertSymlinkStaysInside(entry, name, topDirectory);
+    byName.set(name, entry);
+  }
+  if (topDirectory === undefined) throw new UnprocessableError("source archive is empty");
+
+  const manifests: ExtractedManifest[] = [];
+  for (const [name, entry] of byName) {
+    const filename = name.slice(topDirectory.length + 1);
+    const match = MANIFEST_FILENAME.exec(filename);
+    if (!match || entry.directory) continue;
+    const target = entry.symlink ? await resolveSymlinkEntry(entry, name, byName) : entry;
+    const content = await readEntry(target, limits.maxManifestBytes, filename);
+    const toolsVersion = declaredToolsVersion(new TextDecoder().decode(content));
+    if (toolsVersion === null) {
+      throw new UnprocessableError(
+        `${filename} does not declare a tools version ("// swift-tools-version:X.Y" on its first line)`,
+      );
+    }
+    manifests.push({ filename, swiftVersion: match[1] ?? null, toolsVersion, content });
+  }
+  if (!manifests.some((m) => m.swiftVersion === null)) {
+    throw new UnprocessableError(
+      `source archive has no Package.swift directly inside its top-level directory "${topDirectory}/"`,
+    );
+  }
+  manifests.sort((a, b) =>
+    a.swiftVersion === null ? -1 : b.swiftVersion === null ? 1 : a.filename.localeCompare(b.filename)
+  );
+  return { topDirectory, manifests, entryCount: byName.size };
+}
+
+async function assertSymlinkStaysInside(entry: zip.Entry, name: string, topDirectory: string): Promise<void> {
+  const target = new TextDecoder().decode(await readEntry(entry, MAX_SYMLINK_TARGET_BYTES, name));
+  const resolved = resolveLinkTarget(name, target);
+  if (resolved === null || resolved.split("/")[0] !== topDirectory) {
+    throw new UnprocessableError(`source archive symlink "${name}" points outside the package directory ("${target}")`);
+  }
+}
+
+/** Resolves `target` relative to the directory of the link `name`; `null` if it is absolute or climbs above the root. */
+function resolveLinkTarget(name: string, target: string): string | null {
+  if (target === "" || target.startsWith("/") || target.includes("\\") || /^[a-zA-Z]:/.test(target)) return null;
+  const parts = name.split("/").slice(0, -1);
+  for (const segment of target.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      if (parts.length === 0) return null;
+      parts.pop();
+    } else parts.push(segment);
+  }
+  return parts.join("/");
+}
+
+async function resolveSymlinkEntry(entry: zip.Entry, name: string, byName: Map<string, zip.Entry>): Promise<zip.Entry> {
+  let current = entry;
+  let currentName = name;
+  for (let hops = 0; hops < 8 && current.symlink; hops++) {
+    const target = new TextDecoder().decode(await readEntry(current, MAX_SYMLINK_TARGET_BYTES, currentName));
+    const resolved = resolveLinkTarget(currentName, target);
+    const next = resolved === null ? undefined : byName.get(resolved);
+    if (next === undefined || next.directory) {
+      throw new UnprocessableError(`manifest symlink "${name}" does not point to a file in the archive`);
+    }
+    current = next;
+    currentName = resolved!;
+  }
+  if (current.symlink) throw new UnprocessableError(`manifest symlink "${name}" has too many levels of links`);
+  return current;
+}
+
+async function readEntry(entry: zip.Entry, maxBytes: number, label: string): Promise<Uint8Array> {
+  if (entry.directory) throw new UnprocessableError(`"${label}" is a directory`);
+  if (entry.uncompressedSize > maxBytes) {
+    throw new UnprocessableError(`"${label}" is ${entry.uncompressedSize} bytes, over the ${maxBytes}-byte limit`);
+  }
+  return await entry.getData(new zip.Uint8ArrayWriter(), { checkSignature: true });
+}
+
+function describeZipError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const filename = (error as { filename?: unknown })?.filename;
+  return typeof filename === "string" ? `${message} ("${filename}")` : message;
+}
+
+/** zip.js reader over an open file: random access, reads serialised (zip.js may overlap them). */
+class FsFileReader extends zip.Reader<Deno.FsFile> {
+  #file: Deno.FsFile;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(file: Deno.FsFile) {
+    super(file);
+    this.#file = file;
+  }
+
+  override async init(): Promise<void> {
+    this.size = (await this.#file.stat()).size;
+  }
+
+  override readUint8Array(offset: number, length: number): Promise<Uint8Array> {
+    const result = this.#queue.then(async () => {
+      await this.#file.seek(offset, Deno.SeekMode.Start);
+      const data = new Uint8Array(length);
+      let filled = 0;
+      while (filled < length) {
+        const count = await this.#file.read(data.subarray(filled));
+        if (count === null) return data.subarray(0, filled);
+        filled += count;
+      }
+      return data;
+    });
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+}

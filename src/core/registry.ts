@@ -1,0 +1,247 @@
+/**
+ * The registry core: packages, releases and identifiers over an
+ * {@link ObjectStore}. It knows nothing of HTTP; formats call it.
+ *
+ * Publishing stores the archive and manifests under a key that includes the
+ * archive's checksum, then commits the release by a compare-and-swap update of
+ * the package index. The index update is the single commit point: a crash
+ * before it leaves unreferenced blobs and no release; after it, the whole
+ * release. Exactly one of several concurrent publishes of a version commits.
+ *
+ * @module
+ */
+import { ConflictError, NotFoundError, ServiceUnavailableError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { ContentionError, readJsonDocument, updateJsonDocument } from "../storage/json_document.ts";
+import { type ByteRange, type ObjectBody, type ObjectStore, readObjectBytes } from "../storage/object_store.ts";
+import { LruCache } from "../util/lru_cache.ts";
+import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
+import { packageId, type PackageRef } from "./identity.ts";
+import {
+  type IdentifierIndex,
+  keys,
+  type PackageIndex,
+  type ReleaseRecord,
+  type SigningRecord,
+  wholeSecondIso,
+} from "./release.ts";
+import { normalizeRepositoryUrl } from "./repository_url.ts";
+import type { StagedFile } from "./staging.ts";
+
+/** What a publish hands to the core. The archive is already staged on disk. */
+export interface PublishInput {
+  ref: PackageRef;
+  version: string;
+  archive: StagedFile;
+  metadata: Record<string, unknown>;
+  signing?: SigningRecord;
+  metadataSignatureBase64?: string;
+}
+
+/** A release together with the package it belongs to. */
+export interface ReleaseView {
+  pkg: PackageIndex;
+  release: ReleaseRecord;
+}
+
+/** Dependencies of the {@link Registry}. */
+export interface RegistryOptions {
+  store: ObjectStore;
+  logger: Logger;
+  clock?: () => Date;
+  archiveLimits?: ArchiveLimits;
+  /** Bytes of manifest bodies kept in memory (default 32 MiB). */
+  manifestCacheBytes?: number;
+}
+
+/** Packages and releases: read, publish, look up by repository URL. */
+export class Registry {
+  readonly #store: ObjectStore;
+  readonly #logger: Logger;
+  readonly #clock: () => Date;
+  readonly #archiveLimits: ArchiveLimits;
+  readonly #packages = new LruCache<string, PackageIndex | null>(50_000);
+  readonly #manifests: LruCache<string, Uint8Array<ArrayBuffer>>;
+  readonly #inFlight = new Set<string>();
+
+  constructor(options: RegistryOptions) {
+    this.#store = options.store;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#archiveLimits = options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
+    this.#manifests = new LruCache(options.manifestCacheBytes ?? 32 * 1024 * 1024, (b) => b.byteLength);
+  }
+
+  /** The package's index, or `null` when it has no releases. */
+  async getPackage(ref: PackageRef): Promise<PackageIndex | null> {
+    const cached = this.#packages.get(ref.key);
+    if (cached !== undefined) return cached;
+    const document = await readJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref));
+    const pkg = document?.value ?? null;
+    this.#packages.set(ref.key, pkg);
+    return pkg;
+  }
+
+  /** The package's index. @throws {NotFoundError} when it does not exist. */
+  async requirePackage(ref: PackageRef): Promise<PackageIndex> {
+    const pkg = await this.getPackage(ref);
+    if (pkg === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
+    return pkg;
+  }
+
+  /** A release. @throws {NotFoundError} when the package or version does not exist. */
+  async requireRelease(ref: PackageRef, version: string): Promise<ReleaseView> {
+    const pkg = await this.requirePackage(ref);
+    const release = pkg.releases[version];
+    if (release === undefined) throw new NotFoundError(`release ${version} of ${packageId(ref)} not found`);
+    return { pkg, release };
+  }
+
+  /** The bytes of one of a release's manifests (kept in memory once read). */
+  async readManifest(ref: PackageRef, release: ReleaseRecord, filename: string): Promise<Uint8Array<ArrayBuffer>> {
+    const key = keys.manifest(ref, release.version, release.checksum, filename);
+    const cached = this.#manifests.get(key);
+    if (cached !== undefined) return cached;
+    const object = await readObjectBytes(this.#store, key);
+    if (object === null) {
+      throw new ServiceUnavailableError(`manifest ${filename} of ${release.version} is missing from storage`);
+    }
+    this.#manifests.set(key, object.bytes);
+    return object.bytes;
+  }
+
+  /** Opens a release's source archive (or a range of it) for streaming. */
+  async openArchive(ref: PackageRef, release: ReleaseRecord, range?: ByteRange): Promise<ObjectBody> {
+    const object = await this.#store.get(keys.archive(ref, release.version, release.checksum), { range });
+    if (object === null) {
+      throw new ServiceUnavailableError(`source archive of ${release.version} is missing from storage`);
+    }
+    return object;
+  }
+
+  /**
+   * Identifiers (`scope.name`) of packages with a release that declares the
+   * repository `url` (in any of its spellings), sorted. Empty when none.
+   */
+  async lookupIdentifiers(url: string): Promise<string[]> {
+    const normalized = normalizeRepositoryUrl(url);
+    if (normalized === null) return [];
+    const index = await readJsonDocument<IdentifierIndex>(this.#store, keys.identifiers(normalized));
+    const identifiers: string[] = [];
+    for (const packageKey of index?.value.packages ?? []) {
+      const [scope, name] = packageKey.split("/");
+      const pkg = await this.getPackage({ scope, name, key: packageKey });
+      if (pkg !== null && declaresUrl(pkg, normalized)) identifiers.push(packageId(pkg));
+    }
+    return identifiers.sort();
+  }
+
+  /**
+   * Publishes a release. Validates the staged archive, stores it and its
+   * manifests, records the repository URLs, then commits.
+   *
+   * @throws {ConflictError} when the version exists or is being published.
+   * @throws {UnprocessableError} when the archive or metadata is refused.
+   */
+  async publish(input: PublishInput): Promise<ReleaseRecord> {
+    const { ref, version } = input;
+    const flightKey = `${ref.key}@${version}`;
+    if (this.#inFlight.has(flightKey)) {
+      throw new ConflictError(`release ${version} of ${packageId(ref)} is already being published`);
+    }
+    this.#inFlight.add(flightKey);
+    try {
+      return await this.#publish(input);
+    } catch (error) {
+      if (error instanceof ContentionError) throw new ServiceUnavailableError("storage is busy, try again", 1);
+      throw error;
+    } finally {
+      this.#inFlight.delete(flightKey);
+    }
+  }
+
+  async #publish(input: PublishInput): Promise<ReleaseRecord> {
+    const { ref, version, archive } = input;
+    const existing = (await this.getPackage(ref))?.releases[version];
+    if (existing !== undefined) throw conflict(ref, version);
+
+    const inspection = await inspectSourceArchive(archive.path, this.#archiveLimits);
+    const checksum = archive.sha256Hex;
+
+    const file = await Deno.open(archive.path, { read: true });
+    await this.#store.put(keys.archive(ref, version, checksum), file.readable, { contentType: "application/zip" });
+    for (const manifest of inspection.manifests) {
+      await this.#store.put(keys.manifest(ref, version, checksum, manifest.filename), manifest.content, {
+        contentType: "text/x-swift",
+      });
+    }
+
+    const release: ReleaseRecord = {
+      version,
+      checksum,
+      size: archive.size,
+      publishedAt: wholeSecondIso(this.#clock()),
+      metadata: input.metadata,
+      ...(input.signing ? { signing: input.signing } : {}),
+      ...(input.metadataSignatureBase64 ? { metadataSignatureBase64: input.metadataSignatureBase64 } : {}),
+      manifests: inspection.manifests.map(({ filename, swiftVersion, toolsVersion, content }) => ({
+        filename,
+        swiftVersion,
+        toolsVersion,
+        size: content.byteLength,
+      })),
+    };
+
+    // Identifier mappings first: harmless if the commit below fails, because
+    // lookups only answer for URLs that a committed release declares.
+    for (const url of repositoryUrls(release)) {
+      await updateJsonDocument<IdentifierIndex>(this.#store, keys.identifiers(url), (current) => {
+        if (current?.packages.includes(ref.key)) return undefined;
+        return { url, packages: [...(current?.packages ?? []), ref.key] };
+      });
+    }
+
+    let committed: PackageIndex;
+    try {
+      const document = await updateJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref), (current) => {
+        if (current?.releases[version] !== undefined) throw conflict(ref, version);
+        const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
+        return { ...base, releases: { ...base.releases, [version]: release } };
+      });
+      committed = document.value;
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        // Another publish won. Forget our cached view; drop our blobs unless they are the winner's too.
+        this.#packages.delete(ref.key);
+        const winner = (await this.getPackage(ref))?.releases[version];
+        if (winner?.checksum !== checksum) await this.#deleteBlobs(ref, release);
+      }
+      throw error;
+    }
+    this.#packages.set(ref.key, committed);
+    this.#logger.log("info", "release published", { package: packageId(ref), version, checksum, size: archive.size });
+    return release;
+  }
+
+  async #deleteBlobs(ref: PackageRef, release: ReleaseRecord): Promise<void> {
+    await this.#store.delete(keys.archive(ref, release.version, release.checksum));
+    for (const manifest of release.manifests) {
+      await this.#store.delete(keys.manifest(ref, release.version, release.checksum, manifest.filename));
+    }
+  }
+}
+
+function conflict(ref: PackageRef, version: string): ConflictError {
+  return new ConflictError(`release ${version} of ${packageId(ref)} already exists`);
+}
+
+/** Normalised repository URLs a release declares in its metadata. */
+function repositoryUrls(release: ReleaseRecord): string[] {
+  const urls = release.metadata.repositoryURLs;
+  if (!Array.isArray(urls)) return [];
+  return [...new Set(urls.map((u) => normalizeRepositoryUrl(String(u))).filter((u): u is string => u !== null))];
+}
+
+function declaresUrl(pkg: PackageIndex, normalizedUrl: string): boolean {
+  return Object.values(pkg.releases).some((release) => repositoryUrls(release).includes(normalizedUrl));
+}

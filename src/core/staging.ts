@@ -1,0 +1,51 @@
+/**
+ * Staging of uploads: a body is streamed to a scratch file while its SHA-256
+ * and size are computed, so it can be validated before anything is stored.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { PayloadTooLargeError } from "../errors.ts";
+import { writeAll } from "../storage/disk_store.ts";
+
+/** An upload written to a scratch file. Call {@link dispose} when done. */
+export interface StagedFile {
+  path: string;
+  size: number;
+  /** Lowercase hex SHA-256 of the bytes. */
+  sha256Hex: string;
+  /** Removes the scratch file (idempotent). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Streams `source` into a new file under `dir`, hashing as it goes. Fails with
+ * 413 once more than `maxBytes` arrive; the file is removed on any failure.
+ */
+export async function stageStream(
+  dir: string,
+  source: AsyncIterable<Uint8Array>,
+  maxBytes = Number.MAX_SAFE_INTEGER,
+): Promise<StagedFile> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, crypto.randomUUID());
+  const dispose = () => Deno.remove(path).catch(() => {});
+  const file = await Deno.open(path, { write: true, createNew: true });
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > maxBytes) throw new PayloadTooLargeError(`upload is over the ${maxBytes}-byte limit`);
+      hash.update(chunk);
+      await writeAll(file, chunk);
+    }
+  } catch (error) {
+    file.close();
+    await dispose();
+    throw error;
+  }
+  file.close();
+  return { path, size, sha256Hex: hash.digest("hex"), dispose };
+}

@@ -1,0 +1,111 @@
+/**
+ * Typed errors of the registry. Core and format code throw these; the HTTP
+ * layer maps them to `application/problem+json` responses in one place
+ * (`src/http/problem.ts`). Anything else thrown is an internal error (500).
+ *
+ * @module
+ */
+
+/** Base class: an error a client can be told about, with its HTTP status. */
+export class RegistryError extends Error {
+  /** HTTP status this error maps to. */
+  readonly status: number;
+  /** Short, stable summary of the problem type (RFC 7807 `title`). */
+  readonly title: string;
+  /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`, `Location`). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    title: string,
+    detail: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = new.target.name;
+    this.status = status;
+    this.title = title;
+    this.headers = headers;
+  }
+}
+
+/** The request is malformed: bad scope, name, version, query or body. */
+export class BadRequestError extends RegistryError {
+  constructor(detail: string) {
+    super(400, "Bad Request", detail);
+  }
+}
+
+/** No credentials, or credentials that are not valid. */
+export class UnauthorizedError extends RegistryError {
+  constructor(detail: string, challenge: string) {
+    super(401, "Unauthorized", detail, { "WWW-Authenticate": challenge });
+  }
+}
+
+/** Valid credentials that may not perform the action. */
+export class ForbiddenError extends RegistryError {
+  constructor(detail: string) {
+    super(403, "Forbidden", detail);
+  }
+}
+
+/** The package, release or resource does not exist. */
+export class NotFoundError extends RegistryError {
+  constructor(detail: string) {
+    super(404, "Not Found", detail);
+  }
+}
+
+/** The method is not offered for this resource (e.g. publishing disabled). */
+export class MethodNotAllowedError extends RegistryError {
+  constructor(detail: string, allow?: string) {
+    super(405, "Method Not Allowed", detail, allow ? { Allow: allow } : {});
+  }
+}
+
+/** The release already exists or is being published right now. */
+export class ConflictError extends RegistryError {
+  constructor(detail: string, headers: Record<string, string> = {}) {
+    super(409, "Conflict", detail, headers);
+  }
+}
+
+/** A body or part is larger than the registry accepts. */
+export class PayloadTooLargeError extends RegistryError {
+  constructor(detail: string) {
+    super(413, "Payload Too Large", detail);
+  }
+}
+
+/** The requested API version or media type is not supported. */
+export class UnsupportedMediaTypeError extends RegistryError {
+  constructor(detail: string) {
+    super(415, "Unsupported Media Type", detail);
+  }
+}
+
+/** A range request that cannot be satisfied. */
+export class RangeNotSatisfiableError extends RegistryError {
+  constructor(size: number) {
+    super(416, "Range Not Satisfiable", "the requested range is not satisfiable", {
+      "Content-Range": `bytes */${size}`,
+    });
+  }
+}
+
+/** The request is well-formed but its content is refused (bad archive, bad metadata). */
+export class UnprocessableError extends RegistryError {
+  constructor(detail: string) {
+    super(422, "Unprocessable Content", detail);
+  }
+}
+
+/** A dependency (storage) is temporarily unavailable. */
+export class ServiceUnavailableError extends RegistryError {
+  constructor(detail: string, retryAfterSeconds = 5) {
+    super(503, "Service Unavailable", detail, {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * `PUT /{scope}/{name}/{version}`: publishing with multipart/form-data exactly
+ * as SwiftPM sends it, synchronously (201) or, with `Prefer: respond-async`,
+ * asynchronously (202 and a status URL to poll).
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { packageRef } from "../../core/identity.ts";
+import { MAX_METADATA_BYTES, parseReleaseMetadata, type SigningRecord } from "../../core/release.ts";
+import { type StagedFile, stageStream } from "../../core/staging.ts";
+import { parseVersion } from "../../core/version.ts";
+import {
+  BadRequestError,
+  ConflictError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  UnsupportedMediaTypeError,
+} from "../../errors.ts";
+import { multipartBoundary, type MultipartPart, readMultipart, readPartBytes } from "../../http/multipart.ts";
+import type { SwiftUrls } from "./links.ts";
+import type { SwiftApiDeps } from "./routes.ts";
+
+/** The outcome of a successful publish, as remembered for status polls. */
+export interface PublishedRelease {
+  scope: string;
+  name: string;
+  version: string;
+}
+
+/** The parts of a publish request, with the archive staged on disk. */
+interface PublishForm {
+  archive?: StagedFile;
+  metadata?: Uint8Array;
+  archiveSignature?: Uint8Array;
+  metadataSignature?: Uint8Array;
+}
+
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+/** Handles a publish request end to end. */
+export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftUrls): Promise<Response> {
+  const { registry, auth } = deps;
+  if (!auth.acceptsCredentials) {
+    throw new MethodNotAllowedError(
+      "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN",
+      "GET, HEAD",
+    );
+  }
+  const ref = packageRef(c.req.param("scope")!, c.req.param("name")!);
+  const version = parseVersion(c.req.param("version")!);
+  await auth.authorize(await auth.authenticate(c.req.raw.headers), "publish", ref);
+
+  const location = urls.release(ref, version);
+  if ((await registry.getPackage(ref))?.releases[version] !== undefined) {
+    throw new ConflictError(`release ${version} of ${ref.scope}.${ref.name} already exists`, { Location: location });
+  }
+  const boundary = multipartBoundary(c.req.header("content-type"));
+  if (boundary === null) {
+    throw new UnsupportedMediaTypeError("publishing requires Content-Type: multipart/form-data with a boundary");
+  }
+  if (c.req.raw.body === null) {
+    throw new UnprocessableError('the request has no body; a "source-archive" part is required');
+  }
+
+  const form = await readPublishForm(c.req.raw.body, boundary, deps.scratchDir);
+  const archive = form.archive;
+  let signing: SigningRecord | undefined;
+  let metadata: Record<string, unknown>;
+  try {
+    if (archive === undefined) throw new UnprocessableError('the "source-archive" part is missing');
+    if (archive.size === 0) throw new UnprocessableError('the "source-archive" part is empty');
+    signing = signingOf(form, c.req.header("x-swift-package-signature-format"));
+    metadata = parseReleaseMetadata(form.metadata);
+  } catch (error) {
+    await archive?.dispose();
+    throw error;
+  }
+
+  const run = async (): Promise<PublishedRelease> => {
+    try {
+      await registry.publish({
+        ref,
+        version,
+        archive,
+        metadata,
+        signing,
+        metadataSignatureBase64: form.metadataSignature && toBase64(form.metadataSignature),
+      });
+      return { scope: ref.scope, name: ref.name, version };
+    } finally {
+      await archive.dispose();
+    }
+  };
+
+  if (prefersAsync(c.req.header("prefer"))) {
+    const statusUrl = urls.publishStatus(deps.publishJobs.start(run));
+    return c.json({ message: "publish accepted; poll the Location for its outcome", url: statusUrl }, 202, {
+      Location: statusUrl,
+      "Retry-After": "1",
+    });
+  }
+  await run();
+  return c.json({ message: "release published", url: location }, 201, { Location: location });
+}
+
+async function readPublishForm(
+  body: ReadableStream<Uint8Array>,
+  boundary: string,
+  scratchDir: string,
+): Promise<PublishForm> {
+  const form: PublishForm = {};
+  try {
+    for await (const part of readMultipart(body, boundary)) {
+      const encoding = (part.headers.get("content-transfer-encoding") ?? "binary").toLowerCase();
+      if (part.name === "source-archive") {
+        if (form.archive) throw duplicate(part);
+        if (!["binary", "8bit", "7bit"].includes(encoding)) {
+          throw new BadRequestError(`unsupported Content-Transfer-Encoding "${encoding}" for the source-archive part`);
+        }
+        form.archive = await stageStream(scratchDir, part.body);
+      } else if (part.name === "metadata") {
+        if (form.metadata) throw duplicate(part);
+        form.metadata = decode(await readSmallPart(part, MAX_METADATA_BYTES), encoding, part.name);
+      } else if (part.name === "source-archive-signature" || part.name === "metadata-signature") {
+        const field = part.name === "metadata-signature" ? "metadataSignature" : "archiveSignature";
+        if (form[field]) throw duplicate(part);
+        form[field] = decode(await readSmallPart(part, MAX_SIGNATURE_BYTES), encoding, part.name);
+      } else {
+        throw new BadRequestError(
+          `unexpected multipart part "${part.name}": expected source-archive, metadata, source-archive-signature or metadata-signature`,
+        );
+      }
+    }
+  } catch (error) {
+    await form.archive?.dispose();
+    throw error;
+  }
+  return form;
+}
+
+function readSmallPart(part: MultipartPart, maxBytes: number): Promise<Uint8Array> {
+  return readPartBytes(
+    part,
+    maxBytes,
+    () => new PayloadTooLargeError(`the "${part.name}" part is over ${maxBytes} bytes`),
+  );
+}
+
+function duplicate(part: MultipartPart): BadRequestError {
+  return new BadRequestError(`the "${part.name}" part appears more than once`);
+}
+
+function decode(bytes: Uint8Array, encoding: string, partName: string): Uint8Array {
+  if (encoding === "binary" || encoding === "8bit" || encoding === "7bit") return bytes;
+  const text = new TextDecoder().decode(bytes);
+  if (encoding === "base64") {
+    try {
+      return Uint8Array.from(atob(text.replace(/\s+/g, "")), (ch) => ch.charCodeAt(0));
+    } catch {
+      throw new BadRequestError(`the "${partName}" part is not valid base64`);
+    }
+  }
+  if (encoding === "quoted-printable") {
+    const unfolded = text.replace(/=\r?\n/g, "");
+    const bytesOut = unfolded.replace(/=([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    return Uint8Array.from(bytesOut, (ch) => ch.charCodeAt(0) & 0xff);
+  }
+  throw new BadRequestError(`unsupported Content-Transfer-Encoding "${encoding}" for the ${partName} part`);
+}
+
+function signingOf(form: PublishForm, format: string | undefined): SigningRecord | undefined {
+  if (form.archiveSignature === undefined) {
+    if (form.metadataSignature !== undefined) {
+      throw new UnprocessableError("a metadata-signature was sent without a source-archive-signature");
+    }
+    return undefined;
+  }
+  if (form.metadata !== undefined && form.metadataSignature === undefined) {
+    throw new UnprocessableError("a signed release with metadata also needs a metadata-signature part");
+  }
+  if (format === undefined || !/^[a-z0-9][a-z0-9.-]{0,31}$/i.test(format)) {
+    throw new BadRequestError("a signed release needs the X-Swift-Package-Signature-Format header (e.g. cms-1.0.0)");
+  }
+  return { signatureBase64Encoded: toBase64(form.archiveSignature), signatureFormat: format };
+}
+
+function prefersAsync(prefer: string | undefined): boolean {
+  return prefer !== undefined &&
+    prefer.split(",").some((p) => p.split(";")[0].trim().toLowerCase() === "respond-async");
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}

@@ -1,0 +1,77 @@
+/**
+ * Response bodies and headers of the Swift registry's read endpoints. Bodies of
+ * immutable documents are computed once per stored object and kept with their
+ * ETag, so hot reads do no JSON work.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { packageId } from "../../core/identity.ts";
+import type { PackageIndex, ReleaseRecord } from "../../core/release.ts";
+import { sortVersionsDescending } from "../../core/version.ts";
+import { ifNoneMatchHits } from "../../http/range.ts";
+import type { SwiftUrls } from "./links.ts";
+
+/** A serialised JSON body and its strong ETag. */
+export interface PreparedJson {
+  body: string;
+  etag: string;
+}
+
+function prepare(value: unknown): PreparedJson {
+  const body = JSON.stringify(value);
+  return { body, etag: `"${createHash("sha1").update(body).digest("hex")}"` };
+}
+
+// Package indexes are replaced, never mutated, so their identity keys the memo.
+const listBodies = new WeakMap<PackageIndex, Map<string, PreparedJson>>();
+const releaseBodies = new WeakMap<ReleaseRecord, Map<string, PreparedJson>>();
+
+function memo<K extends object>(
+  store: WeakMap<K, Map<string, PreparedJson>>,
+  owner: K,
+  base: string,
+  make: () => unknown,
+) {
+  let byBase = store.get(owner);
+  if (byBase === undefined) store.set(owner, byBase = new Map());
+  let prepared = byBase.get(base);
+  if (prepared === undefined) byBase.set(base, prepared = prepare(make()));
+  return prepared;
+}
+
+/** `{"releases": {"<version>": {"url": ...}}}`, highest version first. */
+export function releaseListBody(urls: SwiftUrls, pkg: PackageIndex): PreparedJson {
+  return memo(listBodies, pkg, urls.base, () => ({
+    releases: Object.fromEntries(
+      sortVersionsDescending(Object.keys(pkg.releases)).map((v) => [v, { url: urls.release(pkg, v) }]),
+    ),
+  }));
+}
+
+/** Release metadata: id, version, the source-archive resource, metadata, publishedAt. */
+export function releaseBody(urls: SwiftUrls, pkg: PackageIndex, release: ReleaseRecord): PreparedJson {
+  return memo(releaseBodies, release, urls.base, () => ({
+    id: packageId(pkg),
+    version: release.version,
+    resources: [{
+      name: "source-archive",
+      type: "application/zip",
+      checksum: release.checksum,
+      ...(release.signing ? { signing: release.signing } : {}),
+    }],
+    metadata: release.metadata,
+    publishedAt: release.publishedAt,
+  }));
+}
+
+/** A 200 JSON response, or 304 when `If-None-Match` matches. */
+export function jsonResponse(
+  prepared: PreparedJson,
+  ifNoneMatch: string | undefined,
+  headers: Record<string, string> = {},
+): Response {
+  const common = { ...headers, ETag: prepared.etag, "Cache-Control": "no-cache" };
+  if (ifNoneMatchHits(ifNoneMatch, prepared.etag)) return new Response(null, { status: 304, headers: common });
+  return new Response(prepared.body, { status: 200, headers: { ...common, "Content-Type": "application/json" } });
+}

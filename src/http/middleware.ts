@@ -1,0 +1,57 @@
+/**
+ * Cross-cutting HTTP middleware, each doing one thing: request ids, access
+ * logging, and response headers every answer carries.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { Logger } from "../log.ts";
+
+/** Hono environment shared by the app: per-request variables. */
+export type AppEnv = { Variables: { requestId: string } };
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
+
+/** Sets `X-Request-ID`: the client's, when it sent a sane one, else a new UUID. */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const id = incoming !== undefined && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    setHeader(c, "X-Request-ID", id);
+  };
+}
+
+/** One JSON line per request: method, path (no query), status, ms, id. Never headers or bodies. */
+export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    logger.log("info", "request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      id: c.get("requestId"),
+    });
+  };
+}
+
+/** Adds `Content-Version: 1` to every response (SE-0292 §3.5). */
+export function contentVersion(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    setHeader(c, "Content-Version", "1");
+  };
+}
+
+/** Sets a header on the final response, copying it first when its headers are immutable. */
+export function setHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set(name, value);
+  }
+}

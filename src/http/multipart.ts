@@ -1,0 +1,221 @@
+/**
+ * A streaming `multipart/form-data` reader. Each part's body is yielded as a
+ * stream of chunks, so a large part (a source archive) goes to disk without
+ * ever being held in memory, whether or not the part has a `filename`.
+ *
+ * Hand-written because the maintained parsers either buffer every part in
+ * memory or decode parts without a `filename` as text (which corrupts the
+ * `source-archive` part SwiftPM sends).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { BadRequestError } from "../errors.ts";
+
+/** One part of a multipart body. Consume `body` before asking for the next part (or it is skipped). */
+export interface MultipartPart {
+  /** The `name` parameter of `Content-Disposition`. */
+  name: string;
+  /** The `filename` parameter, when present. */
+  filename?: string;
+  headers: Headers;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Bounds on the structure of a multipart body. */
+export interface MultipartLimits {
+  maxParts: number;
+  maxHeaderBytes: number;
+}
+
+const DEFAULT_LIMITS: MultipartLimits = { maxParts: 16, maxHeaderBytes: 8 * 1024 };
+const encoder = new TextEncoder();
+
+/** The `boundary` parameter of a `multipart/form-data` content type, or `null`. */
+export function multipartBoundary(contentType: string | null | undefined): string | null {
+  if (!contentType || !/^\s*multipart\/form-data\s*(;|$)/i.test(contentType)) return null;
+  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  return match ? (match[1] ?? match[2]) : null;
+}
+
+/**
+ * Reads the parts of a multipart body in order.
+ *
+ * @throws {BadRequestError} on malformed or truncated input.
+ * @example
+ * for await (const part of readMultipart(request.body!, boundary)) {
+ *   if (part.name === "metadata") console.log(await new Response(ReadableStream.from(part.body)).text());
+ * }
+ */
+export async function* readMultipart(
+  body: ReadableStream<Uint8Array>,
+  boundary: string,
+  limits: MultipartLimits = DEFAULT_LIMITS,
+): AsyncGenerator<MultipartPart> {
+  const source = new ByteSource(body.getReader());
+  try {
+    await source.skipPast(encoder.encode(`--${boundary}`), "no multipart boundary found in the body");
+    const delimiter = encoder.encode(`\r\n--${boundary}`);
+    for (let count = 0;; count++) {
+      const next = await source.take(2);
+      if (next === "--") return;
+      if (next !== "\r\n") throw new BadRequestError("malformed multipart body: bad boundary line");
+      if (count >= limits.maxParts) throw new BadRequestError(`multipart body has more than ${limits.maxParts} parts`);
+      const headers = parseHeaders(await source.readHeaderBlock(limits.maxHeaderBytes));
+      const disposition = parseDisposition(headers.get("content-disposition"));
+      source.startBody(delimiter);
+      yield {
+        ...disposition,
+        headers,
+        body: (async function* () {
+          for (let chunk = await source.nextBodyChunk(); chunk !== null; chunk = await source.nextBodyChunk()) {
+            yield chunk;
+          }
+        })(),
+      };
+      while (await source.nextBodyChunk() !== null) { /* skip what the caller left unread */ }
+    }
+  } finally {
+    await source.cancel();
+  }
+}
+
+/** Reads an entire part body into memory, refusing more than `maxBytes`. */
+export async function readPartBytes(
+  part: MultipartPart,
+  maxBytes: number,
+  onTooLarge: () => Error,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of part.body) {
+    size += chunk.length;
+    if (size > maxBytes) throw onTooLarge();
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+class ByteSource {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer: Uint8Array = new Uint8Array(0);
+  #delimiter: Uint8Array | null = null;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.#reader = reader;
+  }
+
+  async #fill(): Promise<boolean> {
+    const { value, done } = await this.#reader.read();
+    if (done) return false;
+    this.#buffer = this.#buffer.length === 0 ? value : Buffer.concat([this.#buffer, value]);
+    return true;
+  }
+
+  #indexOf(needle: Uint8Array): number {
+    return Buffer.from(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength).indexOf(needle);
+  }
+
+  async skipPast(needle: Uint8Array, message: string): Promise<void> {
+    for (;;) {
+      const index = this.#indexOf(needle);
+      if (index >= 0) {
+        this.#buffer = this.#buffer.subarray(index + needle.length);
+        return;
+      }
+      this.#buffer = this.#buffer.subarray(Math.max(0, this.#buffer.length - needle.length));
+      if (!(await this.#fill())) throw new BadRequestError(message);
+    }
+  }
+
+  async take(count: number): Promise<string> {
+    while (this.#buffer.length < count) {
+      if (!(await this.#fill())) throw new BadRequestError("multipart body ended early");
+    }
+    const text = new TextDecoder("latin1").decode(this.#buffer.subarray(0, count));
+    this.#buffer = this.#buffer.subarray(count);
+    return text;
+  }
+
+  async readHeaderBlock(maxBytes: number): Promise<string> {
+    const end = encoder.encode("\r\n\r\n");
+    for (;;) {
+      if (this.#buffer.length >= 2 && this.#buffer[0] === 13 && this.#buffer[1] === 10) {
+        this.#buffer = this.#buffer.subarray(2); // a part with no headers
+        return "";
+      }
+      const index = this.#indexOf(end);
+      if (index >= 0) {
+        if (index > maxBytes) break;
+        const text = new TextDecoder().decode(this.#buffer.subarray(0, index));
+        this.#buffer = this.#buffer.subarray(index + end.length);
+        return text;
+      }
+      if (this.#buffer.length > maxBytes) break;
+      if (!(await this.#fill())) throw new BadRequestError("multipart body ended inside part headers");
+    }
+    throw new BadRequestError(`multipart part headers are longer than ${maxBytes} bytes`);
+  }
+
+  startBody(delimiter: Uint8Array): void {
+    this.#delimiter = delimiter;
+  }
+
+  /** The next chunk of the current part's body, or `null` once its closing delimiter is consumed. */
+  async nextBodyChunk(): Promise<Uint8Array | null> {
+    const delimiter = this.#delimiter;
+    if (delimiter === null) return null;
+    for (;;) {
+      const index = this.#indexOf(delimiter);
+      if (index >= 0) {
+        const chunk = this.#buffer.subarray(0, index);
+        this.#buffer = this.#buffer.subarray(index + delimiter.length);
+        this.#delimiter = null;
+        return chunk.length > 0 ? chunk : null;
+      }
+      const safe = this.#buffer.length - (delimiter.length - 1);
+      if (safe > 0) {
+        const chunk = this.#buffer.subarray(0, safe);
+        this.#buffer = this.#buffer.subarray(safe);
+        return chunk;
+      }
+      if (!(await this.#fill())) {
+        throw new BadRequestError("multipart body ended inside a part (missing closing boundary)");
+      }
+    }
+  }
+
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+    this.#reader.releaseLock();
+  }
+}
+
+function parseHeaders(block: string): Headers {
+  const headers = new Headers();
+  for (const line of block.split("\r\n")) {
+    if (line === "") continue;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new BadRequestError(`malformed multipart part header: ${JSON.stringify(line.slice(0, 80))}`);
+    try {
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    } catch {
+      throw new BadRequestError(`malformed multipart part header: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+  }
+  return headers;
+}
+
+function parseDisposition(value: string | null): { name: string; filename?: string } {
+  if (value === null || !/^\s*form-data\s*(;|$)/i.test(value)) {
+    throw new BadRequestError('every multipart part needs "Content-Disposition: form-data; name=..."');
+  }
+  const params = new Map<string, string>();
+  for (const match of value.matchAll(/;\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
+    params.set(match[1].toLowerCase(), match[2] !== undefined ? match[2].replace(/\\(.)/g, "$1") : match[3].trim());
+  }
+  const name = params.get("name");
+  if (!name) throw new BadRequestError("a multipart part has no name");
+  const filename = params.get("filename");
+  return filename === undefined ? { name } : { name, filename };
+}

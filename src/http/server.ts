@@ -1,0 +1,64 @@
+/**
+ * Wires a configured registry together and serves it: storage, core, auth and
+ * the HTTP app, on `Deno.serve`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { createAdminTokenAuthenticator } from "../auth/auth.ts";
+import type { Config } from "../config.ts";
+import { PublishJobs } from "../core/publish_jobs.ts";
+import { Registry } from "../core/registry.ts";
+import type { PublishedRelease } from "../formats/swift/publish.ts";
+import type { Logger } from "../log.ts";
+import { DiskStore } from "../storage/disk_store.ts";
+import { VERSION } from "../version.ts";
+import { createApp } from "./app.ts";
+
+/** A registry that is listening. */
+export interface RunningServer {
+  /** `http://host:port` the server listens on. */
+  url: string;
+  port: number;
+  /** Stops accepting, finishes in-flight requests and background publishes. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts a registry for `config`, logging to `logger`. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const store = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
+  await store.init();
+  const scratchDir = join(config.dataDir, "tmp", "uploads");
+  await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(scratchDir, { recursive: true });
+
+  const registry = new Registry({ store, logger });
+  const auth = createAdminTokenAuthenticator(config.adminTokenSha256);
+  const publishJobs = new PublishJobs<PublishedRelease>();
+  const app = createApp({
+    registry,
+    auth,
+    publishJobs,
+    logger,
+    scratchDir,
+    publicUrl: config.publicUrl,
+    version: VERSION,
+  });
+
+  const server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
+  const port = server.addr.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.log("info", "registry listening", { url, swift: `${config.publicUrl ?? url}/swift`, dataDir: config.dataDir });
+  if (!auth.acceptsCredentials) {
+    logger.log("warn", "publishing is disabled: set REGISTRY_ADMIN_TOKEN to enable it");
+  }
+  return {
+    url,
+    port,
+    async shutdown() {
+      await server.shutdown();
+      await publishJobs.settle();
+    },
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * {@link ObjectStore} on a local directory. Every write goes to a temporary
+ * file, is fsynced, then renamed (or hard-linked, for create-only writes) into
+ * place and the directory fsynced: a crash leaves the old object or the whole
+ * new one. Compare-and-swap is serialised per key within the process; one
+ * process owns a data directory.
+ *
+ * @module
+ */
+import { dirname, join, relative, sep as SEPARATOR } from "node:path";
+import { KeyedMutex } from "../util/keyed_mutex.ts";
+import {
+  assertValidKey,
+  type ByteRange,
+  type ObjectBody,
+  type ObjectInfo,
+  type ObjectStore,
+  PreconditionFailedError,
+  type PutBody,
+  type PutOptions,
+} from "./object_store.ts";
+
+/** An {@link ObjectStore} keeping objects as files under `root`. */
+export class DiskStore implements ObjectStore {
+  readonly root: string;
+  readonly tmpDir: string;
+  #locks = new KeyedMutex();
+  #lastMtime = 0;
+
+  /** `root` holds the objects; `tmpDir` (same filesystem) holds writes in progress. */
+  constructor(root: string, tmpDir: string) {
+    this.root = root;
+    this.tmpDir = tmpDir;
+  }
+
+  /** Creates the directories and removes temporary files a crash left behind. */
+  async init(): Promise<void> {
+    await Deno.mkdir(this.root, { recursive: true });
+    await Deno.remove(this.tmpDir, { recursive: true }).catch(ignoreNotFound);
+    await Deno.mkdir(this.tmpDir, { recursive: true });
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const path = this.#path(key);
+    try {
+      return toInfo(key, await Deno.stat(path));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+  }
+
+  async get(key: string, options: { range?: ByteRange } = {}): Promise<ObjectBody | null> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.#path(key), { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    try {
+      const info = toInfo(key, await file.stat());
+      const start = options.range?.start ?? 0;
+      const end = options.range?.end ?? info.size - 1;
+      if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+      return { ...info, body: fileRangeStream(file, Math.max(0, end - start + 1)) };
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
+    const path = this.#path(key);
+    const temp = await this.#writeTemp(body);
+    try {
+      await Deno.mkdir(dirname(path), { recursive: true });
+      return await this.#locks.run(key, async () => {
+        if (options.ifNoneMatch === "*") {
+          try {
+            await Deno.link(temp, path);
+          } catch (error) {
+            if (error instanceof Deno.errors.AlreadyExists) throw new PreconditionFailedError(key);
+            throw error;
+          }
+          await Deno.remove(temp);
+        } else {
+          if (options.ifMatch !== undefined) {
+            const current = await this.head(key);
+            if (current === null || current.etag !== options.ifMatch) throw new PreconditionFailedError(key);
+          }
+          await Deno.rename(temp, path);
+        }
+        await syncDirectory(dirname(path));
+        return toInfo(key, await Deno.stat(path));
+      });
+    } finally {
+      await Deno.remove(temp).catch(ignoreNotFound);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await Deno.remove(this.#path(key)).catch(ignoreNotFound);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    if (base !== "") assertValidKey(base);
+    yield* this.#walk(join(this.root, base), prefix);
+  }
+
+  async *#walk(dir: string, prefix: string): AsyncIterable<ObjectInfo> {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      const key = relative(this.root, path).split(SEPARATOR).join("/");
+      if (entry.isDirectory) {
+        if (key.startsWith(prefix) || prefix.startsWith(key + "/")) yield* this.#walk(path, prefix);
+      } else if (entry.isFile && key.startsWith(prefix)) {
+        const info = await this.head(key);
+        if (info) yield info;
+      }
+    }
+  }
+
+  async #writeTemp(body: PutBody): Promise<string> {
+    const temp = join(this.tmpDir, crypto.randomUUID());
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      if (body instanceof Uint8Array) {
+        await writeAll(file, body);
+      } else {
+        for await (const chunk of body) await writeAll(file, chunk);
+      }
+      // A strictly increasing mtime makes every write's etag unique, even
+      // when a later file reuses an inode number within the same millisecond.
+      const mtime = this.#nextMtime();
+      await file.utime(mtime, mtime);
+      await file.sync();
+    } catch (error) {
+      file.close();
+      await Deno.remove(temp).catch(ignoreNotFound);
+      throw error;
+    }
+    file.close();
+    return temp;
+  }
+
+  #nextMtime(): Date {
+    this.#lastMtime = Math.max(Date.now(), this.#lastMtime + 1);
+    return new Date(this.#lastMtime);
+  }
+
+  #path(key: string): string {
+    assertValidKey(key);
+    const path = join(this.root, ...key.split("/"));
+    if (!path.startsWith(this.root + SEPARATOR)) throw new Error(`object key escapes the store: ${key}`);
+    return path;
+  }
+}
+
+/** Writes every byte of `bytes` to `file`. */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/** Fsyncs a directory so a rename or link in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
+
+/**
+ * A stream of the next `length` bytes of an open file, closing the file when
+ * the stream ends, errors or is cancelled.
+ */
+export function fileRangeStream(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
+  let remaining = length;
+  let closed = false;
+  const close = () => {
+    if (!closed) {
+      closed = true;
+      file.close();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (remaining <= 0) {
+        close();
+        controller.close();
+        return;
+      }
+      const buffer = new Uint8Array(Math.min(remaining, 256 * 1024));
+      try {
+        const read = await file.read(buffer);
+        if (read === null) {
+          close();
+          controller.error(new Error("file ended before the expected length"));
+          return;
+        }
+        remaining -= read;
+        controller.enqueue(buffer.subarray(0, read));
+      } catch (error) {
+        close();
+        controller.error(error);
+      }
+    },
+    cancel() {
+      close();
+    },
+  }, { highWaterMark: 0 });
+}
+
+function toInfo(key: string, stat: Deno.FileInfo): ObjectInfo {
+  const mtime = stat.mtime ?? new Date(0);
+  return {
+    key,
+    size: stat.size,
+    etag: `"${stat.size.toString(16)}-${mtime.getTime().toString(16)}-${(stat.ino ?? 0).toString(16)}"`,
+    lastModified: mtime,
+  };
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}

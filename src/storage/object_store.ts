@@ -1,0 +1,93 @@
+/**
+ * The object store contract: keys to immutable-or-CAS-updated blobs. The disk
+ * store implements it today; an S3 store and a tiered (disk cache over S3)
+ * store implement the same interface.
+ *
+ * Keys are `/`-separated segments of `[A-Za-z0-9._@+-]`, never starting with
+ * `.`; {@link assertValidKey} enforces it so no key can name a path outside the
+ * store.
+ *
+ * @module
+ */
+
+/** What is known about a stored object without reading it. */
+export interface ObjectInfo {
+  key: string;
+  /** Size in bytes of the whole object. */
+  size: number;
+  /** Opaque version tag, changed by every write; used for compare-and-swap. */
+  etag: string;
+  lastModified: Date;
+}
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** An object opened for reading; `body` covers the requested range (or all of it). */
+export interface ObjectBody extends ObjectInfo {
+  body: ReadableStream<Uint8Array>;
+}
+
+/** Bytes to store: a stream (consumed once) or a buffer. */
+export type PutBody = ReadableStream<Uint8Array> | Uint8Array;
+
+/** Conditions and metadata for {@link ObjectStore.put}. */
+export interface PutOptions {
+  /** `"*"`: create only if no object exists at the key. */
+  ifNoneMatch?: "*";
+  /** Replace only if the current object's etag equals this. */
+  ifMatch?: string;
+  /** Media type recorded with the object where the backend keeps one. */
+  contentType?: string;
+}
+
+/** A conditional put lost: the object exists (ifNoneMatch) or changed / vanished (ifMatch). */
+export class PreconditionFailedError extends Error {
+  constructor(key: string) {
+    super(`precondition failed for ${key}`);
+    this.name = "PreconditionFailedError";
+  }
+}
+
+/** A blob store with conditional writes, ranged reads and prefix listing. */
+export interface ObjectStore {
+  /** Metadata of `key`, or `null` when absent. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Opens `key` (optionally a range of it; the caller validates the range), or `null` when absent. */
+  get(key: string, options?: { range?: ByteRange }): Promise<ObjectBody | null>;
+  /** Stores `body` at `key` atomically: readers see the old object or the whole new one. */
+  put(key: string, body: PutBody, options?: PutOptions): Promise<ObjectInfo>;
+  /** Removes `key`; absent keys are not an error. */
+  delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+}
+
+const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/;
+
+/** Throws unless `key` is a well-formed object key (see module doc). */
+export function assertValidKey(key: string): void {
+  if (key.length === 0 || key.length > 1024 || !key.split("/").every((s) => SEGMENT.test(s))) {
+    throw new Error(`invalid object key: ${JSON.stringify(key)}`);
+  }
+}
+
+/** Reads a whole small object into memory, refusing objects over `maxBytes`. */
+export async function readObjectBytes(
+  store: ObjectStore,
+  key: string,
+  maxBytes = 16 * 1024 * 1024,
+): Promise<{ bytes: Uint8Array<ArrayBuffer>; info: ObjectInfo } | null> {
+  const object = await store.get(key);
+  if (object === null) return null;
+  if (object.size > maxBytes) {
+    await object.body.cancel();
+    throw new Error(`object ${key} is ${object.size} bytes, over the ${maxBytes}-byte limit for in-memory reads`);
+  }
+  const bytes = new Uint8Array(await new Response(object.body).arrayBuffer());
+  const { body: _body, ...info } = object;
+  return { bytes, info };
+}

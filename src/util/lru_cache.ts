@@ -1,0 +1,60 @@
+/**
+ * A size-bounded least-recently-used cache for hot, small values.
+ *
+ * @module
+ */
+
+/**
+ * Keeps values up to a total weight (bytes, or 1 per entry), dropping the
+ * least recently used first.
+ *
+ * @example
+ * const cache = new LruCache<string, Uint8Array>(64 * 1024 * 1024, (v) => v.byteLength);
+ */
+export class LruCache<K, V> {
+  #entries = new Map<K, { value: V; weight: number }>();
+  #weight = 0;
+  readonly maxWeight: number;
+  readonly #weigh: (value: V) => number;
+
+  constructor(maxWeight: number, weigh: (value: V) => number = () => 1) {
+    this.maxWeight = maxWeight;
+    this.#weigh = weigh;
+  }
+
+  /** The value for `key`, marking it most recently used. */
+  get(key: K): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.value;
+  }
+
+  /** Stores `value`; values heavier than the whole budget are not kept. */
+  set(key: K, value: V): void {
+    this.delete(key);
+    const weight = this.#weigh(value);
+    if (weight > this.maxWeight) return;
+    this.#entries.set(key, { value, weight });
+    this.#weight += weight;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#weight <= this.maxWeight) break;
+      this.#entries.delete(oldest);
+      this.#weight -= entry.weight;
+    }
+  }
+
+  /** Removes `key` if present. */
+  delete(key: K): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#weight -= entry.weight;
+  }
+
+  /** Number of entries held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
