@@ -59,6 +59,12 @@ export async function inspectSourceArchive(
     return await inspectEntries(reader, limits);
   } catch (error) {
     if (error instanceof UnprocessableError) throw error;
+    const filename = (error as { filename?: unknown })?.filename;
+    if (error instanceof Error && error.message === zip.ERR_UNSAFE_FILENAME && typeof filename === "string") {
+      throw new UnprocessableError(
+        `source archive entry "${filename}" is not a safe relative path (absolute, "..", "." or empty segment)`,
+      );
+    }
     throw new UnprocessableError(`source archive is not a valid zip file: ${describeZipError(error)}`);
   } finally {
     await reader.close().catch(() => {});

@@ -12,7 +12,7 @@ import type { Registry } from "../core/registry.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import { createSwiftApi, SWIFT_BASE_PATH } from "../formats/swift/routes.ts";
 import type { Logger } from "../log.ts";
-import { accessLog, type AppEnv, contentVersion, requestId } from "./middleware.ts";
+import { accessLog, type AppEnv, contentVersion, headContentLength, requestId } from "./middleware.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
 
 /** Everything the app needs, passed in so several servers can run in one process. */
@@ -29,7 +29,7 @@ export interface AppDeps {
 /** Builds the Hono app serving every route of the registry. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("*", requestId(), accessLog(deps.logger), contentVersion());
+  app.use("*", requestId(), accessLog(deps.logger), contentVersion(), headContentLength());
   app.onError((error, c) => errorResponse(error, deps.logger, c.get("requestId")));
   app.notFound(() => problemResponse(404, "Not Found", "no such resource"));
 

@@ -46,6 +46,22 @@ export function contentVersion(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Gives HEAD responses the Content-Length their GET would have. Hono answers
+ * HEAD by running the GET handler; handlers that stream large bodies set the
+ * length themselves and skip the body, so only small bodies are measured here.
+ */
+export function headContentLength(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.req.method !== "HEAD" || c.res.body === null || c.res.headers.has("content-length")) return;
+    const length = (await c.res.arrayBuffer()).byteLength;
+    const headers = new Headers(c.res.headers);
+    headers.set("Content-Length", String(length));
+    c.res = new Response(null, { status: c.res.status, headers });
+  };
+}
+
 /** Sets a header on the final response, copying it first when its headers are immutable. */
 export function setHeader(c: Context, name: string, value: string): void {
   try {

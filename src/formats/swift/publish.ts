@@ -122,7 +122,9 @@ async function readPublishForm(
         form.archive = await stageStream(scratchDir, part.body);
       } else if (part.name === "metadata") {
         if (form.metadata) throw duplicate(part);
-        form.metadata = decode(await readSmallPart(part, MAX_METADATA_BYTES), encoding, part.name);
+        const raw = await readSmallPart(part, MAX_METADATA_BYTES);
+        // SwiftPM labels the metadata part quoted-printable but sends the JSON as is.
+        form.metadata = encoding === "quoted-printable" && isJson(raw) ? raw : decode(raw, encoding, part.name);
       } else if (part.name === "source-archive-signature" || part.name === "metadata-signature") {
         const field = part.name === "metadata-signature" ? "metadataSignature" : "archiveSignature";
         if (form[field]) throw duplicate(part);
@@ -168,6 +170,15 @@ function decode(bytes: Uint8Array, encoding: string, partName: string): Uint8Arr
     return Uint8Array.from(bytesOut, (ch) => ch.charCodeAt(0) & 0xff);
   }
   throw new BadRequestError(`unsupported Content-Transfer-Encoding "${encoding}" for the ${partName} part`);
+}
+
+function isJson(bytes: Uint8Array): boolean {
+  try {
+    JSON.parse(new TextDecoder().decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signingOf(form: PublishForm, format: string | undefined): SigningRecord | undefined {

@@ -14,12 +14,12 @@ import type { SwiftUrls } from "./links.ts";
 
 /** A serialised JSON body and its strong ETag. */
 export interface PreparedJson {
-  body: string;
+  body: Uint8Array<ArrayBuffer>;
   etag: string;
 }
 
 function prepare(value: unknown): PreparedJson {
-  const body = JSON.stringify(value);
+  const body = new TextEncoder().encode(JSON.stringify(value));
   return { body, etag: `"${createHash("sha1").update(body).digest("hex")}"` };
 }
 
@@ -73,5 +73,8 @@ export function jsonResponse(
 ): Response {
   const common = { ...headers, ETag: prepared.etag, "Cache-Control": "no-cache" };
   if (ifNoneMatchHits(ifNoneMatch, prepared.etag)) return new Response(null, { status: 304, headers: common });
-  return new Response(prepared.body, { status: 200, headers: { ...common, "Content-Type": "application/json" } });
+  return new Response(prepared.body, {
+    status: 200,
+    headers: { ...common, "Content-Type": "application/json", "Content-Length": String(prepared.body.byteLength) },
+  });
 }
