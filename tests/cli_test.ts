@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { SETTINGS } from "../src/config.ts";
+import { packageZip } from "./support/archives.ts";
+import { ADMIN_TOKEN, get, publish, sha256Hex } from "./support/server.ts";
+
+const ROOT = fromFileUrl(new URL("..", import.meta.url));
+const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+
+function cli(args: string[], env: Record<string, string> = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-net", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const output = await cli(args, env).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Starts `main.ts` serving; resolves once it logs its URL. */
+async function spawnServer(args: string[], env: Record<string, string> = {}) {
+  const child = cli(args, env).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`server exited before listening: ${buffered}`);
+    buffered += value;
+    for (const line of buffered.split("\n")) {
+      if (line.includes('"registry listening"')) url = JSON.parse(line).url;
+    }
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await lines.read()).done) { /* discard */ }
+  })();
+  return {
+    child,
+    url: url!,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
+      const status = await child.status;
+      await drained;
+      await child.stderr.cancel();
+      return status;
+    },
+  };
+}
+
+Deno.test("--help lists the commands and every setting, and exits 0", async () => {
+  const { code, stdout } = await run(["--help"]);
+  assert.equal(code, 0);
+  assert.match(stdout, /serve/);
+  for (const setting of SETTINGS) assert.ok(stdout.includes(setting.env), setting.env);
+  for (const flag of ["--host", "--port", "--data-dir"]) assert.ok(stdout.includes(flag), flag);
+});
+
+Deno.test("a bad setting stops start-up with one line naming it and exit code 2", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const file = await Deno.makeTempFile();
+  try {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [[], { REGISTRY_PORT: "abc", REGISTRY_DATA_DIR: dataDir }, /REGISTRY_PORT/],
+      [["--port", "abc", "--data-dir", dataDir], {}, /--port/],
+      [["--port", "70000", "--data-dir", dataDir], {}, /--port/],
+      [["--port", "0"], { REGISTRY_DATA_DIR: `${file}/data` }, /REGISTRY_DATA_DIR/],
+      [["--port", "0", "--data-dir", `${file}/data`], {}, /--data-dir/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_PUBLIC_URL: "not a url" }, /REGISTRY_PUBLIC_URL/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_ADMIN_TOKEN: "short" }, /REGISTRY_ADMIN_TOKEN/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_LOG_LEVEL: "loud" }, /REGISTRY_LOG_LEVEL/],
+      [["--bogus"], {}, /bogus/],
+      [["frobnicate"], {}, /unknown command/],
+    ];
+    for (const [args, env, pattern] of cases) {
+      const { code, stderr } = await run(args, env);
+      assert.equal(code, 2, `${args.join(" ")} ${JSON.stringify(env)}: ${stderr}`);
+      const lines = stderr.trim().split("\n");
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0], pattern);
+      assert.ok(!stderr.includes('short"'), "the token value is not echoed");
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("main.ts serves on the flags given (flags win over env) and stops cleanly on SIGTERM", async () => {
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const server = await spawnServer(["--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir], {
+      REGISTRY_PORT: "not-a-port",
+      REGISTRY_DATA_DIR: "/nonexistent/should/not/be/used",
+    });
+    const health = await fetch(`${server.url}/health`);
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).status, "ok");
+    const status = await server.stop();
+    assert.equal(status.code, 0);
+    assert.ok((await Deno.stat(`${dataDir}/objects`)).isDirectory, "the data dir from the flag was used");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGKILL during concurrent publishes: every acknowledged release survives intact, nothing partial is visible", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const env = { REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN };
+  try {
+    const server = await spawnServer(["--port", "0", "--data-dir", dataDir], env);
+    const swift = `${server.url}/swift`;
+    const acknowledged = new Map<string, string>();
+    let stop = false;
+    const publisher = async (worker: number) => {
+      for (let i = 0; !stop; i++) {
+        const version = `${worker}.${i}.0`;
+        const archive = await packageZip({
+          extra: [{ name: "LinkedList/blob.bin", content: crypto.getRandomValues(new Uint8Array(64 * 1024)) }],
+        });
+        try {
+          const response = await publish(swift, `mona/LinkedList/${version}`, { archive });
+          await response.body?.cancel();
+          if (response.status === 201) acknowledged.set(version, await sha256Hex(archive));
+        } catch {
+          return; // the server died mid-request: not acknowledged
+        }
+      }
+    };
+    const workers = [1, 2, 3, 4].map(publisher);
+    while (acknowledged.size < 8) await new Promise((r) => setTimeout(r, 10));
+    const status = await server.stop("SIGKILL");
+    stop = true;
+    await Promise.all(workers);
+    assert.equal(status.signal, "SIGKILL");
+
+    const restarted = await spawnServer(["--port", "0", "--data-dir", dataDir], env);
+    try {
+      const list = await (await get(`${restarted.url}/swift/mona/LinkedList`)).json();
+      const listed = Object.keys(list.releases);
+      for (const version of acknowledged.keys()) {
+        assert.ok(listed.includes(version), `acknowledged ${version} is listed`);
+      }
+      for (const version of listed) {
+        const release = await (await get(`${restarted.url}/swift/mona/LinkedList/${version}`)).json();
+        const bytes = new Uint8Array(
+          await (await get(`${restarted.url}/swift/mona/LinkedList/${version}.zip`)).arrayBuffer(),
+        );
+        const checksum = await sha256Hex(bytes);
+        assert.equal(checksum, release.resources[0].checksum, `${version} is whole`);
+        if (acknowledged.has(version)) assert.equal(checksum, acknowledged.get(version), `${version} is unchanged`);
+      }
+    } finally {
+      await restarted.stop();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
