@@ -6,39 +6,49 @@
  * @module
  */
 
+const SCHEMES = new Set(["https", "http", "ssh", "git", "git+ssh", "ssh+git"]);
+
 /**
  * Normalises a repository URL to `host/path` (lower case, no scheme, user,
- * default port, `.git` suffix or trailing slash), or `null` when it is not a
- * repository URL.
+ * port, `.git` suffix or trailing slash), or `null` when it is not a
+ * repository URL. Paths with `.`/`..`/empty segments or encoded slashes are
+ * refused rather than resolved, so no spelling can alias another repository.
  *
  * @example
  * normalizeRepositoryUrl("git@GitHub.com:Mona/LinkedList.git"); // "github.com/mona/linkedlist"
  * normalizeRepositoryUrl("https://github.com/mona/LinkedList/"); // "github.com/mona/linkedlist"
  */
 export function normalizeRepositoryUrl(raw: string): string | null {
-  let text = raw.trim();
+  const text = raw.trim();
   if (text.length === 0 || text.length > 2048) return null;
-  // scp-like syntax: [user@]host:path (no scheme, no "//").
-  const scp = /^(?:[^@/:]+@)?([^/:]+):(?!\/\/)(.+)$/.exec(text);
-  if (scp && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `ssh://${scp[1]}/${scp[2]}`;
+  const parts = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:[?#].*)?$/i.exec(text) ??
+    // scp-like syntax: [user@]host:path
+    /^()(?:[^@/:]+@)?([^/:]+):(?!\/\/)([^?#]+)$/.exec(text);
+  if (parts === null) return null;
+  const [, scheme, authority, rawPath] = parts;
+  if (scheme !== "" && !SCHEMES.has(scheme.toLowerCase())) return null;
 
-  let url: URL;
+  let host: string;
   try {
-    url = new URL(text);
+    host = new URL(`http://${authority.slice(authority.lastIndexOf("@") + 1)}/`).hostname;
   } catch {
     return null;
   }
-  if (!["https:", "http:", "ssh:", "git:", "git+ssh:", "ssh+git:"].includes(url.protocol)) return null;
-  if (!url.hostname) return null;
-  let path: string;
-  try {
-    path = decodeURIComponent(url.pathname);
-  } catch {
-    return null;
+  if (host === "") return null;
+
+  const segments = rawPath.replace(/\/+$/, "").replace(/\.git$/i, "").replace(/\/+$/, "").replace(/^\/+/, "").split(
+    "/",
+  );
+  const decoded: string[] = [];
+  for (const segment of segments) {
+    let value: string;
+    try {
+      value = decodeURIComponent(segment);
+    } catch {
+      return null;
+    }
+    if (value === "" || value === "." || value === ".." || /[/\\]/.test(value)) return null;
+    decoded.push(value);
   }
-  path = path.replace(/\/+$/, "").replace(/\.git$/i, "").replace(/\/+$/, "").replace(/^\/+/, "");
-  if (path === "" || path.split("/").some((segment) => segment === "" || segment === "." || segment === "..")) {
-    return null;
-  }
-  return `${url.hostname}/${path}`.toLowerCase();
+  return `${host}/${decoded.join("/")}`.toLowerCase();
 }

@@ -34,7 +34,7 @@ const encoder = new TextEncoder();
 /** The `boundary` parameter of a `multipart/form-data` content type, or `null`. */
 export function multipartBoundary(contentType: string | null | undefined): string | null {
   if (!contentType || !/^\s*multipart\/form-data\s*(;|$)/i.test(contentType)) return null;
-  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))\s*(?:;|$)/i.exec(contentType);
   return match ? (match[1] ?? match[2]) : null;
 }
 
@@ -62,18 +62,18 @@ export async function* readMultipart(
       if (next !== "\r\n") throw new BadRequestError("malformed multipart body: bad boundary line");
       if (count >= limits.maxParts) throw new BadRequestError(`multipart body has more than ${limits.maxParts} parts`);
       const headers = parseHeaders(await source.readHeaderBlock(limits.maxHeaderBytes));
-      const disposition = parseDisposition(headers.get("content-disposition"));
-      source.startBody(delimiter);
+      const disposition = parseDisposition(utf8(headers.get("content-disposition")));
+      const part = source.startBody(delimiter);
       yield {
         ...disposition,
         headers,
         body: (async function* () {
-          for (let chunk = await source.nextBodyChunk(); chunk !== null; chunk = await source.nextBodyChunk()) {
+          for (let chunk = await source.nextBodyChunk(part); chunk !== null; chunk = await source.nextBodyChunk(part)) {
             yield chunk;
           }
         })(),
       };
-      while (await source.nextBodyChunk() !== null) { /* skip what the caller left unread */ }
+      while (await source.nextBodyChunk(part) !== null) { /* skip what the caller left unread */ }
     }
   } finally {
     await source.cancel();
@@ -100,6 +100,7 @@ class ByteSource {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #buffer: Uint8Array = new Uint8Array(0);
   #delimiter: Uint8Array | null = null;
+  #part = 0;
 
   constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
     this.#reader = reader;
@@ -132,7 +133,7 @@ class ByteSource {
     while (this.#buffer.length < count) {
       if (!(await this.#fill())) throw new BadRequestError("multipart body ended early");
     }
-    const text = new TextDecoder("latin1").decode(this.#buffer.subarray(0, count));
+    const text = latin1(this.#buffer.subarray(0, count));
     this.#buffer = this.#buffer.subarray(count);
     return text;
   }
@@ -147,24 +148,31 @@ class ByteSource {
       const index = this.#indexOf(end);
       if (index >= 0) {
         if (index > maxBytes) break;
-        const text = new TextDecoder().decode(this.#buffer.subarray(0, index));
+        // Latin-1 keeps every byte as one char (Headers accept only such strings); see utf8().
+        const text = latin1(this.#buffer.subarray(0, index));
         this.#buffer = this.#buffer.subarray(index + end.length);
         return text;
       }
-      if (this.#buffer.length > maxBytes) break;
+      // Without the terminator, the block is at least length - 3 bytes long.
+      if (this.#buffer.length - (end.length - 1) > maxBytes) break;
       if (!(await this.#fill())) throw new BadRequestError("multipart body ended inside part headers");
     }
     throw new BadRequestError(`multipart part headers are longer than ${maxBytes} bytes`);
   }
 
-  startBody(delimiter: Uint8Array): void {
+  /** Starts reading a part's body; returns the part's number for {@link nextBodyChunk}. */
+  startBody(delimiter: Uint8Array): number {
     this.#delimiter = delimiter;
+    return ++this.#part;
   }
 
-  /** The next chunk of the current part's body, or `null` once its closing delimiter is consumed. */
-  async nextBodyChunk(): Promise<Uint8Array | null> {
+  /**
+   * The next chunk of part `part`'s body, or `null` once its closing delimiter
+   * is consumed (or when a later part has started: the body was skipped).
+   */
+  async nextBodyChunk(part: number): Promise<Uint8Array | null> {
     const delimiter = this.#delimiter;
-    if (delimiter === null) return null;
+    if (delimiter === null || part !== this.#part) return null;
     for (;;) {
       const index = this.#indexOf(delimiter);
       if (index >= 0) {
@@ -204,6 +212,22 @@ function parseHeaders(block: string): Headers {
     }
   }
   return headers;
+}
+
+/** Bytes as ISO-8859-1, one char per byte (TextDecoder's "latin1" is windows-1252). */
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+/** Re-reads a header value kept as Latin-1 (one char per byte) as the UTF-8 clients send. */
+function utf8(value: string | null): string | null {
+  if (value === null) return null;
+  const bytes = Uint8Array.from(value, (c) => c.charCodeAt(0));
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return value;
+  }
 }
 
 function parseDisposition(value: string | null): { name: string; filename?: string } {

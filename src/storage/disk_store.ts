@@ -43,7 +43,8 @@ export class DiskStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | null> {
     const path = this.#path(key);
     try {
-      return toInfo(key, await Deno.stat(path));
+      const stat = await Deno.stat(path);
+      return stat.isFile ? toInfo(key, stat) : null;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return null;
       throw error;
@@ -59,7 +60,12 @@ export class DiskStore implements ObjectStore {
       throw error;
     }
     try {
-      const info = toInfo(key, await file.stat());
+      const stat = await file.stat();
+      if (!stat.isFile) {
+        file.close();
+        return null;
+      }
+      const info = toInfo(key, stat);
       const start = options.range?.start ?? 0;
       const end = options.range?.end ?? info.size - 1;
       if (start > 0) await file.seek(start, Deno.SeekMode.Start);

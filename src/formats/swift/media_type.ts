@@ -32,7 +32,7 @@ export function checkAcceptHeader(accept: string | undefined): void {
       );
     }
     if (version === undefined || version === "1") continue;
-    if (/^[1-9]\d*$/.test(version)) {
+    if (/^(0|[1-9]\d*)$/.test(version)) {
       throw new UnsupportedMediaTypeError(`unsupported API version ${version}: this registry speaks version 1`);
     }
     throw new BadRequestError(`invalid API version "${version}" in "${type}"`);
