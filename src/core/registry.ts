@@ -63,6 +63,8 @@ export class Registry {
   readonly #packages = new LruCache<string, PackageIndex | null>(50_000);
   readonly #manifests: LruCache<string, Uint8Array<ArrayBuffer>>;
   readonly #inFlight = new Set<string>();
+  /** Bumped by every index write, so a read racing a write does not cache a stale index. */
+  #generation = 0;
 
   constructor(options: RegistryOptions) {
     this.#store = options.store;
@@ -76,10 +78,18 @@ export class Registry {
   async getPackage(ref: PackageRef): Promise<PackageIndex | null> {
     const cached = this.#packages.get(ref.key);
     if (cached !== undefined) return cached;
+    const generation = this.#generation;
     const document = await readJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref));
     const pkg = document?.value ?? null;
-    this.#packages.set(ref.key, pkg);
+    // A commit while we read may have made what we read stale: cache only if none happened.
+    if (generation === this.#generation) this.#packages.set(ref.key, pkg);
     return pkg;
+  }
+
+  /** Forgets the cached index of `ref` after a write (ours or a rival's). */
+  #invalidate(ref: PackageRef): void {
+    this.#generation++;
+    this.#packages.delete(ref.key);
   }
 
   /** The package's index. @throws {NotFoundError} when it does not exist. */
@@ -201,24 +211,22 @@ export class Registry {
       });
     }
 
-    let committed: PackageIndex;
     try {
-      const document = await updateJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref), (current) => {
+      await updateJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref), (current) => {
         if (current?.releases[version] !== undefined) throw conflict(ref, version);
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
         return { ...base, releases: { ...base.releases, [version]: release } };
       });
-      committed = document.value;
     } catch (error) {
+      this.#invalidate(ref);
       if (error instanceof ConflictError) {
-        // Another publish won. Forget our cached view; drop our blobs unless they are the winner's too.
-        this.#packages.delete(ref.key);
+        // Another publish won: drop our blobs unless they are the winner's too.
         const winner = (await this.getPackage(ref))?.releases[version];
         if (winner?.checksum !== checksum) await this.#deleteBlobs(ref, release);
       }
       throw error;
     }
-    this.#packages.set(ref.key, committed);
+    this.#invalidate(ref);
     this.#logger.log("info", "release published", { package: packageId(ref), version, checksum, size: archive.size });
     return release;
   }

@@ -21,7 +21,7 @@ export interface MultipartBody {
 }
 
 /** Encodes `parts` the way SwiftPM does. */
-export function swiftPublishBody(parts: PublishParts, boundary = crypto.randomUUID()): MultipartBody {
+export function swiftPublishBody(parts: PublishParts, boundary: string = crypto.randomUUID()): MultipartBody {
   const chunks: Uint8Array[] = [];
   const text = (s: string) => chunks.push(new TextEncoder().encode(s));
   let first = true;

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { packageZip } from "./support/archives.ts";
+import { swiftPublishBody } from "./support/multipart.ts";
+import { ADMIN_TOKEN, publish, startTestServer } from "./support/server.ts";
+
+/** A small seeded PRNG (mulberry32) so a failure can be replayed from its seed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("random requests to every route never get a 5xx", async () => {
+  await using t = await startTestServer();
+  const archive = await packageZip({ alternates: { "5.8": "5.8" } });
+  assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
+
+  const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const scopes = ["mona", "MONA", "-bad-", "a".repeat(40), "%2e%2e", "..", "%00", "😀", "identifiers"];
+  const names = ["LinkedList", "linkedlist", "LinkedList.json", "x_y", "Linked.List", "%E0%A4%A", "a".repeat(300)];
+  const versions = ["1.0.0", "v1.0", "1.0", "1.0.0.zip", "1.0.0.json", "9.9.9.zip", "1.0.0-beta+exp.sha", "..", "%2F"];
+  const templates: Array<() => string[]> = [
+    () => [pick(scopes)],
+    () => [pick(scopes), pick(names)],
+    () => [pick(scopes), pick(names), pick(versions)],
+    () => [
+      pick(scopes),
+      pick(names),
+      pick(versions),
+      pick(["Package.swift", "package.swift", "Package@swift-5.8.swift"]),
+    ],
+    () => [pick(["identifiers", "login", "availability", ""])],
+    () => ["-", "publishes", pick(["x", crypto.randomUUID(), "..", ""])],
+    () => Array.from({ length: 1 + Math.floor(next() * 6) }, () => pick([...scopes, ...names, ...versions])),
+  ];
+  const methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"];
+  const headerChoices: Array<[string, string[]]> = [
+    ["Accept", [
+      "application/vnd.swift.registry.v1+json",
+      "application/vnd.swift.registry.v9",
+      "application/vnd.swift.registry.v+",
+      "*/*",
+      "application/vnd.swift.registry.vx+zip;q=0.5, text/html",
+    ]],
+    ["Range", ["bytes=0-0", "bytes=-0", "bytes=999999-", "bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,2-3"]],
+    ["If-None-Match", ["*", '"x"', 'W/"y"', ""]],
+    ["Authorization", [
+      `Bearer ${ADMIN_TOKEN}`,
+      "Bearer",
+      "Basic !!!",
+      `Basic ${btoa("no-colon")}`,
+      "Digest x",
+      "Bearer wrong",
+    ]],
+    ["Content-Type", [
+      "multipart/form-data",
+      "multipart/form-data; boundary=",
+      "multipart/form-data; boundary=zz",
+      "application/json",
+      'multipart/form-data;boundary="unterminated',
+    ]],
+    ["Prefer", ["respond-async", "respond-async, wait=1", "handling=lenient"]],
+    ["X-Request-ID", ["abc", "\u00e9\u00e9", "x".repeat(500)]],
+  ];
+  const queries = [
+    "",
+    "?swift-version=5.8",
+    "?swift-version=5.8.0",
+    "?swift-version=x",
+    "?url=",
+    "?url=git@github.com:a/b.git",
+    "?url=%%%",
+    "?swift-version=1&swift-version=2",
+  ];
+
+  for (let i = 0; i < 1000; i++) {
+    const path = pick(templates)().join("/");
+    const method = pick(methods);
+    const headers = new Headers();
+    for (const [name, values] of headerChoices) {
+      if (next() < 0.4) {
+        try {
+          headers.set(name, pick(values));
+        } catch { /* not a valid header value for fetch; skip */ }
+      }
+    }
+    let body: Uint8Array<ArrayBuffer> | undefined;
+    if (method === "PUT" || method === "POST") {
+      const kind = next();
+      if (kind < 0.3) body = crypto.getRandomValues(new Uint8Array(Math.floor(next() * 2000)));
+      else if (kind < 0.7) {
+        const multipart = swiftPublishBody({
+          archive: next() < 0.5 ? archive : crypto.getRandomValues(new Uint8Array(100)),
+        }, "zz");
+        body = multipart.body.slice(0, Math.floor(next() * multipart.body.length) + 1);
+      }
+    }
+    const url = `${t.swift}/${path}${pick(queries)}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body });
+    } catch (error) {
+      throw new Error(`seed ${seed}: ${method} ${url} failed at the transport level: ${error}`);
+    }
+    await response.body?.cancel();
+    assert.ok(
+      response.status < 500,
+      `seed ${seed}: ${method} ${url} ${JSON.stringify([...headers])} -> ${response.status}`,
+    );
+    assert.equal(response.headers.get("content-version"), "1");
+  }
+  const errors = t.logs.filter((line) => JSON.parse(line).level === "error");
+  assert.deepEqual(errors, [], `seed ${seed}`);
+});
