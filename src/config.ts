@@ -24,6 +24,23 @@ export interface Config {
   adminTokenSha256?: Uint8Array;
   /** Minimum level of log lines written. */
   logLevel: LogLevel;
+  /** S3 settings; when set, S3 is the source of truth and disk a bounded cache. */
+  s3?: S3Config;
+  /** Disk cache budget in bytes (only with S3; without it disk is the source of truth and never evicted). */
+  diskMaxBytes: number;
+}
+
+/** Where and how to reach the S3-compatible bucket. */
+export interface S3Config {
+  bucket: string;
+  /** Custom endpoint (MinIO, R2, Ceph, ...); AWS when unset. */
+  endpoint?: string;
+  region: string;
+  /** Key prefix inside the bucket, without leading or trailing slash ("" for none). */
+  prefix: string;
+  forcePathStyle: boolean;
+  /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); the SDK's default chain when unset. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** A setting has a value that cannot be used. The message names the setting. */
@@ -63,6 +80,24 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "token that may publish (Bearer, or Basic password)",
   },
   { env: "REGISTRY_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
+  {
+    env: "REGISTRY_S3_BUCKET",
+    default: "(unset: local disk only)",
+    description: "S3 bucket; turns S3 on as the source of truth",
+  },
+  {
+    env: "REGISTRY_S3_ENDPOINT",
+    default: "(AWS)",
+    description: "endpoint of an S3-compatible store (MinIO, R2, Ceph)",
+  },
+  { env: "REGISTRY_S3_REGION", default: "us-east-1", description: "S3 region" },
+  { env: "REGISTRY_S3_PREFIX", default: "(none)", description: "key prefix inside the bucket" },
+  {
+    env: "REGISTRY_S3_FORCE_PATH_STYLE",
+    default: "false",
+    description: "true for path-style URLs (MinIO, most self-hosted stores)",
+  },
+  { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
 ];
 
 /** Command-line flags that override environment settings. */
@@ -103,9 +138,13 @@ export async function loadConfig(
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError("REGISTRY_ADMIN_TOKEN must be at least 16 characters long");
   }
+  const s3 = parseS3(env);
+  const diskMaxBytes = parseByteSize(nonEmpty(env.REGISTRY_DISK_MAX_BYTES) ?? "10GiB", "REGISTRY_DISK_MAX_BYTES");
   await ensureWritableDir(dataDir, dataDirSetting);
 
   return {
+    s3,
+    diskMaxBytes,
     host,
     port,
     dataDir,
@@ -128,6 +167,79 @@ function parsePort(raw: string, setting: string): number {
     throw new ConfigError(`${setting} must be an integer between 0 and 65535 (got "${raw}")`);
   }
   return Number(raw);
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/**
+ * Parses a byte size such as `500MB`, `20GiB` or `1048576` (decimal units are
+ * powers of 1000, binary units and bare `K/M/G/T` powers of 1024).
+ *
+ * @throws {ConfigError} naming `setting` when the value is not a size.
+ */
+export function parseByteSize(raw: string, setting: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) * unit < 1) {
+    throw new ConfigError(`${setting} must be a size such as 500MB or 20GiB (got "${raw}")`);
+  }
+  return Math.floor(Number(match[1]) * unit);
+}
+
+function parseBoolean(raw: string | undefined, setting: string): boolean {
+  if (raw === undefined) return false;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${setting} must be true or false (got "${raw}")`);
+}
+
+function parseS3(env: Record<string, string | undefined>): S3Config | undefined {
+  const bucket = nonEmpty(env.REGISTRY_S3_BUCKET);
+  if (bucket === undefined) return undefined;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(`REGISTRY_S3_BUCKET must be a valid bucket name (got "${bucket}")`);
+  }
+  const endpoint = nonEmpty(env.REGISTRY_S3_ENDPOINT);
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    throw new ConfigError(`REGISTRY_S3_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
+  }
+  const prefix = (nonEmpty(env.REGISTRY_S3_PREFIX) ?? "").replace(/^\/+|\/+$/g, "");
+  if (prefix !== "" && !prefix.split("/").every((s) => /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/.test(s))) {
+    throw new ConfigError(
+      `REGISTRY_S3_PREFIX may contain only letters, digits and ._@+- between slashes (got "${prefix}")`,
+    );
+  }
+  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
+  }
+  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+  return {
+    bucket,
+    endpoint,
+    region: nonEmpty(env.REGISTRY_S3_REGION) ?? nonEmpty(env.AWS_REGION) ?? "us-east-1",
+    prefix,
+    forcePathStyle: parseBoolean(nonEmpty(env.REGISTRY_S3_FORCE_PATH_STYLE), "REGISTRY_S3_FORCE_PATH_STYLE"),
+    credentials: accessKeyId && secretAccessKey
+      ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
+      : undefined,
+  };
 }
 
 function parsePublicUrl(raw: string | undefined): string | undefined {

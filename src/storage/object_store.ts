@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ServiceUnavailableError } from "../errors.ts";
 
 /** What is known about a stored object without reading it. */
 export interface ObjectInfo {
@@ -42,6 +43,13 @@ export interface PutOptions {
   ifMatch?: string;
   /** Media type recorded with the object where the backend keeps one. */
   contentType?: string;
+}
+
+/** The backing store cannot be reached right now (timeouts, connection errors, 5xx). Maps to 503. */
+export class StorageUnavailableError extends ServiceUnavailableError {
+  constructor(detail: string) {
+    super(`storage is unavailable: ${detail}`, 5);
+  }
 }
 
 /** A conditional put lost: the object exists (ifNoneMatch) or changed / vanished (ifMatch). */
