@@ -53,7 +53,7 @@ const backends: Backend[] = [
   {
     name: "S3 (real endpoint from S3_TEST_ENDPOINT)",
     ignore: realEndpoint === undefined || realBucket === undefined,
-    async open() {
+    open() {
       const client = createS3Client({
         bucket: realBucket!,
         endpoint: realEndpoint,
@@ -63,13 +63,13 @@ const backends: Backend[] = [
       });
       const prefix = `registry-contract-${crypto.randomUUID()}`;
       const store = new S3Store(client, realBucket!, prefix);
-      return {
+      return Promise.resolve({
         store,
         async close() {
           for await (const object of store.list("")) await store.delete(object.key);
           client.destroy();
         },
-      };
+      });
     },
   },
 ];
