@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { SETTINGS } from "../src/config.ts";
 import { packageZip } from "./support/archives.ts";
+import { startTestS3 } from "./support/s3.ts";
 import { ADMIN_TOKEN, get, publish, sha256Hex } from "./support/server.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
@@ -9,7 +10,17 @@ const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
 
 function cli(args: string[], env: Record<string, string> = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-net", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      MAIN,
+      ...args,
+    ],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,
@@ -163,6 +174,29 @@ Deno.test("SIGKILL during concurrent publishes: every acknowledged release survi
       }
     } finally {
       await restarted.stop();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts with REGISTRY_S3_BUCKET stores in S3 with the permissions the start task grants", async () => {
+  await using s3 = await startTestS3();
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const server = await spawnServer(["--port", "0", "--data-dir", dataDir], {
+      ...s3.env,
+      REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
+    try {
+      const archive = await packageZip();
+      const response = await publish(`${server.url}/swift`, "mona/LinkedList/1.0.0", { archive });
+      assert.equal(response.status, 201, await response.text());
+      assert.ok(s3.count("PUT", "source-archive.zip") >= 1, "the archive went to S3");
+      const bytes = new Uint8Array(await (await get(`${server.url}/swift/mona/LinkedList/1.0.0.zip`)).arrayBuffer());
+      assert.deepEqual(bytes, archive);
+    } finally {
+      assert.equal((await server.stop()).code, 0);
     }
   } finally {
     await Deno.remove(dataDir, { recursive: true });

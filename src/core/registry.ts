@@ -12,7 +12,8 @@
  */
 import { ConflictError, NotFoundError, ServiceUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { ContentionError, readJsonDocument, updateJsonDocument } from "../storage/json_document.ts";
+import { DocumentCache } from "../storage/document_cache.ts";
+import { ContentionError } from "../storage/json_document.ts";
 import { type ByteRange, type ObjectBody, type ObjectStore, readObjectBytes } from "../storage/object_store.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
@@ -52,6 +53,11 @@ export interface RegistryOptions {
   archiveLimits?: ArchiveLimits;
   /** Bytes of manifest bodies kept in memory (default 32 MiB). */
   manifestCacheBytes?: number;
+  /**
+   * How long package indexes and identifier maps are trusted from memory
+   * before a cheap revalidation (default `Infinity`: this process is the only writer).
+   */
+  metadataMaxAgeMs?: number;
 }
 
 /** Packages and releases: read, publish, look up by repository URL. */
@@ -60,14 +66,13 @@ export class Registry {
   readonly #logger: Logger;
   readonly #clock: () => Date;
   readonly #archiveLimits: ArchiveLimits;
-  readonly #packages = new LruCache<string, PackageIndex | null>(50_000);
+  readonly #documents: DocumentCache;
   readonly #manifests: LruCache<string, Uint8Array<ArrayBuffer>>;
   readonly #inFlight = new Set<string>();
-  /** Bumped by every index write, so a read racing a write does not cache a stale index. */
-  #generation = 0;
 
   constructor(options: RegistryOptions) {
     this.#store = options.store;
+    this.#documents = new DocumentCache(options.store, { maxAgeMs: options.metadataMaxAgeMs ?? Infinity });
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
     this.#archiveLimits = options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
@@ -75,21 +80,8 @@ export class Registry {
   }
 
   /** The package's index, or `null` when it has no releases. */
-  async getPackage(ref: PackageRef): Promise<PackageIndex | null> {
-    const cached = this.#packages.get(ref.key);
-    if (cached !== undefined) return cached;
-    const generation = this.#generation;
-    const document = await readJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref));
-    const pkg = document?.value ?? null;
-    // A commit while we read may have made what we read stale: cache only if none happened.
-    if (generation === this.#generation) this.#packages.set(ref.key, pkg);
-    return pkg;
-  }
-
-  /** Forgets the cached index of `ref` after a write (ours or a rival's). */
-  #invalidate(ref: PackageRef): void {
-    this.#generation++;
-    this.#packages.delete(ref.key);
+  getPackage(ref: PackageRef): Promise<PackageIndex | null> {
+    return this.#documents.read<PackageIndex>(keys.packageIndex(ref));
   }
 
   /** The package's index. @throws {NotFoundError} when it does not exist. */
@@ -136,9 +128,9 @@ export class Registry {
   async lookupIdentifiers(url: string): Promise<string[]> {
     const normalized = normalizeRepositoryUrl(url);
     if (normalized === null) return [];
-    const index = await readJsonDocument<IdentifierIndex>(this.#store, keys.identifiers(normalized));
+    const index = await this.#documents.read<IdentifierIndex>(keys.identifiers(normalized));
     const identifiers: string[] = [];
-    for (const packageKey of index?.value.packages ?? []) {
+    for (const packageKey of index?.packages ?? []) {
       const [scope, name] = packageKey.split("/");
       const pkg = await this.getPackage({ scope, name, key: packageKey });
       if (pkg !== null && declaresUrl(pkg, normalized)) identifiers.push(packageId(pkg));
@@ -205,20 +197,19 @@ export class Registry {
     // Identifier mappings first: harmless if the commit below fails, because
     // lookups only answer for URLs that a committed release declares.
     for (const url of repositoryUrls(release)) {
-      await updateJsonDocument<IdentifierIndex>(this.#store, keys.identifiers(url), (current) => {
+      await this.#documents.update<IdentifierIndex>(keys.identifiers(url), (current) => {
         if (current?.packages.includes(ref.key)) return undefined;
         return { url, packages: [...(current?.packages ?? []), ref.key] };
       });
     }
 
     try {
-      await updateJsonDocument<PackageIndex>(this.#store, keys.packageIndex(ref), (current) => {
+      await this.#documents.update<PackageIndex>(keys.packageIndex(ref), (current) => {
         if (current?.releases[version] !== undefined) throw conflict(ref, version);
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
         return { ...base, releases: { ...base.releases, [version]: release } };
       });
     } catch (error) {
-      this.#invalidate(ref);
       if (error instanceof ConflictError) {
         // Another publish won: drop our blobs unless they are the winner's too.
         const winner = (await this.getPackage(ref))?.releases[version];
@@ -226,7 +217,6 @@ export class Registry {
       }
       throw error;
     }
-    this.#invalidate(ref);
     this.#logger.log("info", "release published", { package: packageId(ref), version, checksum, size: archive.size });
     return release;
   }

@@ -11,7 +11,8 @@ import { PublishJobs } from "../core/publish_jobs.ts";
 import { Registry } from "../core/registry.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import type { Logger } from "../log.ts";
-import { DiskStore } from "../storage/disk_store.ts";
+import { openStorage } from "../storage/open_storage.ts";
+import type { TieredStore } from "../storage/tiered_store.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
 
@@ -20,19 +21,20 @@ export interface RunningServer {
   /** `http://host:port` the server listens on. */
   url: string;
   port: number;
+  /** The disk cache in front of S3, when S3 is on (for tests and metrics). */
+  cache?: TieredStore;
   /** Stops accepting, finishes in-flight requests and background publishes. */
   shutdown(): Promise<void>;
 }
 
 /** Starts a registry for `config`, logging to `logger`. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
-  await store.init();
+  const storage = await openStorage(config, logger);
   const scratchDir = join(config.dataDir, "tmp", "uploads");
   await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(scratchDir, { recursive: true });
 
-  const registry = new Registry({ store, logger });
+  const registry = new Registry({ store: storage.store, logger, metadataMaxAgeMs: storage.metadataMaxAgeMs });
   const auth = createAdminTokenAuthenticator(config.adminTokenSha256);
   const publishJobs = new PublishJobs<PublishedRelease>();
   const app = createApp({
@@ -56,9 +58,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   return {
     url,
     port,
+    cache: storage.cache,
     async shutdown() {
       await server.shutdown();
       await publishJobs.settle();
+      await storage.close();
     },
   };
 }

@@ -11,7 +11,7 @@ import { dirname, join, relative, sep as SEPARATOR } from "node:path";
 import { KeyedMutex } from "../util/keyed_mutex.ts";
 import {
   assertValidKey,
-  type ByteRange,
+  type GetOptions,
   type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
@@ -51,7 +51,7 @@ export class DiskStore implements ObjectStore {
     }
   }
 
-  async get(key: string, options: { range?: ByteRange } = {}): Promise<ObjectBody | null> {
+  async get(key: string, options: GetOptions = {}): Promise<ObjectBody | null> {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(this.#path(key), { read: true });
@@ -105,6 +105,20 @@ export class DiskStore implements ObjectStore {
     }
   }
 
+  /** A fresh path in the temporary directory, for a file later moved in with {@link importFile}. */
+  tempPath(): string {
+    return join(this.tmpDir, crypto.randomUUID());
+  }
+
+  /** Moves a complete, fsynced file from {@link tempPath} to `key` (a rename: no copy). */
+  async importFile(tempFile: string, key: string): Promise<ObjectInfo> {
+    const path = this.#path(key);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.rename(tempFile, path);
+    await syncDirectory(dirname(path));
+    return toInfo(key, await Deno.stat(path));
+  }
+
   async delete(key: string): Promise<void> {
     await Deno.remove(this.#path(key)).catch(ignoreNotFound);
   }
@@ -136,7 +150,7 @@ export class DiskStore implements ObjectStore {
   }
 
   async #writeTemp(body: PutBody): Promise<string> {
-    const temp = join(this.tmpDir, crypto.randomUUID());
+    const temp = this.tempPath();
     const file = await Deno.open(temp, { write: true, createNew: true });
     try {
       if (body instanceof Uint8Array) {

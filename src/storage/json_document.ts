@@ -12,9 +12,16 @@ export interface VersionedDocument<T> {
   etag: string;
 }
 
-/** Reads and parses the JSON document at `key`, or `null` when absent. */
-export async function readJsonDocument<T>(store: ObjectStore, key: string): Promise<VersionedDocument<T> | null> {
-  const object = await readObjectBytes(store, key);
+/**
+ * Reads and parses the JSON document at `key`, or `null` when absent. `etag`,
+ * when known from a fresh `head`, keeps caches from answering with an older version.
+ */
+export async function readJsonDocument<T>(
+  store: ObjectStore,
+  key: string,
+  etag?: string,
+): Promise<VersionedDocument<T> | null> {
+  const object = await readObjectBytes(store, key, undefined, etag);
   if (object === null) return null;
   return { value: JSON.parse(new TextDecoder().decode(object.bytes)) as T, etag: object.info.etag };
 }
@@ -43,7 +50,9 @@ export async function updateJsonDocument<T>(
   maxAttempts = 20,
 ): Promise<VersionedDocument<T>> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readJsonDocument<T>(store, key);
+    // Ask the source of truth for the current etag, so a cache cannot hand us an old version.
+    const head = await store.head(key);
+    const current = head === null ? null : await readJsonDocument<T>(store, key, head.etag);
     const next = mutate(current?.value ?? null);
     if (next === undefined) {
       if (current === null) throw new Error(`mutation of absent document ${key} returned nothing`);

@@ -27,6 +27,17 @@ export interface ByteRange {
   end: number;
 }
 
+/** Options of {@link ObjectStore.get}. */
+export interface GetOptions {
+  /** Read only this range (the caller validates it against the size). */
+  range?: ByteRange;
+  /**
+   * The etag the caller knows to be current (from a fresh `head`): a cache
+   * must not answer with a copy of another version.
+   */
+  etag?: string;
+}
+
 /** An object opened for reading; `body` covers the requested range (or all of it). */
 export interface ObjectBody extends ObjectInfo {
   body: ReadableStream<Uint8Array>;
@@ -64,8 +75,8 @@ export class PreconditionFailedError extends Error {
 export interface ObjectStore {
   /** Metadata of `key`, or `null` when absent. */
   head(key: string): Promise<ObjectInfo | null>;
-  /** Opens `key` (optionally a range of it; the caller validates the range), or `null` when absent. */
-  get(key: string, options?: { range?: ByteRange }): Promise<ObjectBody | null>;
+  /** Opens `key` (or a range of it), or `null` when absent. */
+  get(key: string, options?: GetOptions): Promise<ObjectBody | null>;
   /** Stores `body` at `key` atomically: readers see the old object or the whole new one. */
   put(key: string, body: PutBody, options?: PutOptions): Promise<ObjectInfo>;
   /** Removes `key`; absent keys are not an error. */
@@ -88,8 +99,9 @@ export async function readObjectBytes(
   store: ObjectStore,
   key: string,
   maxBytes = 16 * 1024 * 1024,
+  etag?: string,
 ): Promise<{ bytes: Uint8Array<ArrayBuffer>; info: ObjectInfo } | null> {
-  const object = await store.get(key);
+  const object = await store.get(key, etag === undefined ? {} : { etag });
   if (object === null) return null;
   if (object.size > maxBytes) {
     await object.body.cancel();

@@ -21,7 +21,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { S3Config } from "../config.ts";
 import {
   assertValidKey,
-  type ByteRange,
+  type GetOptions,
   type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
@@ -85,7 +85,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async get(key: string, options: { range?: ByteRange } = {}): Promise<ObjectBody | null> {
+  async get(key: string, options: GetOptions = {}): Promise<ObjectBody | null> {
     const range = options.range ? `bytes=${options.range.start}-${options.range.end}` : undefined;
     try {
       const out = await this.#client.send(

@@ -1,0 +1,597 @@
+/**
+ * Disk-first, S3-backed {@link ObjectStore}: the remote store is the source of
+ * truth, local disk a bounded least-recently-used cache in front of it.
+ *
+ * - Writes go to the remote first and are acknowledged only once it has them;
+ *   then a disk copy is kept.
+ * - Reads hit disk first. A miss starts one download per object (however many
+ *   clients miss at once) into a temporary file; every waiting client streams
+ *   from that file as it grows, so the first byte does not wait for the last.
+ * - Each cached file has a sidecar recording its size, SHA-256 and the remote
+ *   etag. A file whose size is wrong is dropped and re-fetched; its SHA-256 is
+ *   checked on its first read in the process (before serving, for small
+ *   files; as it streams, for large ones).
+ * - Above the high watermark, least recently read files are evicted down to
+ *   the low watermark, never one that is being streamed or downloaded.
+ * - When the disk fails (full, I/O error) reads and writes go straight to the
+ *   remote for a while and the error is logged; nothing half-written is kept.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Logger } from "../log.ts";
+import { DiskStore, writeAll } from "./disk_store.ts";
+import {
+  type ByteRange,
+  type GetOptions,
+  type ObjectBody,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutBody,
+  type PutOptions,
+  readObjectBytes,
+  StorageUnavailableError,
+} from "./object_store.ts";
+
+/** What the cache knows about one file on disk. */
+interface CacheEntry {
+  size: number;
+  /** The remote object's etag when the copy was made. */
+  etag: string;
+  sha256: string;
+  lastAccess: number;
+  /** Streams currently reading the file; a pinned file is never evicted. */
+  pins: number;
+  /** The SHA-256 was checked against the bytes in this process. */
+  verified: boolean;
+}
+
+/** The sidecar document stored beside each cached file. */
+interface Sidecar {
+  size: number;
+  etag: string;
+  sha256: string;
+}
+
+/** Options of a {@link TieredStore}. */
+export interface TieredStoreOptions {
+  /** Directory of the cache (objects, sidecars, temporary files). */
+  cacheDir: string;
+  /** The source of truth. */
+  remote: ObjectStore;
+  /** Disk budget in bytes. */
+  maxBytes: number;
+  logger: Logger;
+  /** Fraction of `maxBytes` that starts an eviction (default 0.9). */
+  highWatermark?: number;
+  /** Fraction of `maxBytes` an eviction goes down to (default 0.75). */
+  lowWatermark?: number;
+  /** Files up to this size are checksummed before their first serve (default 1 MiB). */
+  verifyBeforeServeBytes?: number;
+  /** How long to bypass the disk after a disk error, in ms (default 30 s). */
+  diskRetryMs?: number;
+  clock?: () => number;
+}
+
+/** Counters for tests, logs and metrics. */
+export interface TieredStoreStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+  corruptions: number;
+  diskErrors: number;
+}
+
+const READ_CHUNK = 256 * 1024;
+
+/** An {@link ObjectStore} caching a remote store on a bounded local disk. */
+export class TieredStore implements ObjectStore {
+  readonly stats: TieredStoreStats = { hits: 0, misses: 0, evictions: 0, corruptions: 0, diskErrors: 0 };
+  readonly #data: DiskStore;
+  readonly #sidecars: DiskStore;
+  readonly #remote: ObjectStore;
+  readonly #logger: Logger;
+  readonly #maxBytes: number;
+  readonly #high: number;
+  readonly #low: number;
+  readonly #verifyBeforeServe: number;
+  readonly #diskRetryMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #downloads = new Map<string, Download>();
+  /** Work that outlives the request that started it (caching a download). */
+  readonly #background = new Set<Promise<void>>();
+  #usedBytes = 0;
+  /** Bytes of files about to be added (room already made for them). */
+  #reservedBytes = 0;
+  #diskDownUntil = 0;
+  #evicting: Promise<void> | null = null;
+
+  constructor(options: TieredStoreOptions) {
+    this.#data = new DiskStore(`${options.cacheDir}/objects`, `${options.cacheDir}/tmp/objects`);
+    this.#sidecars = new DiskStore(`${options.cacheDir}/sidecars`, `${options.cacheDir}/tmp/sidecars`);
+    this.#remote = options.remote;
+    this.#logger = options.logger;
+    this.#maxBytes = options.maxBytes;
+    this.#high = options.highWatermark ?? 0.9;
+    this.#low = options.lowWatermark ?? 0.75;
+    this.#verifyBeforeServe = options.verifyBeforeServeBytes ?? 1024 * 1024;
+    this.#diskRetryMs = options.diskRetryMs ?? 30_000;
+    this.#now = options.clock ?? Date.now;
+  }
+
+  /** Bytes of cached files on disk. */
+  get usedBytes(): number {
+    return this.#usedBytes;
+  }
+
+  /**
+   * Loads the cache index from the sidecars, dropping files without a valid
+   * sidecar (a crash mid-write) and sidecars without their file.
+   */
+  async init(): Promise<void> {
+    await this.#data.init();
+    await this.#sidecars.init();
+    for await (const sidecar of this.#sidecars.list("")) {
+      const meta = await readSidecar(this.#sidecars, sidecar.key);
+      const file = await this.#data.head(sidecar.key);
+      if (meta === null || file === null || file.size !== meta.size) {
+        await this.#drop(sidecar.key);
+        continue;
+      }
+      this.#remember(sidecar.key, meta, file.lastModified.getTime(), false);
+    }
+    for await (const file of this.#data.list("")) {
+      if (!this.#entries.has(file.key)) await this.#data.delete(file.key);
+    }
+    await this.#evictIfNeeded();
+  }
+
+  /** Waits for downloads in progress to finish caching (for shutdown). */
+  async settle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      return await this.#remote.head(key);
+    } catch (error) {
+      const entry = this.#entries.get(key);
+      if (!(error instanceof StorageUnavailableError) || entry === undefined) throw error;
+      return { key, size: entry.size, etag: entry.etag, lastModified: new Date(entry.lastAccess) };
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<ObjectBody | null> {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && (options.etag === undefined || options.etag === entry.etag)) {
+      const hit = await this.#readCached(key, entry, options.range);
+      if (hit !== null) return hit;
+    }
+    this.stats.misses++;
+    if (this.#diskIsDown()) return await this.#remote.get(key, options);
+    let download = this.#downloads.get(key);
+    if (download === undefined || (options.etag !== undefined && download.info?.etag !== options.etag)) {
+      download = this.#startDownload(key);
+    }
+    const info = await download.ready;
+    if (info === null) return null;
+    const body = await download.open(options.range ?? { start: 0, end: info.size - 1 });
+    if (body !== null) return { ...info, body };
+    // The download finished and moved into the cache (or could not use the disk) meanwhile.
+    const cached = this.#entries.get(key);
+    const hit = cached && cached.etag === info.etag ? await this.#readCached(key, cached, options.range) : null;
+    return hit ?? await this.#remote.get(key, options);
+  }
+
+  async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
+    if (body instanceof Uint8Array) {
+      const info = await this.#remote.put(key, body, options);
+      await this.#keepCopy(key, info.etag, async (temp) => {
+        await Deno.writeFile(temp, body);
+        return { size: body.byteLength, sha256: createHash("sha256").update(body).digest("hex") };
+      });
+      return info;
+    }
+    // Stage the stream on disk first, then upload from the file: memory stays
+    // constant whatever the speeds of the two sides.
+    const temp = this.#data.tempPath();
+    let staged: { size: number; sha256: string };
+    try {
+      staged = await writeStream(temp, body);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+    let info: ObjectInfo;
+    try {
+      const file = await Deno.open(temp, { read: true });
+      info = await this.#remote.put(key, file.readable, options);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+    await this.#keepCopy(key, info.etag, () => Promise.resolve(staged), temp);
+    return info;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#remote.delete(key);
+    await this.#drop(key);
+  }
+
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.#remote.list(prefix);
+  }
+
+  /** Serves a cached file, or returns `null` (and drops it) when it is missing or damaged. */
+  async #readCached(key: string, entry: CacheEntry, range: ByteRange | undefined): Promise<ObjectBody | null> {
+    let object: ObjectBody | null;
+    try {
+      object = await this.#data.get(key, { range });
+    } catch (error) {
+      this.#diskFailed(error, `reading ${key}`);
+      return null;
+    }
+    if (object === null || object.size !== entry.size) {
+      await object?.body.cancel();
+      await this.#corrupt(key, object === null ? "missing from disk" : `size ${object.size}, expected ${entry.size}`);
+      return null;
+    }
+    const info = { key, size: entry.size, etag: entry.etag, lastModified: object.lastModified };
+    if (!entry.verified && entry.size <= this.#verifyBeforeServe) {
+      await object.body.cancel();
+      const whole = await readObjectBytes(this.#data, key, this.#verifyBeforeServe);
+      const sha256 = whole && createHash("sha256").update(whole.bytes).digest("hex");
+      if (sha256 !== entry.sha256) {
+        await this.#corrupt(key, "checksum mismatch");
+        return null;
+      }
+      entry.verified = true;
+      this.#touch(entry);
+      const bytes = range ? whole!.bytes.slice(range.start, range.end + 1) : whole!.bytes;
+      return { ...info, body: new Response(bytes).body! };
+    }
+    this.#touch(entry);
+    entry.pins++;
+    const verify = !entry.verified && range === undefined;
+    const hash = verify ? createHash("sha256") : undefined;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        entry.pins--;
+      }
+    };
+    const body = object.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hash?.update(chunk);
+          controller.enqueue(chunk);
+        },
+        flush: async (controller) => {
+          release();
+          if (hash === undefined) return;
+          if (hash.digest("hex") === entry.sha256) {
+            entry.verified = true;
+          } else {
+            await this.#corrupt(key, "checksum mismatch while streaming");
+            controller.error(new Error(`cached copy of ${key} is corrupt`));
+          }
+        },
+        cancel: () => release(),
+      }),
+    );
+    this.stats.hits++;
+    return { ...info, body };
+  }
+
+  #startDownload(key: string): Download {
+    const download = new Download(
+      key,
+      this.#remote,
+      this.#data.tempPath(),
+      (error) => this.#diskFailed(error, `caching ${key}`),
+    );
+    this.#downloads.set(key, download);
+    const caching = download.finished.then(async (result) => {
+      if (result !== null) await this.#keepCopy(key, result.etag, () => Promise.resolve(result), download.tempPath);
+      if (this.#downloads.get(key) === download) this.#downloads.delete(key);
+    }).catch((error) => this.#logger.log("error", "cache download failed", { key, error: String(error) }))
+      .finally(() => this.#background.delete(caching));
+    this.#background.add(caching);
+    return download;
+  }
+
+  /**
+   * Records a disk copy of `key` (remote etag `etag`): `write` fills a temp
+   * file (unless `ready` names one already written), which then replaces any
+   * older copy. Disk errors are logged, never thrown: the remote has the data.
+   */
+  async #keepCopy(
+    key: string,
+    etag: string,
+    write: (temp: string) => Promise<{ size: number; sha256: string }>,
+    ready?: string,
+  ): Promise<void> {
+    const temp = ready ?? this.#data.tempPath();
+    let reserved = 0;
+    try {
+      if (this.#diskIsDown()) return;
+      const { size, sha256 } = await write(temp);
+      if (size > this.#maxBytes * this.#low) return; // would never fit: serve it from the remote
+      // Make room before the file lands, so the disk never holds more than the budget.
+      await this.#drop(key);
+      reserved = size;
+      this.#reservedBytes += size;
+      await this.#evictIfNeeded();
+      await this.#data.importFile(temp, key);
+      await this.#sidecars.put(key, new TextEncoder().encode(JSON.stringify({ size, etag, sha256 } satisfies Sidecar)));
+      this.#remember(key, { size, etag, sha256 }, this.#now(), true);
+    } catch (error) {
+      this.#diskFailed(error, `caching ${key}`);
+      await this.#drop(key).catch(() => {});
+    } finally {
+      this.#reservedBytes -= reserved;
+      await Deno.remove(temp).catch(() => {});
+    }
+  }
+
+  #remember(key: string, meta: Sidecar, lastAccess: number, verified: boolean): void {
+    this.#entries.set(key, { ...meta, lastAccess, pins: 0, verified });
+    this.#usedBytes += meta.size;
+  }
+
+  #touch(entry: CacheEntry): void {
+    entry.lastAccess = this.#now();
+  }
+
+  async #drop(key: string): Promise<void> {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      this.#entries.delete(key);
+      this.#usedBytes -= entry.size;
+    }
+    await this.#sidecars.delete(key);
+    await this.#data.delete(key);
+  }
+
+  async #corrupt(key: string, reason: string): Promise<void> {
+    this.stats.corruptions++;
+    this.#logger.log("error", "cached copy is damaged; dropping it and fetching again", { key, reason });
+    await this.#drop(key).catch((error) => this.#diskFailed(error, `dropping ${key}`));
+  }
+
+  #diskIsDown(): boolean {
+    return this.#now() < this.#diskDownUntil;
+  }
+
+  #diskFailed(error: unknown, doing: string): void {
+    this.stats.diskErrors++;
+    this.#diskDownUntil = this.#now() + this.#diskRetryMs;
+    this.#logger.log("error", "disk cache error; serving from S3 for a while", {
+      doing,
+      error: error instanceof Error ? error.message : String(error),
+      retryInMs: this.#diskRetryMs,
+    });
+  }
+
+  /**
+   * Above the high watermark (counting files about to land), drops the least
+   * recently read files that nobody is streaming until usage is at the low
+   * watermark. Runs one at a time; concurrent callers wait for it.
+   */
+  async #evictIfNeeded(): Promise<void> {
+    while (this.#evicting !== null) await this.#evicting;
+    if (this.#usedBytes + this.#reservedBytes <= this.#maxBytes * this.#high) return;
+    const done = this.#evict();
+    this.#evicting = done;
+    try {
+      await done;
+    } finally {
+      this.#evicting = null;
+    }
+  }
+
+  async #evict(): Promise<void> {
+    const candidates = [...this.#entries].sort((a, b) => a[1].lastAccess - b[1].lastAccess);
+    for (const [key, entry] of candidates) {
+      if (this.#usedBytes + this.#reservedBytes <= this.#maxBytes * this.#low) break;
+      if (entry.pins > 0 || this.#entries.get(key) !== entry) continue;
+      await this.#drop(key);
+      this.stats.evictions++;
+    }
+    this.#logger.log("info", "disk cache evicted", { usedBytes: this.#usedBytes, maxBytes: this.#maxBytes });
+  }
+}
+
+/**
+ * One download of a remote object into a temporary file, readable by any
+ * number of clients while it is still arriving. When the file cannot be
+ * written, readers fetch the rest of their range from the remote.
+ */
+class Download {
+  readonly key: string;
+  readonly tempPath: string;
+  /** Resolves once the remote answered: its info, or `null` when the object does not exist. */
+  readonly ready: Promise<ObjectInfo | null>;
+  /** Resolves with what was written when the file is complete; `null` when the download failed or found nothing. */
+  readonly finished: Promise<{ size: number; sha256: string; etag: string } | null>;
+  info?: ObjectInfo;
+  #remote: ObjectStore;
+  #written = 0;
+  #done = false;
+  #diskError?: unknown;
+  #remoteError?: unknown;
+  #waiters: Array<() => void> = [];
+
+  constructor(key: string, remote: ObjectStore, tempPath: string, onDiskError: (error: unknown) => void) {
+    this.key = key;
+    this.tempPath = tempPath;
+    this.#remote = remote;
+    let ready!: (info: ObjectInfo | null) => void;
+    let readyFailed!: (error: unknown) => void;
+    this.ready = new Promise((resolve, reject) => {
+      ready = resolve;
+      readyFailed = reject;
+    });
+    this.finished = (async () => {
+      let object: ObjectBody | null;
+      try {
+        object = await remote.get(key);
+      } catch (error) {
+        readyFailed(error);
+        return null;
+      }
+      if (object === null) {
+        ready(null);
+        return null;
+      }
+      const { body: _, ...info } = object;
+      this.info = info;
+      let file: Deno.FsFile | undefined;
+      try {
+        file = await Deno.open(tempPath, { write: true, createNew: true });
+      } catch (error) {
+        this.#diskError = error;
+        onDiskError(error);
+      }
+      ready(info);
+      const hash = createHash("sha256");
+      try {
+        for await (const chunk of object.body) {
+          hash.update(chunk);
+          if (file !== undefined && this.#diskError === undefined) {
+            try {
+              await writeAll(file, chunk);
+            } catch (error) {
+              this.#diskError = error;
+              onDiskError(error);
+            }
+          }
+          this.#written += chunk.byteLength;
+          this.#notify();
+          if (this.#diskError !== undefined) break;
+        }
+        if (this.#diskError === undefined && file !== undefined) await file.sync();
+      } catch (error) {
+        this.#remoteError = error;
+      } finally {
+        file?.close();
+        this.#done = true;
+        this.#notify();
+      }
+      if (this.#remoteError !== undefined || this.#diskError !== undefined || this.#written !== info.size) {
+        // Readers may still hold the file open; unlinking it is safe for them.
+        await Deno.remove(tempPath).catch(() => {});
+        return null;
+      }
+      return { size: this.#written, sha256: hash.digest("hex"), etag: info.etag };
+    })();
+  }
+
+  /**
+   * A stream of `range` of the object, read from the growing file; `null` when
+   * the file is no longer (or never was) there.
+   */
+  async open(range: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await Deno.open(this.tempPath, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    return this.#stream(file, range);
+  }
+
+  #stream(opened: Deno.FsFile, range: ByteRange): ReadableStream<Uint8Array> {
+    let position = range.start;
+    let file: Deno.FsFile | undefined = opened;
+    let fallback: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const close = () => {
+      file?.close();
+      file = undefined;
+    };
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          if (fallback) {
+            const { value, done } = await fallback.read();
+            if (done) controller.close();
+            else controller.enqueue(value);
+            return;
+          }
+          if (position > range.end) {
+            close();
+            controller.close();
+            return;
+          }
+          while (position >= this.#written && !this.#done) await this.#progress();
+          if (position >= this.#written || this.#diskError !== undefined) {
+            if (this.#remoteError !== undefined) throw this.#remoteError;
+            // The file could not be written past here: fetch the rest directly.
+            close();
+            const rest = await this.#remote.get(this.key, { range: { start: position, end: range.end } });
+            if (rest === null) throw new Error(`${this.key} vanished from the remote store`);
+            fallback = rest.body.getReader();
+            return;
+          }
+          if (file === undefined) throw new Error("read after close");
+          const length = Math.min(READ_CHUNK, this.#written - position, range.end - position + 1);
+          const buffer = new Uint8Array(length);
+          await file.seek(position, Deno.SeekMode.Start);
+          const read = await file.read(buffer);
+          if (read === null) throw new Error(`cache file of ${this.key} ended early`);
+          position += read;
+          controller.enqueue(buffer.subarray(0, read));
+        } catch (error) {
+          close();
+          controller.error(error);
+        }
+      },
+      cancel: async () => {
+        close();
+        await fallback?.cancel();
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  #progress(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+async function writeStream(path: string, body: ReadableStream<Uint8Array>): Promise<{ size: number; sha256: string }> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      await writeAll(file, chunk);
+    }
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  return { size, sha256: hash.digest("hex") };
+}
+
+async function readSidecar(store: DiskStore, key: string): Promise<Sidecar | null> {
+  try {
+    const object = await readObjectBytes(store, key, 64 * 1024);
+    const value = object && JSON.parse(new TextDecoder().decode(object.bytes));
+    if (typeof value?.size === "number" && typeof value.etag === "string" && typeof value.sha256 === "string") {
+      return value;
+    }
+  } catch { /* unreadable: treated as missing */ }
+  return null;
+}

@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { packageZip } from "./support/archives.ts";
+import { startTestS3 } from "./support/s3.ts";
+import { get, problem, publish, sha256Hex, startTestServer, type TestServer } from "./support/server.ts";
+
+async function publishOk(t: TestServer, path: string, archive: Uint8Array, metadata?: unknown) {
+  const response = await publish(t.swift, path, { archive, metadata });
+  assert.equal(response.status, 201, await response.text());
+}
+
+async function download(url: string): Promise<Uint8Array> {
+  const response = await get(url);
+  assert.equal(response.status, 200, url);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function randomBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(length, i + 65536)));
+  return bytes;
+}
+
+/** A package archive padded with `kib` KiB of incompressible bytes. */
+function sizedZip(kib: number, tag: string) {
+  return packageZip({
+    extra: [
+      { name: "LinkedList/blob.bin", content: randomBytes(kib * 1024) },
+      { name: "LinkedList/TAG", content: tag },
+    ],
+  });
+}
+
+Deno.test("with S3, a fresh node with an empty disk serves every release byte for byte", async () => {
+  await using s3 = await startTestS3();
+  const archive = await packageZip({ alternates: { "5.8": "5.8" } });
+  {
+    await using first = await startTestServer({ env: s3.env });
+    await publishOk(first, "mona/LinkedList/1.0.0", archive, {
+      repositoryURLs: ["https://github.com/mona/LinkedList"],
+    });
+  }
+  await using fresh = await startTestServer({ env: s3.env });
+  const list = await (await get(`${fresh.swift}/mona/LinkedList`)).json();
+  assert.deepEqual(Object.keys(list.releases), ["1.0.0"]);
+  assert.deepEqual(await download(`${fresh.swift}/mona/LinkedList/1.0.0.zip`), archive);
+  const manifest = await get(`${fresh.swift}/mona/LinkedList/1.0.0/Package.swift?swift-version=5.8`);
+  assert.match(await manifest.text(), /swift-tools-version:5\.8/);
+  const ids = await get(`${fresh.swift}/identifiers?url=git@github.com:mona/LinkedList.git`);
+  assert.deepEqual(await ids.json(), { identifiers: ["mona.LinkedList"] });
+  // The second download is a disk hit: no further S3 GET of the archive.
+  const before = s3.count("GET", "source-archive.zip");
+  assert.deepEqual(await download(`${fresh.swift}/mona/LinkedList/1.0.0.zip`), archive);
+  assert.equal(s3.count("GET", "source-archive.zip"), before);
+});
+
+Deno.test("two nodes on one bucket: a release published on one is listed on the other within 2 seconds", async () => {
+  await using s3 = await startTestS3();
+  await using a = await startTestServer({ env: s3.env });
+  await using b = await startTestServer({ env: s3.env });
+  await publishOk(a, "mona/LinkedList/1.0.0", await packageZip());
+  const cachedOnB = await (await get(`${b.swift}/mona/LinkedList`)).json();
+  assert.deepEqual(Object.keys(cachedOnB.releases), ["1.0.0"]);
+
+  const archive = await packageZip({ extra: [{ name: "LinkedList/V", content: "1.1.0" }] });
+  await publishOk(a, "mona/LinkedList/1.1.0", archive);
+  const published = Date.now();
+  let versions: string[] = [];
+  while (Date.now() - published < 3_000) {
+    versions = Object.keys((await (await get(`${b.swift}/mona/LinkedList`)).json()).releases);
+    if (versions.includes("1.1.0")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(versions, ["1.1.0", "1.0.0"]);
+  assert.ok(Date.now() - published <= 2_500, `took ${Date.now() - published} ms`);
+  assert.deepEqual(await download(`${b.swift}/mona/LinkedList/1.1.0.zip`), archive);
+
+  // The same version published on both nodes at once: exactly one wins across the cluster.
+  const rival = await packageZip({ extra: [{ name: "LinkedList/V", content: "rival" }] });
+  const [ra, rb] = await Promise.all([
+    publish(a.swift, "mona/LinkedList/2.0.0", { archive: await packageZip() }),
+    publish(b.swift, "mona/LinkedList/2.0.0", { archive: rival }),
+  ]);
+  await ra.body?.cancel();
+  await rb.body?.cancel();
+  assert.deepEqual([ra.status, rb.status].sort(), [201, 409]);
+});
+
+Deno.test("50 concurrent misses of one archive cause one S3 GET, and all get the right bytes", async () => {
+  await using s3 = await startTestS3();
+  const archive = await sizedZip(512, "x");
+  {
+    await using origin = await startTestServer({ env: s3.env });
+    await publishOk(origin, "mona/LinkedList/1.0.0", archive);
+  }
+  await using fresh = await startTestServer({ env: s3.env });
+  // Warm the metadata so only archive GETs are counted.
+  await (await get(`${fresh.swift}/mona/LinkedList/1.0.0`)).body?.cancel();
+  const before = s3.count("GET", "source-archive.zip");
+  const bodies = await Promise.all(
+    Array.from({ length: 50 }, () => download(`${fresh.swift}/mona/LinkedList/1.0.0.zip`)),
+  );
+  for (const body of bodies) assert.deepEqual(body, archive);
+  assert.equal(s3.count("GET", "source-archive.zip") - before, 1);
+
+  // Ranges on a cold node are served from the same single download.
+  await using other = await startTestServer({ env: s3.env });
+  await (await get(`${other.swift}/mona/LinkedList/1.0.0`)).body?.cancel();
+  const countBefore = s3.count("GET", "source-archive.zip");
+  const ranges = await Promise.all(
+    [0, 1000, 200_000].map((start) =>
+      get(`${other.swift}/mona/LinkedList/1.0.0.zip`, { headers: { Range: `bytes=${start}-${start + 99}` } })
+    ),
+  );
+  for (const [i, start] of [0, 1000, 200_000].entries()) {
+    assert.equal(ranges[i].status, 206);
+    assert.deepEqual(new Uint8Array(await ranges[i].arrayBuffer()), archive.subarray(start, start + 100));
+  }
+  assert.equal(s3.count("GET", "source-archive.zip") - countBefore, 1);
+});
+
+Deno.test("the disk cache stays under REGISTRY_DISK_MAX_BYTES by evicting the least recently used, and still serves everything", async () => {
+  await using s3 = await startTestS3();
+  const budget = 600 * 1024;
+  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_DISK_MAX_BYTES: String(budget) } });
+  const archives = new Map<string, Uint8Array>();
+  for (let i = 0; i < 6; i++) {
+    const archive = await sizedZip(150, String(i));
+    archives.set(`1.0.${i}`, archive);
+    await publishOk(t, `mona/LinkedList/1.0.${i}`, archive);
+    assert.ok(t.server.cache!.usedBytes <= budget, `after publish ${i}: ${t.server.cache!.usedBytes} > ${budget}`);
+  }
+  assert.ok(t.server.cache!.stats.evictions > 0, "something was evicted");
+  for (const [version, archive] of archives) {
+    assert.deepEqual(await download(`${t.swift}/mona/LinkedList/${version}.zip`), archive);
+    assert.ok(t.server.cache!.usedBytes <= budget, `serving ${version}: ${t.server.cache!.usedBytes} > ${budget}`);
+  }
+  await t.server.cache!.settle();
+  let onDisk = 0;
+  for await (const entry of walk(`${t.dataDir}/cache/objects`)) onDisk += (await Deno.stat(entry)).size;
+  assert.ok(onDisk <= budget, `files on disk: ${onDisk} > ${budget}`);
+});
+
+Deno.test("S3 down: disk hits keep serving, misses and publishes get 503 with Retry-After; S3 back: service resumes", async () => {
+  await using s3 = await startTestS3();
+  await using a = await startTestServer({ env: s3.env });
+  await using b = await startTestServer({ env: s3.env });
+  const cached = await packageZip();
+  const uncached = await sizedZip(64, "uncached");
+  await publishOk(a, "mona/LinkedList/1.0.0", cached);
+  await publishOk(a, "mona/LinkedList/1.1.0", uncached);
+  // b reads 1.0.0 once (now on its disk) and learns the package index.
+  assert.deepEqual(await download(`${b.swift}/mona/LinkedList/1.0.0.zip`), cached);
+  await (await get(`${b.swift}/mona/LinkedList/1.1.0`)).body?.cancel();
+
+  await s3.stop();
+  await new Promise((r) => setTimeout(r, 2_100)); // past the metadata revalidation bound
+  assert.deepEqual(await download(`${b.swift}/mona/LinkedList/1.0.0.zip`), cached);
+  const list = await get(`${b.swift}/mona/LinkedList`);
+  assert.equal(list.status, 200, "metadata is served from memory/disk while S3 is down");
+  await list.body?.cancel();
+
+  const miss = await get(`${b.swift}/mona/LinkedList/1.1.0.zip`);
+  assert.equal(miss.status, 503);
+  assert.ok(Number(miss.headers.get("retry-after")) > 0);
+  await problem(miss);
+
+  const refused = await publish(a.swift, "mona/LinkedList/2.0.0", { archive: await packageZip() });
+  assert.equal(refused.status, 503);
+  assert.ok(Number(refused.headers.get("retry-after")) > 0);
+  await problem(refused);
+
+  s3.start();
+  assert.deepEqual(await download(`${b.swift}/mona/LinkedList/1.1.0.zip`), uncached);
+  await publishOk(a, "mona/LinkedList/2.0.0", await packageZip());
+  // The refused publish left nothing behind: 2.0.0 holds the bytes of the accepted one.
+  const release = await (await get(`${a.swift}/mona/LinkedList/2.0.0`)).json();
+  const bytes = await download(`${a.swift}/mona/LinkedList/2.0.0.zip`);
+  assert.equal(await sha256Hex(bytes as Uint8Array<ArrayBuffer>), release.resources[0].checksum);
+});
+
+Deno.test("a corrupt or truncated cached file is detected and fetched again, never served", async () => {
+  await using s3 = await startTestS3();
+  const archive = await packageZip();
+  const dataDir = await Deno.makeTempDir();
+  try {
+    {
+      await using t = await startTestServer({ env: s3.env, dataDir });
+      await publishOk(t, "mona/LinkedList/1.0.0", archive);
+    }
+    const checksum = await sha256Hex(archive);
+    const path =
+      `${dataDir}/cache/objects/swift/packages/mona/linkedlist/releases/1.0.0/${checksum}/source-archive.zip`;
+
+    // Same size, one byte flipped.
+    const flipped = new Uint8Array(archive);
+    flipped[100] ^= 0xff;
+    await Deno.writeFile(path, flipped);
+    {
+      await using t = await startTestServer({ env: s3.env, dataDir });
+      assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+      assert.equal(t.server.cache!.stats.corruptions, 1);
+    }
+    assert.deepEqual(await Deno.readFile(path), archive, "the cache holds the good copy again");
+
+    // Truncated while the server runs.
+    await using t = await startTestServer({ env: s3.env, dataDir });
+    assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+    await Deno.truncate(path, 50);
+    assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+    assert.ok(t.server.cache!.stats.corruptions >= 1);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+async function* walk(dir: string): AsyncIterable<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* walk(path);
+    else yield path;
+  }
+}
