@@ -6,5 +6,8 @@
 import { runCli } from "./src/cli/main.ts";
 
 if (import.meta.main) {
-  Deno.exit(await runCli(Deno.args, Deno.env.toObject()));
+  const env = Deno.env.toObject();
+  // The token is only kept hashed: drop the plain value from the process environment.
+  Deno.env.delete("REGISTRY_ADMIN_TOKEN");
+  Deno.exit(await runCli(Deno.args, env));
 }

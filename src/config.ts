@@ -28,6 +28,8 @@ export interface Config {
   s3?: S3Config;
   /** Disk cache budget in bytes (only with S3; without it disk is the source of truth and never evicted). */
   diskMaxBytes: number;
+  /** Largest source archive a publish may upload (413 above). */
+  maxArchiveBytes: number;
 }
 
 /** Where and how to reach the S3-compatible bucket. */
@@ -97,6 +99,7 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: "false",
     description: "true for path-style URLs (MinIO, most self-hosted stores)",
   },
+  { env: "REGISTRY_MAX_ARCHIVE_BYTES", default: "2GiB", description: "largest source archive accepted on publish" },
   { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
 ];
 
@@ -140,11 +143,16 @@ export async function loadConfig(
   }
   const s3 = parseS3(env);
   const diskMaxBytes = parseByteSize(nonEmpty(env.REGISTRY_DISK_MAX_BYTES) ?? "10GiB", "REGISTRY_DISK_MAX_BYTES");
+  const maxArchiveBytes = parseByteSize(
+    nonEmpty(env.REGISTRY_MAX_ARCHIVE_BYTES) ?? "2GiB",
+    "REGISTRY_MAX_ARCHIVE_BYTES",
+  );
   await ensureWritableDir(dataDir, dataDirSetting);
 
   return {
     s3,
     diskMaxBytes,
+    maxArchiveBytes,
     host,
     port,
     dataDir,

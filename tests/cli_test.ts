@@ -91,6 +91,7 @@ Deno.test("a bad setting stops start-up with one line naming it and exit code 2"
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_PUBLIC_URL: "not a url" }, /REGISTRY_PUBLIC_URL/],
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_ADMIN_TOKEN: "short" }, /REGISTRY_ADMIN_TOKEN/],
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_LOG_LEVEL: "loud" }, /REGISTRY_LOG_LEVEL/],
+      [["--port", "0", "--host", "999.1.1.1", "--data-dir", dataDir], {}, /--host/],
       [["--bogus"], {}, /bogus/],
       [["frobnicate"], {}, /unknown command/],
     ];

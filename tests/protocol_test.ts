@@ -197,3 +197,33 @@ Deno.test("REGISTRY_PUBLIC_URL is the base of every Link and Location", async ()
     releases: { "1.0.0": { url: "https://registry.test/prefix/swift/mona/LinkedList/1.0.0" } },
   });
 });
+
+Deno.test("a registry URL set with a trailing slash works for login, availability and reads", async () => {
+  await using t = await startTestServer();
+  await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
+  const login = await fetch(`${t.swift}/`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(login.status, 200);
+  await login.body?.cancel();
+  for (const path of ["availability/", "mona/LinkedList/"]) {
+    const response = await get(`${t.swift}/${path}`);
+    assert.equal(response.status, 200, path);
+    await response.body?.cancel();
+  }
+});
+
+Deno.test("reads stay public when the client sends stale or unknown credentials", async () => {
+  await using t = await startTestServer();
+  await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
+  for (const authorization of ["Bearer stale-token-from-keychain", `Basic ${btoa("user:old")}`]) {
+    for (const path of ["mona/LinkedList", "mona/LinkedList/1.0.0", "mona/LinkedList/1.0.0.zip"]) {
+      const response = await get(`${t.swift}/${path}`, { headers: { Authorization: authorization } });
+      assert.equal(response.status, 200, `${authorization} ${path}`);
+      await response.body?.cancel();
+    }
+  }
+  const publishWithStale = await publish(t.swift, "mona/LinkedList/1.0.1", { archive: await packageZip() }, {
+    token: "stale-token-from-keychain",
+  });
+  assert.equal(publishWithStale.status, 401, "publishing still checks credentials");
+  await publishWithStale.body?.cancel();
+});

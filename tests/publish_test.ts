@@ -58,47 +58,52 @@ Deno.test("Prefer: respond-async gives 202 with Location and Retry-After; the st
   await release.body?.cancel();
 });
 
-Deno.test("an asynchronous publish that failed leaves no release, and a restart forgets its status", async () => {
+Deno.test("an asynchronous publish of a bad archive or of a taken version is refused at once, not accepted", async () => {
   await using t = await startTestServer();
-  const twoTops = await buildZip([
-    { name: "a/Package.swift", content: "// swift-tools-version:5.9\n" },
-    { name: "b/README.md", content: "hi" },
-  ]);
-  const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: twoTops }, { prefer: "respond-async" });
-  assert.equal(response.status, 202);
-  await response.body?.cancel();
-  const location = response.headers.get("location")!;
-  await t.server.shutdown(); // waits for background publishes to settle
-  const t2 = await startTestServer({ dataDir: t.dataDir });
+  const noManifest = await buildZip([{ name: "pkg/README.md", content: "no manifest" }]);
+  const bad = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: noManifest }, { prefer: "respond-async" });
+  assert.equal(bad.status, 422);
+  assert.match((await problem(bad)).detail, /no Package\.swift/);
+
+  const archive = await packageZip();
+  const responses = await Promise.all(
+    Array.from(
+      { length: 5 },
+      () => publish(t.swift, "mona/LinkedList/1.0.0", { archive }, { prefer: "respond-async" }),
+    ),
+  );
+  const statuses = await Promise.all(responses.map(async (r) => {
+    await r.body?.cancel();
+    return r.status;
+  }));
+  assert.deepEqual(statuses.filter((s) => s === 202).length, 1, `statuses: ${statuses}`);
+  assert.deepEqual(statuses.filter((s) => s === 409).length, 4, `statuses: ${statuses}`);
+  await t.server.shutdown(); // lets the accepted publish finish
+});
+
+Deno.test("a restart forgets asynchronous publish statuses but keeps the releases they published", async () => {
+  const dataDir = await Deno.makeTempDir();
   try {
-    // A restart forgets publish statuses; the failed release must not exist.
-    const gone = await get(location.replace(t.url, t2.url));
+    let location: string;
+    {
+      await using t = await startTestServer({ dataDir });
+      const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() }, {
+        prefer: "respond-async",
+      });
+      assert.equal(response.status, 202);
+      await response.body?.cancel();
+      location = response.headers.get("location")!.slice(t.url.length);
+    }
+    await using t2 = await startTestServer({ dataDir });
+    const gone = await get(`${t2.url}${location}`);
     assert.equal(gone.status, 404);
     await problem(gone);
     const release = await get(`${t2.swift}/mona/LinkedList/1.0.0`);
-    assert.equal(release.status, 404);
+    assert.equal(release.status, 200);
     await release.body?.cancel();
   } finally {
-    await t2.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
-});
-
-Deno.test("an asynchronous publish failure is served as problem+json while the server runs", async () => {
-  await using t = await startTestServer();
-  const noManifest = await buildZip([{ name: "pkg/README.md", content: "no manifest" }]);
-  const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: noManifest }, {
-    prefer: "respond-async",
-  });
-  await response.body?.cancel();
-  const location = response.headers.get("location")!;
-  let poll = await get(location, { redirect: "manual" });
-  for (let i = 0; i < 100 && poll.status === 202; i++) {
-    await poll.body?.cancel();
-    await new Promise((r) => setTimeout(r, 20));
-    poll = await get(location, { redirect: "manual" });
-  }
-  assert.equal(poll.status, 422);
-  assert.match((await problem(poll)).detail, /no Package\.swift/);
 });
 
 Deno.test("a second publish of the same version is 409 and changes nothing", async () => {
@@ -276,6 +281,39 @@ Deno.test("publish validates the archive layout and refuses bad archives with 42
       /symlink .* points outside/,
     ],
     [
+      "symlink chain escaping through an inner link",
+      await packageZip({
+        top: "pkg",
+        extra: [
+          { name: "pkg/x/up", content: "..", symlink: true },
+          { name: "pkg/esc", content: "x/up/../..", symlink: true },
+        ],
+      }),
+      /symlink "pkg\/esc" points outside/,
+    ],
+    [
+      "entry written through a symlinked directory",
+      await packageZip({
+        top: "pkg",
+        extra: [
+          { name: "pkg/dir", content: "Sources", symlink: true },
+          { name: "pkg/dir/evil.swift", content: "x" },
+        ],
+      }),
+      /lies inside the symlink "pkg\/dir"/,
+    ],
+    [
+      "symlink loop",
+      await packageZip({
+        top: "pkg",
+        extra: [
+          { name: "pkg/a", content: "b", symlink: true },
+          { name: "pkg/b", content: "a", symlink: true },
+        ],
+      }),
+      /symlink "pkg\/[ab]" points outside/,
+    ],
+    [
       "missing manifest",
       await buildZip([{ name: "pkg/Sources/main.swift", content: "print(1)" }]),
       /no Package\.swift/,
@@ -373,4 +411,18 @@ Deno.test("signed releases: signature stored in metadata and sent with the archi
   await download.body?.cancel();
   assert.equal(download.headers.get("x-swift-package-signature-format"), "cms-1.0.0");
   assert.equal(download.headers.get("x-swift-package-signature"), expected);
+});
+
+Deno.test("an archive over REGISTRY_MAX_ARCHIVE_BYTES is refused with 413 and nothing is kept", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_MAX_ARCHIVE_BYTES: "2KiB" } });
+  const archive = await packageZip({
+    extra: [{ name: "LinkedList/big.bin", content: crypto.getRandomValues(new Uint8Array(4096)) }],
+  });
+  const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive });
+  assert.equal(response.status, 413);
+  assert.match((await problem(response)).detail, /REGISTRY_MAX_ARCHIVE_BYTES/);
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(`${t.dataDir}/tmp/uploads`)), []);
+  const small = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
+  assert.equal(small.status, 201);
+  await small.body?.cancel();
 });

@@ -220,3 +220,37 @@ async function* walk(dir: string): AsyncIterable<string> {
     else yield path;
   }
 }
+
+Deno.test("two nodes publishing one version asynchronously: one 301s to the release, the other's status shows 409", async () => {
+  await using s3 = await startTestS3();
+  await using a = await startTestServer({ env: s3.env });
+  await using b = await startTestServer({ env: s3.env });
+  const responses = await Promise.all([a, b].map(async (node, i) =>
+    publish(node.swift, "mona/LinkedList/1.0.0", {
+      archive: await packageZip({ extra: [{ name: "LinkedList/N", content: String(i) }] }),
+      metadata: { repositoryURLs: [`https://github.com/mona/Fork${i}`] },
+    }, { prefer: "respond-async" })
+  ));
+  const outcomes: number[] = [];
+  for (const response of responses) {
+    assert.equal(response.status, 202);
+    await response.body?.cancel();
+    let poll = await get(response.headers.get("location")!, { redirect: "manual" });
+    for (let i = 0; i < 200 && poll.status === 202; i++) {
+      await poll.body?.cancel();
+      await new Promise((r) => setTimeout(r, 20));
+      poll = await get(response.headers.get("location")!, { redirect: "manual" });
+    }
+    outcomes.push(poll.status);
+    if (poll.status === 409) await problem(poll);
+    else await poll.body?.cancel();
+  }
+  assert.deepEqual([...outcomes].sort(), [301, 409]);
+  // The loser wrote its identifier mapping before losing; lookups must not answer for it.
+  const winner = outcomes.indexOf(301) === 0 ? 0 : 1;
+  const won = await get(`${a.swift}/identifiers?url=https://github.com/mona/Fork${winner}`);
+  assert.deepEqual(await won.json(), { identifiers: ["mona.LinkedList"] });
+  const lost = await get(`${a.swift}/identifiers?url=https://github.com/mona/Fork${1 - winner}`);
+  assert.equal(lost.status, 404);
+  await problem(lost);
+});

@@ -73,25 +73,15 @@ export async function runCli(args: string[], env: Record<string, string | undefi
     return 2;
   }
 
-  let config;
+  let logger;
+  let server;
   try {
-    config = await loadConfig({ host: values.host, port: values.port, dataDir: values["data-dir"] }, env);
+    const config = await loadConfig({ host: values.host, port: values.port, dataDir: values["data-dir"] }, env);
+    logger = createJsonLogger(config.logLevel);
+    server = await startServer(config, logger);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`error: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
-  const logger = createJsonLogger(config.logLevel);
-  let server;
-  try {
-    server = await startServer(config, logger);
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied) {
-      console.error(
-        `error: REGISTRY_HOST/REGISTRY_PORT: cannot listen on ${config.host}:${config.port}: ${error.message}`,
-      );
       return 2;
     }
     console.error(`error: could not start: ${(error as Error).message}`);

@@ -74,6 +74,7 @@ export async function inspectSourceArchive(
 
 async function inspectEntries(reader: zip.ZipReader<unknown>, limits: ArchiveLimits): Promise<ArchiveInspection> {
   const byName = new Map<string, zip.Entry>();
+  const links = new Map<string, string>();
   let topDirectory: string | undefined;
   for await (const entry of reader.getEntriesGenerator()) {
     if (byName.size >= limits.maxEntries) {
@@ -93,17 +94,41 @@ async function inspectEntries(reader: zip.ZipReader<unknown>, limits: ArchiveLim
         `source archive must contain exactly one top-level directory, found "${topDirectory}/" and "${segments[0]}/"`,
       );
     }
-    if (entry.symlink) await assertSymlinkStaysInside(entry, name, topDirectory);
+    if (entry.symlink) {
+      links.set(name, new TextDecoder().decode(await readEntry(entry, MAX_SYMLINK_TARGET_BYTES, name)));
+    }
     byName.set(name, entry);
   }
   if (topDirectory === undefined) throw new UnprocessableError("source archive is empty");
+
+  for (const name of byName.keys()) {
+    // An entry below a symlink would be written through the link when extracted.
+    const segments = name.split("/");
+    for (let depth = 1; depth < segments.length; depth++) {
+      const parent = segments.slice(0, depth).join("/");
+      if (links.has(parent)) {
+        throw new UnprocessableError(`source archive entry "${name}" lies inside the symlink "${parent}"`);
+      }
+    }
+  }
+  for (const [name, target] of links) {
+    const resolved = resolveLink(name, target, links);
+    if (resolved === null || resolved.split("/")[0] !== topDirectory) {
+      throw new UnprocessableError(
+        `source archive symlink "${name}" points outside the package directory ("${target}")`,
+      );
+    }
+  }
 
   const manifests: ExtractedManifest[] = [];
   for (const [name, entry] of byName) {
     const filename = name.slice(topDirectory.length + 1);
     const match = MANIFEST_FILENAME.exec(filename);
     if (!match || entry.directory) continue;
-    const target = entry.symlink ? await resolveSymlinkEntry(entry, name, byName) : entry;
+    const target = entry.symlink ? byName.get(resolveLink(name, links.get(name)!, links)!) : entry;
+    if (target === undefined || target.directory || target.symlink) {
+      throw new UnprocessableError(`manifest symlink "${filename}" does not point to a file in the archive`);
+    }
     const content = await readEntry(target, limits.maxManifestBytes, filename);
     const toolsVersion = declaredToolsVersion(new TextDecoder().decode(content));
     if (toolsVersion === null) {
@@ -124,43 +149,39 @@ async function inspectEntries(reader: zip.ZipReader<unknown>, limits: ArchiveLim
   return { topDirectory, manifests, entryCount: byName.size };
 }
 
-async function assertSymlinkStaysInside(entry: zip.Entry, name: string, topDirectory: string): Promise<void> {
-  const target = new TextDecoder().decode(await readEntry(entry, MAX_SYMLINK_TARGET_BYTES, name));
-  const resolved = resolveLinkTarget(name, target);
-  if (resolved === null || resolved.split("/")[0] !== topDirectory) {
-    throw new UnprocessableError(`source archive symlink "${name}" points outside the package directory ("${target}")`);
-  }
-}
-
-/** Resolves `target` relative to the directory of the link `name`; `null` if it is absolute or climbs above the root. */
-function resolveLinkTarget(name: string, target: string): string | null {
-  if (target === "" || target.startsWith("/") || target.includes("\\") || /^[a-zA-Z]:/.test(target)) return null;
-  const parts = name.split("/").slice(0, -1);
-  for (const segment of target.split("/")) {
+/**
+ * Where the symlink `name` (with `target`) finally points, as an archive path,
+ * following every symlink met on the way like the kernel would after
+ * extraction; `null` for absolute targets, paths climbing above the archive
+ * root, and loops.
+ */
+function resolveLink(name: string, target: string, links: Map<string, string>): string | null {
+  const resolved = name.split("/").slice(0, -1);
+  let pending = target.split("/");
+  let hops = 0;
+  if (isAbsolute(target)) return null;
+  while (pending.length > 0) {
+    const [segment, ...rest] = pending;
+    pending = rest;
     if (segment === "" || segment === ".") continue;
     if (segment === "..") {
-      if (parts.length === 0) return null;
-      parts.pop();
-    } else parts.push(segment);
+      if (resolved.length === 0) return null;
+      resolved.pop();
+      continue;
+    }
+    resolved.push(segment);
+    const link = links.get(resolved.join("/"));
+    if (link !== undefined) {
+      if (++hops > 40 || isAbsolute(link)) return null;
+      resolved.pop();
+      pending = [...link.split("/"), ...pending];
+    }
   }
-  return parts.join("/");
+  return resolved.length === 0 ? null : resolved.join("/");
 }
 
-async function resolveSymlinkEntry(entry: zip.Entry, name: string, byName: Map<string, zip.Entry>): Promise<zip.Entry> {
-  let current = entry;
-  let currentName = name;
-  for (let hops = 0; hops < 8 && current.symlink; hops++) {
-    const target = new TextDecoder().decode(await readEntry(current, MAX_SYMLINK_TARGET_BYTES, currentName));
-    const resolved = resolveLinkTarget(currentName, target);
-    const next = resolved === null ? undefined : byName.get(resolved);
-    if (next === undefined || next.directory) {
-      throw new UnprocessableError(`manifest symlink "${name}" does not point to a file in the archive`);
-    }
-    current = next;
-    currentName = resolved!;
-  }
-  if (current.symlink) throw new UnprocessableError(`manifest symlink "${name}" has too many levels of links`);
-  return current;
+function isAbsolute(target: string): boolean {
+  return target === "" || target.startsWith("/") || target.includes("\\") || /^[a-zA-Z]:/.test(target);
 }
 
 async function readEntry(entry: zip.Entry, maxBytes: number, label: string): Promise<Uint8Array> {

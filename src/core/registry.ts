@@ -16,7 +16,7 @@ import { DocumentCache } from "../storage/document_cache.ts";
 import { ContentionError } from "../storage/json_document.ts";
 import { type ByteRange, type ObjectBody, type ObjectStore, readObjectBytes } from "../storage/object_store.ts";
 import { LruCache } from "../util/lru_cache.ts";
-import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
+import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
 import { packageId, type PackageRef } from "./identity.ts";
 import {
   type IdentifierIndex,
@@ -37,6 +37,14 @@ export interface PublishInput {
   metadata: Record<string, unknown>;
   signing?: SigningRecord;
   metadataSignatureBase64?: string;
+}
+
+/** A validated publish holding its version's slot: commit it, or abandon it to free the slot. */
+export interface PreparedPublish {
+  /** Stores the archive and manifests and commits the release (frees the slot either way). */
+  commit(): Promise<ReleaseRecord>;
+  /** Frees the slot without storing anything. */
+  abandon(): void;
 }
 
 /** A release together with the package it belongs to. */
@@ -139,35 +147,61 @@ export class Registry {
   }
 
   /**
-   * Publishes a release. Validates the staged archive, stores it and its
-   * manifests, records the repository URLs, then commits.
+   * Publishes a release: {@link prepare}, then commit.
    *
    * @throws {ConflictError} when the version exists or is being published.
-   * @throws {UnprocessableError} when the archive or metadata is refused.
+   * @throws {UnprocessableError} when the archive is refused.
    */
   async publish(input: PublishInput): Promise<ReleaseRecord> {
+    return await (await this.prepare(input)).commit();
+  }
+
+  /**
+   * Validates a publish without storing anything: claims the version (no other
+   * publish of it may start until this one commits or is abandoned), checks it
+   * does not exist and inspects the archive. The returned handle stores and
+   * commits the release.
+   *
+   * @throws {ConflictError} when the version exists or is being published.
+   * @throws {UnprocessableError} when the archive is refused.
+   */
+  async prepare(input: PublishInput): Promise<PreparedPublish> {
     const { ref, version } = input;
     const flightKey = `${ref.key}@${version}`;
     if (this.#inFlight.has(flightKey)) {
       throw new ConflictError(`release ${version} of ${packageId(ref)} is already being published`);
     }
     this.#inFlight.add(flightKey);
+    let released = false;
+    const release = () => {
+      if (!released) this.#inFlight.delete(flightKey);
+      released = true;
+    };
+    let inspection: ArchiveInspection;
     try {
-      return await this.#publish(input);
+      if ((await this.getPackage(ref))?.releases[version] !== undefined) throw conflict(ref, version);
+      inspection = await inspectSourceArchive(input.archive.path, this.#archiveLimits);
     } catch (error) {
-      if (error instanceof ContentionError) throw new ServiceUnavailableError("storage is busy, try again", 1);
+      release();
       throw error;
-    } finally {
-      this.#inFlight.delete(flightKey);
     }
+    return {
+      commit: async () => {
+        try {
+          return await this.#commit(input, inspection);
+        } catch (error) {
+          if (error instanceof ContentionError) throw new ServiceUnavailableError("storage is busy, try again", 1);
+          throw error;
+        } finally {
+          release();
+        }
+      },
+      abandon: release,
+    };
   }
 
-  async #publish(input: PublishInput): Promise<ReleaseRecord> {
+  async #commit(input: PublishInput, inspection: ArchiveInspection): Promise<ReleaseRecord> {
     const { ref, version, archive } = input;
-    const existing = (await this.getPackage(ref))?.releases[version];
-    if (existing !== undefined) throw conflict(ref, version);
-
-    const inspection = await inspectSourceArchive(archive.path, this.#archiveLimits);
     const checksum = archive.sha256Hex;
 
     const file = await Deno.open(archive.path, { read: true });

@@ -37,7 +37,9 @@ export async function stageStream(
   try {
     for await (const chunk of source) {
       size += chunk.length;
-      if (size > maxBytes) throw new PayloadTooLargeError(`upload is over the ${maxBytes}-byte limit`);
+      if (size > maxBytes) {
+        throw new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`);
+      }
       hash.update(chunk);
       await writeAll(file, chunk);
     }

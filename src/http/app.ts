@@ -22,13 +22,14 @@ export interface AppDeps {
   publishJobs: PublishJobs<PublishedRelease>;
   logger: Logger;
   scratchDir: string;
+  maxArchiveBytes: number;
   publicUrl?: string;
   version: string;
 }
 
 /** Builds the Hono app serving every route of the registry. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ strict: false });
   app.use("*", requestId(), accessLog(deps.logger), contentVersion(), headContentLength());
   app.onError((error, c) => errorResponse(error, deps.logger, c.get("requestId")));
   app.notFound(() => problemResponse(404, "Not Found", "no such resource"));

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { createAdminTokenAuthenticator } from "../auth/auth.ts";
-import type { Config } from "../config.ts";
+import { type Config, ConfigError } from "../config.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
 import { Registry } from "../core/registry.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
@@ -27,7 +27,11 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** Starts a registry for `config`, logging to `logger`. */
+/**
+ * Starts a registry for `config`, logging to `logger`.
+ *
+ * @throws {ConfigError} when it cannot listen on the configured host and port.
+ */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const storage = await openStorage(config, logger);
   const scratchDir = join(config.dataDir, "tmp", "uploads");
@@ -43,11 +47,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     publishJobs,
     logger,
     scratchDir,
+    maxArchiveBytes: config.maxArchiveBytes,
     publicUrl: config.publicUrl,
     version: VERSION,
   });
 
-  const server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
+  } catch (error) {
+    await storage.close();
+    throw new ConfigError(
+      `REGISTRY_HOST/REGISTRY_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${
+        (error as Error).message
+      }`,
+    );
+  }
   const port = server.addr.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;

@@ -80,7 +80,7 @@ export class DiskStore implements ObjectStore {
     const path = this.#path(key);
     const temp = await this.#writeTemp(body);
     try {
-      await Deno.mkdir(dirname(path), { recursive: true });
+      await this.#ensureDirectory(dirname(path));
       return await this.#locks.run(key, async () => {
         if (options.ifNoneMatch === "*") {
           try {
@@ -113,7 +113,7 @@ export class DiskStore implements ObjectStore {
   /** Moves a complete, fsynced file from {@link tempPath} to `key` (a rename: no copy). */
   async importFile(tempFile: string, key: string): Promise<ObjectInfo> {
     const path = this.#path(key);
-    await Deno.mkdir(dirname(path), { recursive: true });
+    await this.#ensureDirectory(dirname(path));
     await Deno.rename(tempFile, path);
     await syncDirectory(dirname(path));
     return toInfo(key, await Deno.stat(path));
@@ -170,6 +170,23 @@ export class DiskStore implements ObjectStore {
     }
     file.close();
     return temp;
+  }
+
+  /** Creates `dir` (under the root) and fsyncs the parent of each directory created, so the path survives a crash. */
+  async #ensureDirectory(dir: string): Promise<void> {
+    const missing: string[] = [];
+    for (let current = dir; current.startsWith(this.root + SEPARATOR); current = dirname(current)) {
+      try {
+        await Deno.stat(current);
+        break;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        missing.push(current);
+      }
+    }
+    if (missing.length === 0) return;
+    await Deno.mkdir(dir, { recursive: true });
+    for (const created of missing.reverse()) await syncDirectory(dirname(created));
   }
 
   #nextMtime(): Date {

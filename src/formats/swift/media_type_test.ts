@@ -90,9 +90,19 @@ Deno.test("checkAcceptHeader rejects other text after the registry type with 400
   assertBadRequest("application/vnd.swift.registry-v1+json");
 });
 
-Deno.test("checkAcceptHeader checks every media range in the header", () => {
+Deno.test("checkAcceptHeader passes when any media range is acceptable", () => {
   assert.doesNotThrow(() => checkAcceptHeader("text/html, application/vnd.swift.registry.v1+json, */*;q=0.1"));
-  assertUnsupported("application/json, application/vnd.swift.registry.v2+json");
-  assertUnsupported("application/vnd.swift.registry.v1+json, application/vnd.swift.registry.v3");
-  assertBadRequest("application/vnd.swift.registry.v1+json,application/vnd.swift.registry.v1+xml");
+  assert.doesNotThrow(() => checkAcceptHeader("application/json, application/vnd.swift.registry.v2+json"));
+  assert.doesNotThrow(() =>
+    checkAcceptHeader("application/vnd.swift.registry.v2+json, application/vnd.swift.registry.v1+json")
+  );
+  assert.doesNotThrow(() =>
+    checkAcceptHeader("application/vnd.swift.registry.v1+xml, application/vnd.swift.registry.v1")
+  );
+});
+
+Deno.test("checkAcceptHeader refuses when no media range is acceptable, preferring 415 over 400", () => {
+  assertUnsupported("application/vnd.swift.registry.v2+json, application/vnd.swift.registry.v3");
+  assertUnsupported("application/vnd.swift.registry.v1+xml, application/vnd.swift.registry.v2+json");
+  assertBadRequest("application/vnd.swift.registry.vx+json,application/vnd.swift.registry.v1+xml");
 });

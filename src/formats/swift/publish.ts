@@ -64,7 +64,7 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
     throw new UnprocessableError('the request has no body; a "source-archive" part is required');
   }
 
-  const form = await readPublishForm(c.req.raw.body, boundary, deps.scratchDir);
+  const form = await readPublishForm(c.req.raw.body, boundary, deps.scratchDir, deps.maxArchiveBytes);
   const archive = form.archive;
   let signing: SigningRecord | undefined;
   let metadata: Record<string, unknown>;
@@ -78,16 +78,25 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
     throw error;
   }
 
-  const run = async (): Promise<PublishedRelease> => {
+  // Validate before answering, also for asynchronous publishes: conflicts and
+  // bad archives are reported on this response, where SwiftPM shows them.
+  let prepared;
+  try {
+    prepared = await registry.prepare({
+      ref,
+      version,
+      archive,
+      metadata,
+      signing,
+      metadataSignatureBase64: form.metadataSignature && toBase64(form.metadataSignature),
+    });
+  } catch (error) {
+    await archive.dispose();
+    throw error;
+  }
+  const commit = async (): Promise<PublishedRelease> => {
     try {
-      await registry.publish({
-        ref,
-        version,
-        archive,
-        metadata,
-        signing,
-        metadataSignatureBase64: form.metadataSignature && toBase64(form.metadataSignature),
-      });
+      await prepared.commit();
       return { scope: ref.scope, name: ref.name, version };
     } finally {
       await archive.dispose();
@@ -95,13 +104,13 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
   };
 
   if (prefersAsync(c.req.header("prefer"))) {
-    const statusUrl = urls.publishStatus(deps.publishJobs.start(run));
+    const statusUrl = urls.publishStatus(deps.publishJobs.start(commit));
     return c.json({ message: "publish accepted; poll the Location for its outcome", url: statusUrl }, 202, {
       Location: statusUrl,
       "Retry-After": "1",
     });
   }
-  await run();
+  await commit();
   return c.json({ message: "release published", url: location }, 201, { Location: location });
 }
 
@@ -109,6 +118,7 @@ async function readPublishForm(
   body: ReadableStream<Uint8Array>,
   boundary: string,
   scratchDir: string,
+  maxArchiveBytes: number,
 ): Promise<PublishForm> {
   const form: PublishForm = {};
   try {
@@ -119,7 +129,7 @@ async function readPublishForm(
         if (!["binary", "8bit", "7bit"].includes(encoding)) {
           throw new BadRequestError(`unsupported Content-Transfer-Encoding "${encoding}" for the source-archive part`);
         }
-        form.archive = await stageStream(scratchDir, part.body);
+        form.archive = await stageStream(scratchDir, part.body, maxArchiveBytes);
       } else if (part.name === "metadata") {
         if (form.metadata) throw duplicate(part);
         const raw = await readSmallPart(part, MAX_METADATA_BYTES);

@@ -24,19 +24,21 @@ function prepare(value: unknown): PreparedJson {
 }
 
 // Package indexes are replaced, never mutated, so their identity keys the memo.
-const listBodies = new WeakMap<PackageIndex, Map<string, PreparedJson>>();
-const releaseBodies = new WeakMap<ReleaseRecord, Map<string, PreparedJson>>();
+// One body per document: a request with another base URL (Host) rebuilds it,
+// so clients varying Host cannot grow memory.
+const listBodies = new WeakMap<PackageIndex, { base: string; prepared: PreparedJson }>();
+const releaseBodies = new WeakMap<ReleaseRecord, { base: string; prepared: PreparedJson }>();
 
 function memo<K extends object>(
-  store: WeakMap<K, Map<string, PreparedJson>>,
+  store: WeakMap<K, { base: string; prepared: PreparedJson }>,
   owner: K,
   base: string,
   make: () => unknown,
-) {
-  let byBase = store.get(owner);
-  if (byBase === undefined) store.set(owner, byBase = new Map());
-  let prepared = byBase.get(base);
-  if (prepared === undefined) byBase.set(base, prepared = prepare(make()));
+): PreparedJson {
+  const known = store.get(owner);
+  if (known?.base === base) return known.prepared;
+  const prepared = prepare(make());
+  store.set(owner, { base, prepared });
   return prepared;
 }
 

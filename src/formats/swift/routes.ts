@@ -37,6 +37,8 @@ export interface SwiftApiDeps {
   publishJobs: PublishJobs<PublishedRelease>;
   /** Directory for staging uploads. */
   scratchDir: string;
+  /** Largest accepted source archive, in bytes. */
+  maxArchiveBytes: number;
   /** Absolute public base URL of the server (without `/swift`), or undefined to derive it per request. */
   publicUrl?: string;
   logger: Logger;
@@ -48,10 +50,17 @@ export const SWIFT_BASE_PATH = "/swift";
 /** Builds the Swift registry routes (to be mounted at {@link SWIFT_BASE_PATH}). */
 export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ strict: false });
   const urlsFor = (c: Context) => new SwiftUrls(`${deps.publicUrl ?? new URL(c.req.url).origin}${SWIFT_BASE_PATH}`);
-  const readAccess = async (c: Context, ref?: PackageRef) =>
-    await auth.authorize(await auth.authenticate(c.req.raw.headers), "read", ref);
+  // Reads ignore credentials that do not authenticate: SwiftPM sends stored
+  // credentials with every request, and a stale token must not block public reads.
+  const readAccess = async (c: Context, ref?: PackageRef) => {
+    const principal = await auth.authenticate(c.req.raw.headers).catch((error) => {
+      if (error instanceof UnauthorizedError) return null;
+      throw error;
+    });
+    await auth.authorize(principal, "read", ref);
+  };
 
   app.use("*", async (c, next) => {
     checkAcceptHeader(c.req.header("accept"));
