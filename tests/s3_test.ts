@@ -254,3 +254,28 @@ Deno.test("two nodes publishing one version asynchronously: one 301s to the rele
   assert.equal(lost.status, 404);
   await problem(lost);
 });
+
+Deno.test("a failing disk does not stop service: misses stream from S3, the error is logged, nothing is half-written", async () => {
+  await using s3 = await startTestS3();
+  const archive = await sizedZip(200, "disk");
+  {
+    await using origin = await startTestServer({ env: s3.env });
+    await publishOk(origin, "mona/LinkedList/1.0.0", archive);
+  }
+  await using t = await startTestServer({ env: s3.env });
+  await (await get(`${t.swift}/mona/LinkedList/1.0.0`)).body?.cancel();
+  // Break the cache's scratch space: every new cache file now fails to be created.
+  await Deno.remove(`${t.dataDir}/cache/tmp/objects`, { recursive: true });
+  await Deno.writeTextFile(`${t.dataDir}/cache/tmp/objects`, "not a directory");
+
+  for (let i = 0; i < 3; i++) assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+  const ranged = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`, { headers: { Range: "bytes=10-19" } });
+  assert.equal(ranged.status, 206);
+  assert.deepEqual(new Uint8Array(await ranged.arrayBuffer()), archive.subarray(10, 20));
+  assert.ok(t.server.cache!.stats.diskErrors > 0);
+  assert.ok(t.logs.some((line) => JSON.parse(line).msg.startsWith("disk cache error")), "the disk error is logged");
+  const cachedCopy = `${t.dataDir}/cache/objects/swift/packages/mona/linkedlist/releases/1.0.0/${await sha256Hex(
+    archive as Uint8Array<ArrayBuffer>,
+  )}/source-archive.zip`;
+  await assert.rejects(Deno.stat(cachedCopy), Deno.errors.NotFound, "no partial copy was kept");
+});

@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { DiskStore } from "../src/storage/disk_store.ts";
 import { updateJsonDocument } from "../src/storage/json_document.ts";
 import { type ObjectStore, PreconditionFailedError, readObjectBytes } from "../src/storage/object_store.ts";
+import { LeaseManager } from "../src/storage/leases.ts";
 import { createS3Client, S3Store } from "../src/storage/s3_store.ts";
+import { TieredStore } from "../src/storage/tiered_store.ts";
+import { silentLogger } from "../src/log.ts";
 import { startTestS3 } from "./support/s3.ts";
 
 interface Backend {
@@ -46,6 +49,37 @@ const backends: Backend[] = [
         async close() {
           client.destroy();
           await s3.close();
+        },
+      };
+    },
+  },
+  {
+    name: "disk cache over S3 (tiered)",
+    async open() {
+      const s3 = await startTestS3();
+      const client = createS3Client({
+        bucket: s3.bucket,
+        endpoint: s3.endpoint,
+        region: "us-east-1",
+        prefix: "",
+        forcePathStyle: true,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      });
+      const dir = await Deno.makeTempDir();
+      const store = new TieredStore({
+        cacheDir: dir,
+        remote: new S3Store(client, s3.bucket),
+        maxBytes: 64 * 1024 * 1024,
+        logger: silentLogger,
+      });
+      await store.init();
+      return {
+        store,
+        async close() {
+          await store.settle();
+          client.destroy();
+          await s3.close();
+          await Deno.remove(dir, { recursive: true });
         },
       };
     },
@@ -153,6 +187,34 @@ for (const backend of backends) {
           );
           const read = await readObjectBytes(store, "c/counter.json");
           assert.deepEqual(JSON.parse(new TextDecoder().decode(read!.bytes)), { n: 20 });
+        });
+
+        await t.step("leases: one holder at a time, expiry, takeover, renewal and release", async () => {
+          let now = 1_000_000;
+          const clock = () => now;
+          const a = new LeaseManager(store, { owner: "node-a", clock });
+          const b = new LeaseManager(store, { owner: "node-b", clock });
+          const held = await a.acquire("sync", 60_000);
+          assert.ok(held, "a free lease is acquired");
+          assert.equal(await b.acquire("sync", 60_000), null, "a live lease is not taken");
+          const renewed = await a.renew(held, 60_000);
+          assert.ok(renewed && renewed.expiresAt === now + 60_000);
+          now += 61_000;
+          const taken = await b.acquire("sync", 60_000);
+          assert.ok(taken, "an expired lease is taken over");
+          assert.equal(await a.renew(renewed, 60_000), null, "the old holder learns it lost the lease");
+          await b.release(taken);
+          assert.ok(await a.acquire("sync", 60_000), "a released lease is free");
+        });
+
+        await t.step("leases: 20 concurrent acquirers, exactly one holds the lease", async () => {
+          const results = await Promise.all(
+            Array.from(
+              { length: 20 },
+              (_, i) => new LeaseManager(store, { owner: `node-${i}` }).acquire("race", 60_000),
+            ),
+          );
+          assert.equal(results.filter((lease) => lease !== null).length, 1);
         });
 
         await t.step("list finds keys by prefix; delete removes, twice is fine", async () => {

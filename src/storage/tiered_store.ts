@@ -20,6 +20,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "../log.ts";
+import { KeyedMutex } from "../util/keyed_mutex.ts";
 import { DiskStore, writeAll } from "./disk_store.ts";
 import {
   type ByteRange,
@@ -99,6 +100,7 @@ export class TieredStore implements ObjectStore {
   readonly #now: () => number;
   readonly #entries = new Map<string, CacheEntry>();
   readonly #downloads = new Map<string, Download>();
+  readonly #keyLocks = new KeyedMutex();
   /** Work that outlives the request that started it (caching a download). */
   readonly #background = new Set<Promise<void>>();
   #usedBytes = 0;
@@ -178,7 +180,8 @@ export class TieredStore implements ObjectStore {
     if (info === null) return null;
     const body = await download.open(options.range ?? { start: 0, end: info.size - 1 });
     if (body !== null) return { ...info, body };
-    // The download finished and moved into the cache (or could not use the disk) meanwhile.
+    // The download finished and is moving into the cache (or could not use the disk).
+    await download.settled;
     const cached = this.#entries.get(key);
     const hit = cached && cached.etag === info.etag ? await this.#readCached(key, cached, options.range) : null;
     return hit ?? await this.#remote.get(key, options);
@@ -300,6 +303,7 @@ export class TieredStore implements ObjectStore {
     }).catch((error) => this.#logger.log("error", "cache download failed", { key, error: String(error) }))
       .finally(() => this.#background.delete(caching));
     this.#background.add(caching);
+    download.settled = caching;
     return download;
   }
 
@@ -321,13 +325,19 @@ export class TieredStore implements ObjectStore {
       const { size, sha256 } = await write(temp);
       if (size > this.#maxBytes * this.#low) return; // would never fit: serve it from the remote
       // Make room before the file lands, so the disk never holds more than the budget.
-      await this.#drop(key);
       reserved = size;
       this.#reservedBytes += size;
       await this.#evictIfNeeded();
-      await this.#data.importFile(temp, key);
-      await this.#sidecars.put(key, new TextEncoder().encode(JSON.stringify({ size, etag, sha256 } satisfies Sidecar)));
-      this.#remember(key, { size, etag, sha256 }, this.#now(), true);
+      // File, sidecar and index entry change together, one writer per key at a time.
+      await this.#keyLocks.run(key, async () => {
+        await this.#dropUnlocked(key);
+        await this.#data.importFile(temp, key);
+        await this.#sidecars.put(
+          key,
+          new TextEncoder().encode(JSON.stringify({ size, etag, sha256 } satisfies Sidecar)),
+        );
+        this.#remember(key, { size, etag, sha256 }, this.#now(), true);
+      });
     } catch (error) {
       this.#diskFailed(error, `caching ${key}`);
       await this.#drop(key).catch(() => {});
@@ -346,7 +356,11 @@ export class TieredStore implements ObjectStore {
     entry.lastAccess = this.#now();
   }
 
-  async #drop(key: string): Promise<void> {
+  #drop(key: string): Promise<void> {
+    return this.#keyLocks.run(key, () => this.#dropUnlocked(key));
+  }
+
+  async #dropUnlocked(key: string): Promise<void> {
     const entry = this.#entries.get(key);
     if (entry !== undefined) {
       this.#entries.delete(key);
@@ -397,9 +411,12 @@ export class TieredStore implements ObjectStore {
     const candidates = [...this.#entries].sort((a, b) => a[1].lastAccess - b[1].lastAccess);
     for (const [key, entry] of candidates) {
       if (this.#usedBytes + this.#reservedBytes <= this.#maxBytes * this.#low) break;
-      if (entry.pins > 0 || this.#entries.get(key) !== entry) continue;
-      await this.#drop(key);
-      this.stats.evictions++;
+      const evicted = await this.#keyLocks.run(key, async () => {
+        if (entry.pins > 0 || this.#entries.get(key) !== entry) return false;
+        await this.#dropUnlocked(key);
+        return true;
+      });
+      if (evicted) this.stats.evictions++;
     }
     this.#logger.log("info", "disk cache evicted", { usedBytes: this.#usedBytes, maxBytes: this.#maxBytes });
   }
@@ -418,6 +435,8 @@ class Download {
   /** Resolves with what was written when the file is complete; `null` when the download failed or found nothing. */
   readonly finished: Promise<{ size: number; sha256: string; etag: string } | null>;
   info?: ObjectInfo;
+  /** Resolves once the finished download has been moved into the cache (or given up). */
+  settled: Promise<void> = Promise.resolve();
   #remote: ObjectStore;
   #written = 0;
   #done = false;
@@ -495,12 +514,12 @@ class Download {
    * the file is no longer (or never was) there.
    */
   async open(range: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
-    let file: Deno.FsFile | undefined;
+    if (this.#diskError !== undefined) return null;
+    let file: Deno.FsFile;
     try {
       file = await Deno.open(this.tempPath, { read: true });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return null;
-      throw error;
+    } catch {
+      return null; // moved into the cache already, or the disk failed
     }
     return this.#stream(file, range);
   }
