@@ -279,3 +279,24 @@ Deno.test("a failing disk does not stop service: misses stream from S3, the erro
   )}/source-archive.zip`;
   await assert.rejects(Deno.stat(cachedCopy), Deno.errors.NotFound, "no partial copy was kept");
 });
+
+Deno.test("two nodes publishing different versions at the same time lose none of them", async () => {
+  await using s3 = await startTestS3();
+  await using a = await startTestServer({ env: s3.env });
+  await using b = await startTestServer({ env: s3.env });
+  const versions = Array.from({ length: 12 }, (_, i) => `1.${i}.0`);
+  const responses = await Promise.all(
+    versions.map(async (version, i) =>
+      publish((i % 2 === 0 ? a : b).swift, `mona/LinkedList/${version}`, { archive: await packageZip() })
+    ),
+  );
+  for (const response of responses) {
+    assert.equal(response.status, 201);
+    await response.body?.cancel();
+  }
+  await new Promise((r) => setTimeout(r, 2_100));
+  for (const node of [a, b]) {
+    const list = await (await get(`${node.swift}/mona/LinkedList`)).json();
+    assert.deepEqual(Object.keys(list.releases).sort(), [...versions].sort());
+  }
+});

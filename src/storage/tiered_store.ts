@@ -252,6 +252,7 @@ export class TieredStore implements ObjectStore {
       }
       entry.verified = true;
       this.#touch(entry);
+      this.stats.hits++;
       const bytes = range ? whole!.bytes.slice(range.start, range.end + 1) : whole!.bytes;
       return { ...info, body: new Response(bytes).body! };
     }
