@@ -41,6 +41,8 @@ export interface S3Config {
   /** Key prefix inside the bucket, without leading or trailing slash ("" for none). */
   prefix: string;
   forcePathStyle: boolean;
+  /** Deadline of every S3 call in ms: to answer, and of silence while a body streams. */
+  timeoutMs: number;
   /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); the SDK's default chain when unset. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
@@ -94,6 +96,11 @@ export const SETTINGS: readonly SettingDoc[] = [
   },
   { env: "REGISTRY_S3_REGION", default: "us-east-1", description: "S3 region" },
   { env: "REGISTRY_S3_PREFIX", default: "(none)", description: "key prefix inside the bucket" },
+  {
+    env: "REGISTRY_S3_TIMEOUT",
+    default: "30s",
+    description: "deadline of each S3 call (to answer, or silent mid-body)",
+  },
   {
     env: "REGISTRY_S3_FORCE_PATH_STYLE",
     default: "false",
@@ -209,6 +216,21 @@ export function parseByteSize(raw: string, setting: string): number {
   return Math.floor(Number(match[1]) * unit);
 }
 
+/**
+ * Parses a duration such as `30s`, `500ms`, `2m` or `1h` into milliseconds.
+ *
+ * @throws {ConfigError} naming `setting` when the value is not a duration.
+ */
+export function parseDuration(raw: string, setting: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/i.exec(raw);
+  const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+  const unit = match ? units[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) * unit < 1) {
+    throw new ConfigError(`${setting} must be a duration such as 500ms, 30s, 10m or 1h (got "${raw}")`);
+  }
+  return Math.round(Number(match[1]) * unit);
+}
+
 function parseBoolean(raw: string | undefined, setting: string): boolean {
   if (raw === undefined) return false;
   if (/^(true|1|yes)$/i.test(raw)) return true;
@@ -244,6 +266,7 @@ function parseS3(env: Record<string, string | undefined>): S3Config | undefined 
     region: nonEmpty(env.REGISTRY_S3_REGION) ?? nonEmpty(env.AWS_REGION) ?? "us-east-1",
     prefix,
     forcePathStyle: parseBoolean(nonEmpty(env.REGISTRY_S3_FORCE_PATH_STYLE), "REGISTRY_S3_FORCE_PATH_STYLE"),
+    timeoutMs: parseDuration(nonEmpty(env.REGISTRY_S3_TIMEOUT) ?? "30s", "REGISTRY_S3_TIMEOUT"),
     credentials: accessKeyId && secretAccessKey
       ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
       : undefined,

@@ -171,11 +171,13 @@ Deno.test("S3 down: disk hits keep serving, misses and publishes get 503 with Re
 
   s3.start();
   assert.deepEqual(await download(`${b.swift}/mona/LinkedList/1.1.0.zip`), uncached);
-  await publishOk(a, "mona/LinkedList/2.0.0", await packageZip());
-  // The refused publish left nothing behind: 2.0.0 holds the bytes of the accepted one.
+  const accepted = await sizedZip(8, "accepted"); // other bytes than the refused publish
+  await publishOk(a, "mona/LinkedList/2.0.0", accepted);
   const release = await (await get(`${a.swift}/mona/LinkedList/2.0.0`)).json();
-  const bytes = await download(`${a.swift}/mona/LinkedList/2.0.0.zip`);
-  assert.equal(await sha256Hex(bytes as Uint8Array<ArrayBuffer>), release.resources[0].checksum);
+  assert.equal(release.resources[0].checksum, await sha256Hex(accepted as Uint8Array<ArrayBuffer>));
+  assert.deepEqual(await download(`${a.swift}/mona/LinkedList/2.0.0.zip`), accepted);
+  const stored = s3.requests.filter((r) => r.startsWith("PUT ") && r.includes("/releases/2.0.0/"));
+  assert.ok(stored.every((r) => r.includes(release.resources[0].checksum)), "only the accepted archive was stored");
 });
 
 Deno.test("a corrupt or truncated cached file is detected and fetched again, never served", async () => {
@@ -299,4 +301,83 @@ Deno.test("two nodes publishing different versions at the same time lose none of
     const list = await (await get(`${node.swift}/mona/LinkedList`)).json();
     assert.deepEqual(Object.keys(list.releases).sort(), [...versions].sort());
   }
+});
+
+Deno.test("a large cached file that is corrupt is never served: it is checked before its first byte goes out", async () => {
+  await using s3 = await startTestS3();
+  const archive = await sizedZip(1500, "large"); // over the 1 MiB checked-in-memory threshold
+  const dataDir = await Deno.makeTempDir();
+  try {
+    {
+      await using t = await startTestServer({ env: s3.env, dataDir });
+      await publishOk(t, "mona/LinkedList/1.0.0", archive);
+    }
+    const checksum = await sha256Hex(archive as Uint8Array<ArrayBuffer>);
+    const path =
+      `${dataDir}/cache/objects/swift/packages/mona/linkedlist/releases/1.0.0/${checksum}/source-archive.zip`;
+    const flipped = new Uint8Array(archive);
+    flipped[archive.length - 10] ^= 0xff;
+    await Deno.writeFile(path, flipped);
+    await using t = await startTestServer({ env: s3.env, dataDir });
+    const ranged = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`, {
+      headers: { Range: `bytes=${archive.length - 20}-` },
+    });
+    assert.equal(ranged.status, 206);
+    assert.deepEqual(new Uint8Array(await ranged.arrayBuffer()), archive.subarray(archive.length - 20));
+    assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+    assert.equal(t.server.cache!.stats.corruptions, 1);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("an archive larger than the disk budget is served from S3, ranges included, and never written to disk", async () => {
+  await using s3 = await startTestS3();
+  const archive = await sizedZip(300, "huge");
+  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_DISK_MAX_BYTES: "200KiB" } });
+  await publishOk(t, "mona/LinkedList/1.0.0", archive);
+  assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+  const ranged = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`, { headers: { Range: "bytes=100-199" } });
+  assert.equal(ranged.status, 206);
+  assert.deepEqual(new Uint8Array(await ranged.arrayBuffer()), archive.subarray(100, 200));
+  await t.server.cache!.settle();
+  assert.ok(t.server.cache!.usedBytes <= 200 * 1024);
+  let onDisk = 0;
+  for await (const entry of walk(`${t.dataDir}/cache`)) onDisk += (await Deno.stat(entry)).size;
+  assert.ok(onDisk < archive.length, `${onDisk} bytes on disk`);
+});
+
+Deno.test("a hung S3 is answered with 503 within REGISTRY_S3_TIMEOUT, and a stalled download is dropped and fetched again", async () => {
+  await using s3 = await startTestS3();
+  const archive = await sizedZip(256, "stall");
+  {
+    await using origin = await startTestServer({ env: s3.env });
+    await publishOk(origin, "mona/LinkedList/1.0.0", archive);
+  }
+  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms" } });
+  await (await get(`${t.swift}/mona/LinkedList/1.0.0`)).body?.cancel();
+
+  s3.fault("stall", "source-archive.zip");
+  const stalled = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`);
+  await assert.rejects(stalled.arrayBuffer(), "the response is cut, never completed with wrong bytes");
+  s3.fault(null);
+  assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
+
+  await using fresh = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms" } });
+  s3.fault("hang");
+  const started = Date.now();
+  const response = await get(`${fresh.swift}/mona/LinkedList/1.0.0.zip`);
+  assert.equal(response.status, 503);
+  await problem(response);
+  assert.ok(Date.now() - started < 8_000, `answered after ${Date.now() - started} ms`);
+  s3.fault(null);
+});
+
+Deno.test("a conditional write whose answer is lost is not reported as a conflict", async () => {
+  await using s3 = await startTestS3();
+  await using t = await startTestServer({ env: s3.env });
+  s3.fault("lose-answer", "/index.json");
+  await publishOk(t, "mona/LinkedList/1.0.0", await packageZip());
+  const list = await (await get(`${t.swift}/mona/LinkedList`)).json();
+  assert.deepEqual(Object.keys(list.releases), ["1.0.0"]);
 });

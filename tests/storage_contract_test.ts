@@ -1,14 +1,16 @@
 /**
  * One contract for every ObjectStore: disk, S3 (fauxqs behind the conditional
- * proxy) and, when S3_TEST_ENDPOINT and S3_TEST_BUCKET are set, a real
- * S3-compatible endpoint (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+ * proxy), the disk cache over S3 and, when S3_TEST_ENDPOINT is set, a real
+ * S3-compatible endpoint (bucket S3_TEST_BUCKET, default
+ * "registry-contract-test"; credentials from AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY).
  */
 import assert from "node:assert/strict";
 import { DiskStore } from "../src/storage/disk_store.ts";
 import { updateJsonDocument } from "../src/storage/json_document.ts";
 import { type ObjectStore, PreconditionFailedError, readObjectBytes } from "../src/storage/object_store.ts";
 import { LeaseManager } from "../src/storage/leases.ts";
-import { createS3Client, S3Store } from "../src/storage/s3_store.ts";
+import { createS3Clients, S3Store } from "../src/storage/s3_store.ts";
 import { TieredStore } from "../src/storage/tiered_store.ts";
 import { silentLogger } from "../src/log.ts";
 import { startTestS3 } from "./support/s3.ts";
@@ -20,7 +22,7 @@ interface Backend {
 }
 
 const realEndpoint = Deno.env.get("S3_TEST_ENDPOINT");
-const realBucket = Deno.env.get("S3_TEST_BUCKET");
+const realBucket = Deno.env.get("S3_TEST_BUCKET") ?? "registry-contract-test";
 
 const backends: Backend[] = [
   {
@@ -36,13 +38,14 @@ const backends: Backend[] = [
     name: "S3 (fauxqs)",
     async open() {
       const s3 = await startTestS3();
-      const client = createS3Client({
+      const client = createS3Clients({
         bucket: s3.bucket,
         endpoint: s3.endpoint,
         region: "us-east-1",
         prefix: "",
         forcePathStyle: true,
         credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        timeoutMs: 10_000,
       });
       return {
         store: new S3Store(client, s3.bucket, "contract"),
@@ -57,13 +60,14 @@ const backends: Backend[] = [
     name: "disk cache over S3 (tiered)",
     async open() {
       const s3 = await startTestS3();
-      const client = createS3Client({
+      const client = createS3Clients({
         bucket: s3.bucket,
         endpoint: s3.endpoint,
         region: "us-east-1",
         prefix: "",
         forcePathStyle: true,
         credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        timeoutMs: 10_000,
       });
       const dir = await Deno.makeTempDir();
       const store = new TieredStore({
@@ -86,17 +90,18 @@ const backends: Backend[] = [
   },
   {
     name: "S3 (real endpoint from S3_TEST_ENDPOINT)",
-    ignore: realEndpoint === undefined || realBucket === undefined,
+    ignore: realEndpoint === undefined,
     open() {
-      const client = createS3Client({
-        bucket: realBucket!,
+      const client = createS3Clients({
+        bucket: realBucket,
         endpoint: realEndpoint,
         region: Deno.env.get("S3_TEST_REGION") ?? "us-east-1",
         prefix: "",
         forcePathStyle: Deno.env.get("S3_TEST_FORCE_PATH_STYLE") === "true",
+        timeoutMs: 30_000,
       });
       const prefix = `registry-contract-${crypto.randomUUID()}`;
-      const store = new S3Store(client, realBucket!, prefix);
+      const store = new S3Store(client, realBucket, prefix);
       return Promise.resolve({
         store,
         async close() {

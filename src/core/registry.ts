@@ -204,8 +204,9 @@ export class Registry {
     const { ref, version, archive } = input;
     const checksum = archive.sha256Hex;
 
-    const file = await Deno.open(archive.path, { read: true });
-    await this.#store.put(keys.archive(ref, version, checksum), file.readable, { contentType: "application/zip" });
+    await this.#store.put(keys.archive(ref, version, checksum), { file: archive.path }, {
+      contentType: "application/zip",
+    });
     for (const manifest of inspection.manifests) {
       await this.#store.put(keys.manifest(ref, version, checksum, manifest.filename), manifest.content, {
         contentType: "text/x-swift",
@@ -226,6 +227,7 @@ export class Registry {
         toolsVersion,
         size: content.byteLength,
       })),
+      publishId: crypto.randomUUID(),
     };
 
     // Identifier mappings first: harmless if the commit below fails, because
@@ -239,7 +241,9 @@ export class Registry {
 
     try {
       await this.#documents.update<PackageIndex>(keys.packageIndex(ref), (current) => {
-        if (current?.releases[version] !== undefined) throw conflict(ref, version);
+        const existing = current?.releases[version];
+        if (existing?.publishId === release.publishId) return undefined; // our own write, answer lost
+        if (existing !== undefined) throw conflict(ref, version);
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
         return { ...base, releases: { ...base.releases, [version]: release } };
       });

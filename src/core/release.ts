@@ -37,6 +37,8 @@ export interface ReleaseRecord {
   /** Base64 signature of the metadata part, when the release was signed. */
   metadataSignatureBase64?: string;
   manifests: ManifestRecord[];
+  /** Identifies the publish that created the release (never shown to clients). */
+  publishId?: string;
 }
 
 /** A package's index document: its display name and every release. */

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { PayloadTooLargeError } from "../errors.ts";
+import { PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
 import { writeAll } from "../storage/disk_store.ts";
 
 /** An upload written to a scratch file. Call {@link dispose} when done. */
@@ -46,8 +46,20 @@ export async function stageStream(
   } catch (error) {
     file.close();
     await dispose();
+    if (isDiskError(error)) {
+      throw new ServiceUnavailableError(
+        `the server cannot store the upload right now (${(error as Error).message})`,
+        30,
+      );
+    }
     throw error;
   }
   file.close();
   return { path, size, sha256Hex: hash.digest("hex"), dispose };
+}
+
+/** File-system failures (disk full, I/O errors), as opposed to client errors raised while reading the body. */
+function isDiskError(error: unknown): boolean {
+  return !(error instanceof RegistryError) && typeof (error as { code?: unknown })?.code === "string" &&
+    /^(ENOSPC|EIO|EROFS|EDQUOT|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);
 }

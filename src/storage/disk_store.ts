@@ -18,6 +18,7 @@ import {
   PreconditionFailedError,
   type PutBody,
   type PutOptions,
+  withBodyStream,
 } from "./object_store.ts";
 
 /** An {@link ObjectStore} keeping objects as files under `root`. */
@@ -156,7 +157,9 @@ export class DiskStore implements ObjectStore {
       if (body instanceof Uint8Array) {
         await writeAll(file, body);
       } else {
-        for await (const chunk of body) await writeAll(file, chunk);
+        await withBodyStream(body, async (stream) => {
+          for await (const chunk of stream) await writeAll(file, chunk);
+        });
       }
       // A strictly increasing mtime makes every write's etag unique, even
       // when a later file reuses an inode number within the same millisecond.

@@ -36,6 +36,7 @@ export class DocumentCache {
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   readonly #entries: LruCache<string, Entry>;
+  readonly #pending = new Map<string, Promise<Entry>>();
   /** Bumped by every write, so a read racing a write does not cache what it read. */
   #generation = 0;
 
@@ -54,7 +55,13 @@ export class DocumentCache {
     const generation = this.#generation;
     let fresh: Entry;
     try {
-      fresh = await this.#fetch(key, entry, now);
+      // One revalidation per key at a time; concurrent readers share it.
+      let pending = this.#pending.get(key);
+      if (pending === undefined) {
+        pending = this.#fetch(key, entry, now).finally(() => this.#pending.delete(key));
+        this.#pending.set(key, pending);
+      }
+      fresh = await pending;
     } catch (error) {
       if (error instanceof StorageUnavailableError && entry !== undefined) return entry.value as T | null;
       throw error;
@@ -73,6 +80,7 @@ export class DocumentCache {
     } finally {
       this.#generation++;
       this.#entries.delete(key);
+      this.#pending.delete(key);
     }
   }
 

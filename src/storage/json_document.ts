@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ObjectStore, PreconditionFailedError, readObjectBytes } from "./object_store.ts";
+import { type ObjectStore, PreconditionFailedError, readObjectBytes, StorageUnavailableError } from "./object_store.ts";
 
 /** A parsed document and the etag it was read at. */
 export interface VersionedDocument<T> {
@@ -37,6 +37,8 @@ export class ContentionError extends Error {
 /**
  * Applies `mutate` to the document at `key` (`null` when absent) and writes the
  * result only if nobody changed the document meanwhile, retrying on conflict.
+ * `mutate` must be idempotent: after a write whose answer was lost, it runs
+ * again on a document that may already hold its change.
  * `mutate` may throw to abort, or return `undefined` to leave the document as
  * it is. Returns the document as stored.
  *
@@ -49,6 +51,7 @@ export async function updateJsonDocument<T>(
   mutate: (current: T | null) => T | undefined,
   maxAttempts = 20,
 ): Promise<VersionedDocument<T>> {
+  let transientFailures = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     // Ask the source of truth for the current etag, so a cache cannot hand us an old version.
     const head = await store.head(key);
@@ -69,7 +72,10 @@ export async function updateJsonDocument<T>(
       );
       return { value: next, etag: info.etag };
     } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
+      // A write whose answer was lost may still have landed: read again and let
+      // `mutate` see it (a few times, then give up as unavailable).
+      const transient = error instanceof StorageUnavailableError && ++transientFailures <= 2;
+      if (!transient && !(error instanceof PreconditionFailedError)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
   }

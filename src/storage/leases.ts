@@ -3,8 +3,11 @@
  * eviction sweep) holds a lease object in the shared store. A lease is
  * acquired by a create-only write, renewed and released by compare-and-swap,
  * and expires after the TTL recorded in it; an expired lease is taken over
- * with `If-Match`, so two nodes can never both believe they hold it. The same
- * code runs on local disk and on S3.
+ * with `If-Match`, so at most one node wins each acquisition. Expiry is judged
+ * by each node's clock: a holder must finish or renew well before
+ * `expiresAt` (callers keep a margin larger than the clock skew between
+ * nodes), and can check `etag` (a fencing token) before committing work. The
+ * same code runs on local disk and on S3.
  *
  * @module
  */
@@ -31,7 +34,7 @@ export interface Lease {
 
 /** Options of a {@link LeaseManager}. */
 export interface LeaseManagerOptions {
-  /** Identifies this node in lease documents (e.g. host name and process id). */
+  /** Names this node in lease documents (e.g. its host name); a unique suffix is added. */
   owner: string;
   clock?: () => number;
   /** Key prefix of lease objects (default `leases/`). */
@@ -54,7 +57,8 @@ export class LeaseManager {
 
   constructor(store: ObjectStore, options: LeaseManagerOptions) {
     this.#store = store;
-    this.#owner = options.owner;
+    // Unique per process, so two processes given the same name never share a lease.
+    this.#owner = `${options.owner}#${crypto.randomUUID()}`;
     this.#now = options.clock ?? Date.now;
     this.#prefix = options.prefix ?? "leases/";
   }

@@ -43,8 +43,34 @@ export interface ObjectBody extends ObjectInfo {
   body: ReadableStream<Uint8Array>;
 }
 
-/** Bytes to store: a stream (consumed once) or a buffer. */
-export type PutBody = ReadableStream<Uint8Array> | Uint8Array;
+/** A complete file on local disk to store; the store reads it and leaves it in place. */
+export interface FileBody {
+  file: string;
+}
+
+/** Bytes to store: a stream (consumed once), a buffer, or a local file. */
+export type PutBody = ReadableStream<Uint8Array> | Uint8Array | FileBody;
+
+/** True when `body` names a local file. */
+export function isFileBody(body: PutBody): body is FileBody {
+  return !(body instanceof Uint8Array) && !(body instanceof ReadableStream);
+}
+
+/** Runs `use` with a stream of `body`, closing any file it opened, whatever happens. */
+export async function withBodyStream<T>(
+  body: ReadableStream<Uint8Array> | FileBody,
+  use: (stream: ReadableStream<Uint8Array>) => Promise<T>,
+): Promise<T> {
+  if (!isFileBody(body)) return await use(body);
+  const file = await Deno.open(body.file, { read: true });
+  try {
+    return await use(file.readable);
+  } finally {
+    try {
+      file.close();
+    } catch { /* the stream closed it already */ }
+  }
+}
 
 /** Conditions and metadata for {@link ObjectStore.put}. */
 export interface PutOptions {

@@ -6,11 +6,11 @@
  * @module
  */
 import { join } from "node:path";
-import type { Config } from "../config.ts";
+import { type Config, ConfigError } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { DiskStore } from "./disk_store.ts";
-import type { ObjectStore } from "./object_store.ts";
-import { createS3Client, S3Store } from "./s3_store.ts";
+import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
+import { createS3Clients, S3Store } from "./s3_store.ts";
 import { TieredStore } from "./tiered_store.ts";
 
 /** How long another node's metadata writes may take to show here, with S3 (ms). */
@@ -34,10 +34,23 @@ export async function openStorage(config: Config, logger: Logger): Promise<OpenS
     await store.init();
     return { store, metadataMaxAgeMs: Infinity, close: () => Promise.resolve() };
   }
-  const client = createS3Client(config.s3);
+  const clients = createS3Clients(config.s3);
+  const remote = new S3Store(clients, config.s3.bucket, config.s3.prefix);
+  try {
+    await remote.checkBucket();
+  } catch (error) {
+    if (!(error instanceof StorageUnavailableError)) {
+      clients.destroy();
+      throw new ConfigError(`REGISTRY_S3_BUCKET: ${(error as Error).message}`);
+    }
+    // Unreachable right now: start anyway, serve what the disk has, recover when S3 does.
+    logger.log("warn", "S3 is unreachable at start-up; serving from the disk cache until it answers", {
+      error: error.message,
+    });
+  }
   const cache = new TieredStore({
     cacheDir: join(config.dataDir, "cache"),
-    remote: new S3Store(client, config.s3.bucket, config.s3.prefix),
+    remote,
     maxBytes: config.diskMaxBytes,
     logger,
   });
@@ -54,7 +67,7 @@ export async function openStorage(config: Config, logger: Logger): Promise<OpenS
     metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
     async close() {
       await cache.settle();
-      client.destroy();
+      clients.destroy();
     },
   };
 }

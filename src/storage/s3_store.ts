@@ -10,6 +10,7 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -29,35 +30,55 @@ import {
   type PutBody,
   type PutOptions,
   StorageUnavailableError,
+  withBodyStream,
 } from "./object_store.ts";
 
-/** Timeouts and retries of S3 calls. */
-export interface S3Tuning {
-  /** Milliseconds to establish a connection. */
-  connectionTimeoutMs: number;
-  /** Milliseconds a request (or a body read) may stall. */
-  requestTimeoutMs: number;
-  /** Attempts per call, first included. */
-  maxAttempts: number;
+/** Attempts per S3 call (first included) for calls that are safe to repeat. */
+const MAX_ATTEMPTS = 3;
+
+/** The SDK clients of one bucket. */
+export interface S3Clients {
+  /** For calls that are safe to retry (reads, unconditional writes, deletes, lists). */
+  client: S3Client;
+  /**
+   * For conditional writes: one attempt only. A retried conditional PUT whose
+   * first attempt was applied (but whose answer was lost) would fail its own
+   * precondition; callers re-read and decide instead.
+   */
+  conditional: S3Client;
+  destroy(): void;
 }
 
-/** Defaults: 3 s to connect, 30 s of silence, 3 attempts. */
-export const DEFAULT_S3_TUNING: S3Tuning = { connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000, maxAttempts: 3 };
-
-/** Creates the SDK client for `config`. */
-export function createS3Client(config: S3Config, tuning: S3Tuning = DEFAULT_S3_TUNING): S3Client {
-  const options: S3ClientConfig = {
+/**
+ * Creates the SDK clients for `config`. Every call has a deadline: `timeoutMs`
+ * to get an answer (and to stay silent mid-body), at most 3 s to connect.
+ */
+export function createS3Clients(config: S3Config): S3Clients {
+  const base: S3ClientConfig = {
     region: config.region,
     endpoint: config.endpoint,
     forcePathStyle: config.forcePathStyle,
     credentials: config.credentials,
-    maxAttempts: tuning.maxAttempts,
-    requestHandler: { connectionTimeout: tuning.connectionTimeoutMs, requestTimeout: tuning.requestTimeoutMs },
+    requestHandler: {
+      connectionTimeout: Math.min(3_000, config.timeoutMs),
+      requestTimeout: config.timeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: config.timeoutMs,
+    },
     // S3-compatible stores differ in checksum support; send and check them only when an API requires it.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   };
-  return new S3Client(options);
+  const client = new S3Client({ ...base, maxAttempts: MAX_ATTEMPTS });
+  const conditional = new S3Client({ ...base, maxAttempts: 1 });
+  return {
+    client,
+    conditional,
+    destroy() {
+      client.destroy();
+      conditional.destroy();
+    },
+  };
 }
 
 /** Bodies at most this large go up in one PutObject; larger streams as a multipart upload. */
@@ -66,13 +87,33 @@ const SINGLE_PUT_MAX = 8 * 1024 * 1024;
 /** An {@link ObjectStore} over one bucket and key prefix. */
 export class S3Store implements ObjectStore {
   readonly #client: S3Client;
+  readonly #conditional: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
 
-  constructor(client: S3Client, bucket: string, prefix = "") {
-    this.#client = client;
+  constructor(clients: S3Clients, bucket: string, prefix = "") {
+    this.#client = clients.client;
+    this.#conditional = clients.conditional;
     this.#bucket = bucket;
     this.#prefix = prefix === "" ? "" : `${prefix}/`;
+  }
+
+  /**
+   * Checks that the bucket exists and the credentials reach it.
+   *
+   * @throws {Error} naming the bucket when S3 says it does not exist or access is denied.
+   * @throws {StorageUnavailableError} when S3 cannot be reached.
+   */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 403 || status === 301 || status === 400) {
+        throw new Error(`bucket "${this.#bucket}" is not usable (S3 answered ${status})`);
+      }
+      throw translate(error, `HEAD bucket ${this.#bucket}`);
+    }
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -114,7 +155,8 @@ export class S3Store implements ObjectStore {
     };
     try {
       if (body instanceof Uint8Array) {
-        const out = await this.#client.send(
+        const client = options.ifNoneMatch || options.ifMatch ? this.#conditional : this.#client;
+        const out = await client.send(
           new PutObjectCommand({
             Bucket: this.#bucket,
             Key,
@@ -128,24 +170,26 @@ export class S3Store implements ObjectStore {
       if (options.ifNoneMatch || options.ifMatch) {
         throw new Error("conditional puts take a buffer, not a stream");
       }
-      let size = 0;
-      const counted = body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            size += chunk.byteLength;
-            controller.enqueue(chunk);
-          },
-        }),
-      );
-      const upload = new Upload({
-        client: this.#client,
-        params: { Bucket: this.#bucket, Key, Body: counted, ContentType: options.contentType },
-        partSize: SINGLE_PUT_MAX,
-        queueSize: 2,
-        leavePartsOnError: false,
+      return await withBodyStream(body, async (stream) => {
+        let size = 0;
+        const counted = stream.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              size += chunk.byteLength;
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        const upload = new Upload({
+          client: this.#client,
+          params: { Bucket: this.#bucket, Key, Body: counted, ContentType: options.contentType },
+          partSize: SINGLE_PUT_MAX,
+          queueSize: 2,
+          leavePartsOnError: false,
+        });
+        const out = await upload.done();
+        return { key, size, etag: out.ETag ?? "", lastModified: new Date() };
       });
-      const out = await upload.done();
-      return { key, size, etag: out.ETag ?? "", lastModified: new Date() };
     } catch (error) {
       if (isPreconditionFailure(error)) throw new PreconditionFailedError(key);
       throw translate(error, `PUT ${key}`);

@@ -25,6 +25,7 @@ import { DiskStore, writeAll } from "./disk_store.ts";
 import {
   type ByteRange,
   type GetOptions,
+  isFileBody,
   type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
@@ -32,6 +33,7 @@ import {
   type PutOptions,
   readObjectBytes,
   StorageUnavailableError,
+  withBodyStream,
 } from "./object_store.ts";
 
 /** What the cache knows about one file on disk. */
@@ -101,6 +103,7 @@ export class TieredStore implements ObjectStore {
   readonly #entries = new Map<string, CacheEntry>();
   readonly #downloads = new Map<string, Download>();
   readonly #keyLocks = new KeyedMutex();
+  readonly #verifying = new Map<CacheEntry, Promise<boolean>>();
   /** Work that outlives the request that started it (caching a download). */
   readonly #background = new Set<Promise<void>>();
   #usedBytes = 0;
@@ -172,15 +175,18 @@ export class TieredStore implements ObjectStore {
     }
     this.stats.misses++;
     if (this.#diskIsDown()) return await this.#remote.get(key, options);
-    let download = this.#downloads.get(key);
-    if (download === undefined || (options.etag !== undefined && download.info?.etag !== options.etag)) {
-      download = this.#startDownload(key);
+    let download = this.#downloads.get(key) ?? this.#startDownload(key);
+    let info = await download.ready;
+    if (info !== null && options.etag !== undefined && info.etag !== options.etag) {
+      // That download fetched another version of the object: fetch the current one.
+      const current = this.#downloads.get(key);
+      download = current !== undefined && current !== download ? current : this.#startDownload(key);
+      info = await download.ready;
     }
-    const info = await download.ready;
     if (info === null) return null;
     const body = await download.open(options.range ?? { start: 0, end: info.size - 1 });
     if (body !== null) return { ...info, body };
-    // The download finished and is moving into the cache (or could not use the disk).
+    // The download finished and is moving into the cache, or it does not use the disk.
     await download.settled;
     const cached = this.#entries.get(key);
     const hit = cached && cached.etag === info.etag ? await this.#readCached(key, cached, options.range) : null;
@@ -190,32 +196,31 @@ export class TieredStore implements ObjectStore {
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     if (body instanceof Uint8Array) {
       const info = await this.#remote.put(key, body, options);
-      await this.#keepCopy(key, info.etag, async (temp) => {
+      await this.#keepCopy(key, info.etag, body.byteLength, async (temp) => {
         await Deno.writeFile(temp, body);
         return { size: body.byteLength, sha256: createHash("sha256").update(body).digest("hex") };
       });
       return info;
     }
-    // Stage the stream on disk first, then upload from the file: memory stays
-    // constant whatever the speeds of the two sides.
-    const temp = this.#data.tempPath();
-    let staged: { size: number; sha256: string };
-    try {
-      staged = await writeStream(temp, body);
-    } catch (error) {
-      await Deno.remove(temp).catch(() => {});
-      throw error;
+    if (isFileBody(body)) {
+      const info = await this.#remote.put(key, body, options);
+      const { size } = await Deno.stat(body.file);
+      await this.#keepCopy(key, info.etag, size, (temp) => withBodyStream(body, (stream) => writeStream(temp, stream)));
+      return info;
     }
-    let info: ObjectInfo;
+    // A stream can be read once: stage it, then store the file (memory stays constant).
+    const staged = this.#data.tempPath();
     try {
-      const file = await Deno.open(temp, { read: true });
-      info = await this.#remote.put(key, file.readable, options);
-    } catch (error) {
-      await Deno.remove(temp).catch(() => {});
-      throw error;
+      try {
+        await writeStream(staged, body);
+      } catch (error) {
+        this.#diskFailed(error, `staging ${key}`);
+        throw new StorageUnavailableError(`the disk cache cannot stage ${key}`);
+      }
+      return await this.put(key, { file: staged }, options);
+    } finally {
+      await Deno.remove(staged).catch(() => {});
     }
-    await this.#keepCopy(key, info.etag, () => Promise.resolve(staged), temp);
-    return info;
   }
 
   async delete(key: string): Promise<void> {
@@ -228,7 +233,18 @@ export class TieredStore implements ObjectStore {
   }
 
   /** Serves a cached file, or returns `null` (and drops it) when it is missing or damaged. */
+  /**
+   * Serves a cached file, or returns `null` when it is gone or damaged (a
+   * damaged one is dropped). A file not yet checked in this process is
+   * checked before its first byte is served: small files are read into memory
+   * and served from there, large ones are hashed first (once, however many
+   * requests wait for it).
+   */
   async #readCached(key: string, entry: CacheEntry, range: ByteRange | undefined): Promise<ObjectBody | null> {
+    if (!entry.verified && entry.size <= this.#verifyBeforeServe) {
+      return await this.#readSmallUnverified(key, entry, range);
+    }
+    if (!entry.verified && !(await this.#verify(key, entry))) return null;
     let object: ObjectBody | null;
     try {
       object = await this.#data.get(key, { range });
@@ -238,68 +254,101 @@ export class TieredStore implements ObjectStore {
     }
     if (object === null || object.size !== entry.size) {
       await object?.body.cancel();
-      await this.#corrupt(key, object === null ? "missing from disk" : `size ${object.size}, expected ${entry.size}`);
+      // A file replaced or evicted meanwhile is a plain miss; otherwise the disk lost data.
+      if (object !== null && this.#entries.get(key) === entry) {
+        await this.#corrupt(key, `size ${object.size}, expected ${entry.size}`);
+      }
       return null;
     }
-    const info = { key, size: entry.size, etag: entry.etag, lastModified: object.lastModified };
-    if (!entry.verified && entry.size <= this.#verifyBeforeServe) {
-      await object.body.cancel();
-      const whole = await readObjectBytes(this.#data, key, this.#verifyBeforeServe);
-      const sha256 = whole && createHash("sha256").update(whole.bytes).digest("hex");
-      if (sha256 !== entry.sha256) {
-        await this.#corrupt(key, "checksum mismatch");
-        return null;
-      }
-      entry.verified = true;
-      this.#touch(entry);
-      this.stats.hits++;
-      const bytes = range ? whole!.bytes.slice(range.start, range.end + 1) : whole!.bytes;
-      return { ...info, body: new Response(bytes).body! };
-    }
     this.#touch(entry);
+    this.stats.hits++;
     entry.pins++;
-    const verify = !entry.verified && range === undefined;
-    const hash = verify ? createHash("sha256") : undefined;
     let released = false;
     const release = () => {
-      if (!released) {
-        released = true;
-        entry.pins--;
-      }
+      if (!released) entry.pins--;
+      released = true;
     };
     const body = object.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hash?.update(chunk);
-          controller.enqueue(chunk);
-        },
-        flush: async (controller) => {
-          release();
-          if (hash === undefined) return;
-          if (hash.digest("hex") === entry.sha256) {
-            entry.verified = true;
-          } else {
-            await this.#corrupt(key, "checksum mismatch while streaming");
-            controller.error(new Error(`cached copy of ${key} is corrupt`));
-          }
-        },
-        cancel: () => release(),
-      }),
+      new TransformStream<Uint8Array, Uint8Array>({ flush: release, cancel: release }),
     );
+    return { key, size: entry.size, etag: entry.etag, lastModified: object.lastModified, body };
+  }
+
+  async #readSmallUnverified(key: string, entry: CacheEntry, range: ByteRange | undefined): Promise<ObjectBody | null> {
+    let whole;
+    try {
+      whole = await readObjectBytes(this.#data, key, this.#verifyBeforeServe);
+    } catch (error) {
+      this.#diskFailed(error, `reading ${key}`);
+      return null;
+    }
+    if (whole === null || this.#entries.get(key) !== entry) return null;
+    if (
+      whole.bytes.byteLength !== entry.size || createHash("sha256").update(whole.bytes).digest("hex") !== entry.sha256
+    ) {
+      await this.#corrupt(key, "size or checksum mismatch");
+      return null;
+    }
+    entry.verified = true;
+    this.#touch(entry);
     this.stats.hits++;
-    return { ...info, body };
+    const bytes = range ? whole.bytes.slice(range.start, range.end + 1) : whole.bytes;
+    return {
+      key,
+      size: entry.size,
+      etag: entry.etag,
+      lastModified: whole.info.lastModified,
+      body: new Response(bytes).body!,
+    };
+  }
+
+  /** Hashes a cached file once (concurrent callers share the work); drops it when damaged. */
+  #verify(key: string, entry: CacheEntry): Promise<boolean> {
+    let check = this.#verifying.get(entry);
+    if (check === undefined) {
+      check = (async () => {
+        const hash = createHash("sha256");
+        let size = 0;
+        try {
+          const object = await this.#data.get(key);
+          if (object === null) return false;
+          for await (const chunk of object.body) {
+            hash.update(chunk);
+            size += chunk.byteLength;
+          }
+        } catch (error) {
+          this.#diskFailed(error, `checking ${key}`);
+          return false;
+        }
+        if (size === entry.size && hash.digest("hex") === entry.sha256) {
+          entry.verified = true;
+          return true;
+        }
+        if (this.#entries.get(key) === entry) await this.#corrupt(key, "size or checksum mismatch");
+        return false;
+      })().finally(() => this.#verifying.delete(entry));
+      this.#verifying.set(entry, check);
+    }
+    return check;
   }
 
   #startDownload(key: string): Download {
-    const download = new Download(
-      key,
-      this.#remote,
-      this.#data.tempPath(),
-      (error) => this.#diskFailed(error, `caching ${key}`),
-    );
+    const download = new Download(key, this.#remote, this.#data.tempPath(), {
+      onDiskError: (error) => this.#diskFailed(error, `caching ${key}`),
+      // Count the download against the budget while it is written; objects too large for it skip the disk.
+      reserve: (size) => {
+        if (this.#diskIsDown() || !this.#fits(size)) return false;
+        this.#reservedBytes += size;
+        this.#evictIfNeeded().catch((error) => this.#diskFailed(error, "evicting"));
+        return true;
+      },
+      unreserve: (size) => this.#reservedBytes -= size,
+    });
     this.#downloads.set(key, download);
     const caching = download.finished.then(async (result) => {
-      if (result !== null) await this.#keepCopy(key, result.etag, () => Promise.resolve(result), download.tempPath);
+      if (result !== null) {
+        await this.#keepCopy(key, result.etag, result.size, () => Promise.resolve(result), download.tempPath);
+      }
       if (this.#downloads.get(key) === download) this.#downloads.delete(key);
     }).catch((error) => this.#logger.log("error", "cache download failed", { key, error: String(error) }))
       .finally(() => this.#background.delete(caching));
@@ -309,43 +358,48 @@ export class TieredStore implements ObjectStore {
   }
 
   /**
-   * Records a disk copy of `key` (remote etag `etag`): `write` fills a temp
-   * file (unless `ready` names one already written), which then replaces any
-   * older copy. Disk errors are logged, never thrown: the remote has the data.
+   * Records a disk copy of `key` (remote etag `etag`, `size` bytes): room is
+   * made first, then `write` fills a temp file (unless `ready` names one
+   * already written), which then replaces any older copy. Disk errors are
+   * logged, never thrown: the remote has the data.
    */
   async #keepCopy(
     key: string,
     etag: string,
+    size: number,
     write: (temp: string) => Promise<{ size: number; sha256: string }>,
     ready?: string,
   ): Promise<void> {
     const temp = ready ?? this.#data.tempPath();
-    let reserved = 0;
+    if (this.#diskIsDown() || !this.#fits(size)) {
+      await Deno.remove(temp).catch(() => {});
+      return;
+    }
+    // Make room before the file lands, so the disk never holds more than the budget.
+    this.#reservedBytes += size;
     try {
-      if (this.#diskIsDown()) return;
-      const { size, sha256 } = await write(temp);
-      if (size > this.#maxBytes * this.#low) return; // would never fit: serve it from the remote
-      // Make room before the file lands, so the disk never holds more than the budget.
-      reserved = size;
-      this.#reservedBytes += size;
       await this.#evictIfNeeded();
+      const written = await write(temp);
       // File, sidecar and index entry change together, one writer per key at a time.
       await this.#keyLocks.run(key, async () => {
         await this.#dropUnlocked(key);
         await this.#data.importFile(temp, key);
-        await this.#sidecars.put(
-          key,
-          new TextEncoder().encode(JSON.stringify({ size, etag, sha256 } satisfies Sidecar)),
-        );
-        this.#remember(key, { size, etag, sha256 }, this.#now(), true);
+        const sidecar: Sidecar = { size: written.size, etag, sha256: written.sha256 };
+        await this.#sidecars.put(key, new TextEncoder().encode(JSON.stringify(sidecar)));
+        this.#remember(key, sidecar, this.#now(), true);
       });
     } catch (error) {
       this.#diskFailed(error, `caching ${key}`);
       await this.#drop(key).catch(() => {});
     } finally {
-      this.#reservedBytes -= reserved;
+      this.#reservedBytes -= size;
       await Deno.remove(temp).catch(() => {});
     }
+  }
+
+  /** Objects larger than the low watermark are never cached: they are served from the remote. */
+  #fits(size: number): boolean {
+    return size <= this.#maxBytes * this.#low;
   }
 
   #remember(key: string, meta: Sidecar, lastAccess: number, verified: boolean): void {
@@ -445,7 +499,17 @@ class Download {
   #remoteError?: unknown;
   #waiters: Array<() => void> = [];
 
-  constructor(key: string, remote: ObjectStore, tempPath: string, onDiskError: (error: unknown) => void) {
+  constructor(
+    key: string,
+    remote: ObjectStore,
+    tempPath: string,
+    hooks: {
+      onDiskError: (error: unknown) => void;
+      /** Claims disk budget for an object of `size` bytes; `false` when it must not touch the disk. */
+      reserve: (size: number) => boolean;
+      unreserve: (size: number) => void;
+    },
+  ) {
     this.key = key;
     this.tempPath = tempPath;
     this.#remote = remote;
@@ -469,45 +533,67 @@ class Download {
       }
       const { body: _, ...info } = object;
       this.info = info;
-      let file: Deno.FsFile | undefined;
-      try {
-        file = await Deno.open(tempPath, { write: true, createNew: true });
-      } catch (error) {
-        this.#diskError = error;
-        onDiskError(error);
-      }
-      ready(info);
-      const hash = createHash("sha256");
-      try {
-        for await (const chunk of object.body) {
-          hash.update(chunk);
-          if (file !== undefined && this.#diskError === undefined) {
-            try {
-              await writeAll(file, chunk);
-            } catch (error) {
-              this.#diskError = error;
-              onDiskError(error);
-            }
-          }
-          this.#written += chunk.byteLength;
-          this.#notify();
-          if (this.#diskError !== undefined) break;
-        }
-        if (this.#diskError === undefined && file !== undefined) await file.sync();
-      } catch (error) {
-        this.#remoteError = error;
-      } finally {
-        file?.close();
+      if (!hooks.reserve(info.size)) {
+        // Not for the disk: readers fetch their ranges from the remote themselves.
+        await object.body.cancel();
+        this.#diskError = new Error("not cached");
         this.#done = true;
-        this.#notify();
-      }
-      if (this.#remoteError !== undefined || this.#diskError !== undefined || this.#written !== info.size) {
-        // Readers may still hold the file open; unlinking it is safe for them.
-        await Deno.remove(tempPath).catch(() => {});
+        ready(info);
         return null;
       }
-      return { size: this.#written, sha256: hash.digest("hex"), etag: info.etag };
+      try {
+        let file: Deno.FsFile | undefined;
+        try {
+          file = await Deno.open(tempPath, { write: true, createNew: true });
+        } catch (error) {
+          this.#diskError = error;
+          hooks.onDiskError(error);
+        }
+        ready(info);
+        return await this.#pump(object, info, file, hooks.onDiskError);
+      } finally {
+        hooks.unreserve(info.size);
+      }
     })();
+  }
+
+  /** Copies the remote body into the temp file, waking readers as bytes land. */
+  async #pump(
+    object: ObjectBody,
+    info: ObjectInfo,
+    file: Deno.FsFile | undefined,
+    onDiskError: (error: unknown) => void,
+  ): Promise<{ size: number; sha256: string; etag: string } | null> {
+    const hash = createHash("sha256");
+    try {
+      for await (const chunk of object.body) {
+        hash.update(chunk);
+        if (file !== undefined && this.#diskError === undefined) {
+          try {
+            await writeAll(file, chunk);
+          } catch (error) {
+            this.#diskError = error;
+            onDiskError(error);
+          }
+        }
+        this.#written += chunk.byteLength;
+        this.#notify();
+        if (this.#diskError !== undefined) break;
+      }
+      if (this.#diskError === undefined && file !== undefined) await file.sync();
+    } catch (error) {
+      this.#remoteError = error;
+    } finally {
+      file?.close();
+      this.#done = true;
+      this.#notify();
+    }
+    if (this.#remoteError !== undefined || this.#diskError !== undefined || this.#written !== info.size) {
+      // Readers may still hold the file open; unlinking it is safe for them.
+      await Deno.remove(this.tempPath).catch(() => {});
+      return null;
+    }
+    return { size: this.#written, sha256: hash.digest("hex"), etag: info.etag };
   }
 
   /**

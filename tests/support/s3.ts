@@ -24,6 +24,13 @@ export interface TestS3 extends AsyncDisposable {
   env: Record<string, string>;
   /** Makes the endpoint unreachable (connections refused) until {@link start}. */
   stop(): Promise<void>;
+  /**
+   * Fault injection: `"hang"` leaves every request unanswered; `"stall"` sends
+   * the first 64 KiB of GET bodies whose key contains `keyPart`, then goes
+   * silent; `"lose-answer"` applies the next conditional PUT whose key contains
+   * `keyPart`, then answers 500 as if the response were lost. `null` heals.
+   */
+  fault(mode: "hang" | "stall" | "lose-answer" | null, keyPart?: string): void;
   start(): void;
   close(): Promise<void>;
 }
@@ -38,11 +45,44 @@ export async function startTestS3(): Promise<TestS3> {
   const upstream = `http://127.0.0.1:${fauxqs.port}`;
   const locks = new KeyedMutex();
   const requests: string[] = [];
+  let fault: { mode: "hang" | "stall" | "lose-answer"; keyPart: string } | null = null;
+  let heal: () => void = () => {};
+  let healed = Promise.resolve();
+  const setFault = (mode: "hang" | "stall" | "lose-answer" | null, keyPart = "") => {
+    heal();
+    fault = mode === null ? null : { mode, keyPart };
+    healed = new Promise((resolve) => heal = resolve);
+  };
 
   const handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const key = decodeURIComponent(url.pathname.split("/").slice(2).join("/"));
     requests.push(`${request.method} ${key}`);
+    if (fault?.mode === "hang") {
+      await healed;
+      return new Response(null, { status: 503 });
+    }
+    if (fault?.mode === "stall" && request.method === "GET" && key.includes(fault.keyPart)) {
+      const upstreamResponse = await forward(request, url);
+      const reader = upstreamResponse.body!.getReader();
+      let sent = 0;
+      const stalled = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= 64 * 1024) {
+            await healed; // silence until healed, then end abruptly
+            controller.error(new Error("stalled"));
+            await reader.cancel();
+            return;
+          }
+          const { value, done } = await reader.read();
+          if (done) return controller.close();
+          sent += value.length;
+          controller.enqueue(value);
+        },
+        cancel: () => reader.cancel(),
+      });
+      return new Response(stalled, { status: upstreamResponse.status, headers: upstreamResponse.headers });
+    }
     const ifNoneMatch = request.headers.get("if-none-match");
     const ifMatch = request.headers.get("if-match");
     if (request.method === "PUT" && key !== "" && (ifNoneMatch || ifMatch) && !url.searchParams.has("uploadId")) {
@@ -53,7 +93,13 @@ export async function startTestS3(): Promise<TestS3> {
         if (ifNoneMatch === "*" && exists) return s3Error(412, "PreconditionFailed");
         if (ifMatch && !exists) return s3Error(404, "NoSuchKey");
         if (ifMatch && head.headers.get("etag") !== ifMatch) return s3Error(412, "PreconditionFailed");
-        return await forward(request, url);
+        const applied = await forward(request, url);
+        if (fault?.mode === "lose-answer" && key.includes(fault.keyPart)) {
+          fault = null;
+          await applied.body?.cancel();
+          return s3Error(500, "InternalError");
+        }
+        return applied;
       });
     }
     return await forward(request, url);
@@ -76,6 +122,7 @@ export async function startTestS3(): Promise<TestS3> {
   let running = true;
   const endpoint = `http://127.0.0.1:${port}`;
   const close = async () => {
+    setFault(null);
     if (running) await server.shutdown();
     running = false;
     await fauxqs.stop();
@@ -92,6 +139,7 @@ export async function startTestS3(): Promise<TestS3> {
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
     },
+    fault: setFault,
     async stop() {
       if (!running) return;
       running = false;
