@@ -131,6 +131,11 @@ const published = await curl([
   `${a.url}/swift/bench/Big/1.0.0`,
 ]);
 console.log(`publish: ${published} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+if (published !== "201") {
+  await a.stop();
+  await fauxqs.stop();
+  throw new Error(`the publish failed (${published}): the numbers below would mean nothing`);
+}
 console.log(
   `registry A (upload to S3): rss before ${mib(aBefore)}, peak ${mib(a.peak())}, growth ${mib(a.peak() - aBefore)}`,
 );
