@@ -8,7 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import type { LogLevel } from "./log.ts";
+import type { PluginSpec } from "./plugins/spec.ts";
 
 /** The validated settings of one registry process. */
 export interface Config {
@@ -30,6 +32,10 @@ export interface Config {
   diskMaxBytes: number;
   /** Largest source archive a publish may upload (413 above). */
   maxArchiveBytes: number;
+  /** Plugins in order: from the config file, then `REGISTRY_PLUGINS`. */
+  plugins: PluginSpec[];
+  /** Anonymous reads are refused (401). */
+  requireAuthForRead: boolean;
 }
 
 /** Where and how to reach the S3-compatible bucket. */
@@ -84,6 +90,17 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "token that may publish (Bearer, or Basic password)",
   },
   { env: "REGISTRY_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
+  {
+    env: "REGISTRY_CONFIG",
+    default: "(none)",
+    description: 'JSON/JSONC file: {"plugins":[{"use":"<built-in name or absolute path>","options":{}}]}',
+  },
+  {
+    env: "REGISTRY_PLUGINS",
+    default: "(none)",
+    description: "comma-separated plugins (built-in names or absolute paths)",
+  },
+  { env: "REGISTRY_REQUIRE_AUTH_FOR_READ", default: "false", description: "true: anonymous reads get 401" },
   {
     env: "REGISTRY_S3_BUCKET",
     default: "(unset: local disk only)",
@@ -150,6 +167,15 @@ export async function loadConfig(
   }
   const s3 = parseS3(env);
   const diskMaxBytes = parseByteSize(nonEmpty(env.REGISTRY_DISK_MAX_BYTES) ?? "10GiB", "REGISTRY_DISK_MAX_BYTES");
+  const plugins = [
+    ...await readConfigFile(nonEmpty(env.REGISTRY_CONFIG)),
+    ...(nonEmpty(env.REGISTRY_PLUGINS)?.split(",").map((use) => use.trim()).filter((use) => use !== "")
+      .map((use) => ({ use })) ?? []),
+  ];
+  const requireAuthForRead = parseBoolean(
+    nonEmpty(env.REGISTRY_REQUIRE_AUTH_FOR_READ),
+    "REGISTRY_REQUIRE_AUTH_FOR_READ",
+  );
   const maxArchiveBytes = parseByteSize(
     nonEmpty(env.REGISTRY_MAX_ARCHIVE_BYTES) ?? "2GiB",
     "REGISTRY_MAX_ARCHIVE_BYTES",
@@ -160,6 +186,8 @@ export async function loadConfig(
     s3,
     diskMaxBytes,
     maxArchiveBytes,
+    plugins,
+    requireAuthForRead,
     host,
     port,
     dataDir,
@@ -229,6 +257,36 @@ export function parseDuration(raw: string, setting: string): number {
     throw new ConfigError(`${setting} must be a duration such as 500ms, 30s, 10m or 1h (got "${raw}")`);
   }
   return Math.round(Number(match[1]) * unit);
+}
+
+/** Reads the plugin list of a JSON/JSONC config file (`REGISTRY_CONFIG`). */
+async function readConfigFile(path: string | undefined): Promise<PluginSpec[]> {
+  if (path === undefined) return [];
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(`REGISTRY_CONFIG "${path}" cannot be read: ${(error as Error).message}`);
+  }
+  const errors: ParseError[] = [];
+  const value = parseJsonc(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) {
+    const { error, offset } = errors[0];
+    throw new ConfigError(
+      `REGISTRY_CONFIG "${path}" is not valid JSON/JSONC: ${printParseErrorCode(error)} at offset ${offset}`,
+    );
+  }
+  const plugins = value?.plugins ?? [];
+  const valid = Array.isArray(plugins) && plugins.every((p) =>
+    typeof p?.use === "string" && p.use !== "" &&
+    (p.options === undefined || (typeof p.options === "object" && p.options !== null && !Array.isArray(p.options)))
+  );
+  if (typeof value !== "object" || value === null || !valid) {
+    throw new ConfigError(
+      `REGISTRY_CONFIG "${path}" must look like {"plugins":[{"use":"<name or absolute path>","options":{}}]}`,
+    );
+  }
+  return plugins as PluginSpec[];
 }
 
 function parseBoolean(raw: string | undefined, setting: string): boolean {

@@ -9,6 +9,8 @@ import { ConfigError, loadConfig, SETTINGS } from "../config.ts";
 import { startServer } from "../http/server.ts";
 import { createJsonLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { runPluginCheck } from "./plugin_check.ts";
+import { runTokenCommand } from "./tokens.ts";
 
 /** The `--help` text: commands, flags and every setting. */
 export function helpText(): string {
@@ -22,8 +24,14 @@ export function helpText(): string {
     "Usage: registry [command] [flags]",
     "",
     "Commands:",
-    "  serve   start the registry (the default)",
-    "  help    show this help",
+    "  serve                       start the registry (the default)",
+    "  token create --name N --scopes read,publish[,admin] [--package-scopes a,b] [--expires 90d]",
+    "                              create a token-store token (printed once)",
+    "  token list                  list token-store tokens",
+    "  token revoke <id>           revoke a token-store token",
+    "  plugin check <path|name> [--options '{...}']",
+    "                              load and validate a plugin without serving",
+    "  help                        show this help",
     "",
     "Flags (win over the environment):",
     "  --host <addr>      interface to listen on",
@@ -52,6 +60,11 @@ export async function runCli(args: string[], env: Record<string, string | undefi
         "data-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
+        name: { type: "string" },
+        scopes: { type: "string" },
+        "package-scopes": { type: "string" },
+        expires: { type: "string" },
+        options: { type: "string" },
       },
     });
   } catch (error) {
@@ -67,6 +80,38 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   if (values.version) {
     console.log(VERSION);
     return 0;
+  }
+  if (command === "plugin") {
+    if (positionals[1] !== "check" || positionals.length !== 3) {
+      console.error("error: usage: plugin check <absolute path or built-in name> [--options '{...}']");
+      return 2;
+    }
+    let options: Record<string, unknown> = {};
+    try {
+      options = values.options ? JSON.parse(values.options) : {};
+    } catch {
+      console.error("error: --options must be a JSON object");
+      return 2;
+    }
+    return await runPluginCheck(positionals[2], options);
+  }
+  if (command === "token") {
+    try {
+      const config = await loadConfig({ dataDir: values["data-dir"] }, env);
+      return await runTokenCommand(config, positionals.slice(1), {
+        name: values.name,
+        scopes: values.scopes,
+        packageScopes: values["package-scopes"],
+        expires: values.expires,
+      });
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        console.error(`error: ${error.message}`);
+        return 2;
+      }
+      console.error(`error: ${(error as Error).message}`);
+      return 1;
+    }
   }
   if (command !== "serve" || positionals.length > 1) {
     console.error(`error: unknown command "${positionals.join(" ")}" (see --help)`);

@@ -10,7 +10,16 @@
  *
  * @module
  */
-import { ConflictError, NotFoundError, ServiceUnavailableError } from "../errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnprocessableError,
+} from "../errors.ts";
+import type { PublishedRelease } from "../../plugins/types.ts";
+import { callHook } from "../plugins/hooks.ts";
+import type { NamedTransform } from "../plugins/host.ts";
 import type { Logger } from "../log.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { ContentionError } from "../storage/json_document.ts";
@@ -27,7 +36,7 @@ import {
   wholeSecondIso,
 } from "./release.ts";
 import { normalizeRepositoryUrl } from "./repository_url.ts";
-import type { StagedFile } from "./staging.ts";
+import { type StagedFile, stageStream } from "./staging.ts";
 
 /** What a publish hands to the core. The archive is already staged on disk. */
 export interface PublishInput {
@@ -66,6 +75,12 @@ export interface RegistryOptions {
    * before a cheap revalidation (default `Infinity`: this process is the only writer).
    */
   metadataMaxAgeMs?: number;
+  /** Artifact transforms run on every publish, before anything is stored. */
+  transforms?: NamedTransform[];
+  /** Called after each release is committed (failures are the callee's to log). */
+  afterPublish?: (release: PublishedRelease) => Promise<void>;
+  /** Where transformed archives are staged. */
+  scratchDir: string;
 }
 
 /** Packages and releases: read, publish, look up by repository URL. */
@@ -77,9 +92,15 @@ export class Registry {
   readonly #documents: DocumentCache;
   readonly #manifests: LruCache<string, Uint8Array<ArrayBuffer>>;
   readonly #inFlight = new Set<string>();
+  readonly #transforms: NamedTransform[];
+  readonly #afterPublish: (release: PublishedRelease) => Promise<void>;
+  readonly #scratchDir: string;
 
   constructor(options: RegistryOptions) {
     this.#store = options.store;
+    this.#transforms = options.transforms ?? [];
+    this.#afterPublish = options.afterPublish ?? (() => Promise.resolve());
+    this.#scratchDir = options.scratchDir;
     this.#documents = new DocumentCache(options.store, { maxAgeMs: options.metadataMaxAgeMs ?? Infinity });
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
@@ -172,15 +193,19 @@ export class Registry {
       throw new ConflictError(`release ${version} of ${packageId(ref)} is already being published`);
     }
     this.#inFlight.add(flightKey);
+    const transformed: StagedFile[] = [];
     let released = false;
     const release = () => {
       if (!released) this.#inFlight.delete(flightKey);
       released = true;
+      for (const file of transformed) file.dispose();
     };
     let inspection: ArchiveInspection;
+    let final: PublishInput;
     try {
       if ((await this.getPackage(ref))?.releases[version] !== undefined) throw conflict(ref, version);
-      inspection = await inspectSourceArchive(input.archive.path, this.#archiveLimits);
+      final = await this.#transform(input, transformed);
+      inspection = await inspectSourceArchive(final.archive.path, this.#archiveLimits);
     } catch (error) {
       release();
       throw error;
@@ -188,7 +213,14 @@ export class Registry {
     return {
       commit: async () => {
         try {
-          return await this.#commit(input, inspection);
+          const committed = await this.#commit(final, inspection);
+          await this.#afterPublish({
+            id: packageId(ref),
+            version,
+            checksum: committed.checksum,
+            metadata: committed.metadata,
+          });
+          return committed;
         } catch (error) {
           if (error instanceof ContentionError) throw new ServiceUnavailableError("storage is busy, try again", 1);
           throw error;
@@ -198,6 +230,46 @@ export class Registry {
       },
       abandon: release,
     };
+  }
+
+  /**
+   * Runs the artifact transforms in order over the staged archive; each may
+   * reject the release, replace the archive (staged anew, its files recorded
+   * in `staged` for disposal) or add metadata.
+   */
+  async #transform(input: PublishInput, staged: StagedFile[]): Promise<PublishInput> {
+    let current = input;
+    for (const { plugin, transform } of this.#transforms) {
+      const file = await Deno.open(current.archive.path, { read: true });
+      let result;
+      try {
+        result = await callHook(plugin, () =>
+          transform.transform({
+            package: { scope: current.ref.scope, name: current.ref.name },
+            version: current.version,
+            archive: file.readable,
+            size: current.archive.size,
+            metadata: current.metadata,
+          }));
+      } finally {
+        try {
+          file.close();
+        } catch { /* the transform read the stream to its end, which closed it */ }
+      }
+      if (result.reject !== undefined) {
+        const detail = `${transform.name}: ${result.reject}`;
+        throw result.status === 413 ? new PayloadTooLargeError(detail) : new UnprocessableError(detail);
+      }
+      if (result.metadata !== undefined) {
+        current = { ...current, metadata: { ...current.metadata, ...result.metadata } };
+      }
+      if (result.archive !== undefined) {
+        const archive = await stageStream(this.#scratchDir, result.archive);
+        staged.push(archive);
+        current = { ...current, archive };
+      }
+    }
+    return current;
   }
 
   async #commit(input: PublishInput, inspection: ArchiveInspection): Promise<ReleaseRecord> {

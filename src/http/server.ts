@@ -4,8 +4,11 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { createAdminTokenAuthenticator } from "../auth/auth.ts";
+import { createAuthChain } from "../auth/chain.ts";
+import { loadPlugins, PluginLoadError } from "../plugins/host.ts";
+import type { PluginSpec } from "../plugins/spec.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
 import { Registry } from "../core/registry.ts";
@@ -38,8 +41,27 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(scratchDir, { recursive: true });
 
-  const registry = new Registry({ store: storage.store, logger, metadataMaxAgeMs: storage.metadataMaxAgeMs });
-  const auth = createAdminTokenAuthenticator(config.adminTokenSha256);
+  let plugins;
+  try {
+    plugins = await loadPlugins(pluginSpecs(config), {
+      store: storage.store,
+      logger,
+      metadataMaxAgeMs: storage.metadataMaxAgeMs,
+    });
+  } catch (error) {
+    await storage.close();
+    if (error instanceof PluginLoadError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const registry = new Registry({
+    store: storage.store,
+    logger,
+    metadataMaxAgeMs: storage.metadataMaxAgeMs,
+    transforms: plugins.transforms,
+    afterPublish: plugins.afterPublish,
+    scratchDir,
+  });
+  const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
   const app = createApp({
     registry,
@@ -68,7 +90,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const url = `http://${host}:${port}`;
   logger.log("info", "registry listening", { url, swift: `${config.publicUrl ?? url}/swift`, dataDir: config.dataDir });
   if (!auth.acceptsCredentials) {
-    logger.log("warn", "publishing is disabled: set REGISTRY_ADMIN_TOKEN to enable it");
+    logger.log("warn", "publishing is disabled: set REGISTRY_ADMIN_TOKEN or configure an auth plugin");
   }
   return {
     url,
@@ -80,4 +102,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await storage.close();
     },
   };
+}
+
+/**
+ * The plugins to load: the operator's admin token first (as a static-token
+ * provider with every scope, when `REGISTRY_ADMIN_TOKEN` is set), then the
+ * configured plugins in order.
+ */
+export function pluginSpecs(config: Config): PluginSpec[] {
+  const admin: PluginSpec[] = config.adminTokenSha256 === undefined ? [] : [{
+    use: "static-token",
+    options: {
+      tokens: [{
+        name: "admin",
+        sha256: Buffer.from(config.adminTokenSha256).toString("hex"),
+        scopes: ["read", "publish", "admin"],
+      }],
+    },
+  }];
+  return [...admin, ...config.plugins];
 }

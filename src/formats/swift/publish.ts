@@ -44,13 +44,13 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
   const { registry, auth } = deps;
   if (!auth.acceptsCredentials) {
     throw new MethodNotAllowedError(
-      "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN",
+      "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin",
       "GET, HEAD",
     );
   }
   const ref = packageRef(c.req.param("scope")!, c.req.param("name")!);
   const version = parseVersion(c.req.param("version")!);
-  await auth.authorize(await auth.authenticate(c.req.raw.headers), "publish", ref);
+  await auth.authorize(await auth.authenticate(c.req.raw), "publish", ref);
 
   const location = urls.release(ref, version);
   if ((await registry.getPackage(ref))?.releases[version] !== undefined) {

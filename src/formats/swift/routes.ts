@@ -55,7 +55,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   // Reads ignore credentials that do not authenticate: SwiftPM sends stored
   // credentials with every request, and a stale token must not block public reads.
   const readAccess = async (c: Context, ref?: PackageRef) => {
-    const principal = await auth.authenticate(c.req.raw.headers).catch((error) => {
+    const principal = await auth.authenticate(c.req.raw).catch((error) => {
       if (error instanceof UnauthorizedError) return null;
       throw error;
     });
@@ -76,7 +76,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     if (!auth.acceptsCredentials) {
       return problemResponse(501, "Not Implemented", "registry does not support authentication");
     }
-    const principal = await auth.authenticate(c.req.raw.headers);
+    const principal = await auth.authenticate(c.req.raw);
     if (principal === null) throw new UnauthorizedError("credentials are required to log in", AUTH_CHALLENGE);
     return new Response(null, { status: 200 });
   };

@@ -1,0 +1,43 @@
+/**
+ * Helpers for auth plugins: reading the secret a request presents and
+ * comparing token hashes in constant time. Plugins may import this file.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/**
+ * The secret a request presents: a Bearer token, or the password of Basic
+ * credentials. `null` without an `Authorization` header; `undefined` when the
+ * header is malformed or of another scheme.
+ */
+export function presentedSecret(request: Request): string | null | undefined {
+  const header = request.headers.get("authorization");
+  if (header === null) return null;
+  const [scheme, ...rest] = header.trim().split(/\s+/);
+  const value = rest.join(" ");
+  if (/^bearer$/i.test(scheme) && value) return value;
+  if (/^basic$/i.test(scheme) && value) {
+    try {
+      const decoded = new TextDecoder("utf-8", { fatal: true }).decode(
+        Uint8Array.from(atob(value), (c) => c.charCodeAt(0)),
+      );
+      const colon = decoded.indexOf(":");
+      if (colon >= 0 && colon < decoded.length - 1) return decoded.slice(colon + 1);
+    } catch { /* malformed */ }
+  }
+  return undefined;
+}
+
+/** Lowercase hex SHA-256 of a token: the only form in which tokens are kept. */
+export function sha256Hex(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** Compares two hex digests in constant time. */
+export function digestsEqual(aHex: string, bHex: string): boolean {
+  const a = new Uint8Array(Buffer.from(aHex, "hex"));
+  const b = new Uint8Array(Buffer.from(bHex, "hex"));
+  return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
+}

@@ -1,0 +1,79 @@
+/**
+ * Built-in auth provider "static-token": tokens listed in the configuration
+ * (the operator's `REGISTRY_ADMIN_TOKEN` is one of them, with every scope).
+ * Tokens are given as plain text or as their SHA-256 and kept only hashed.
+ *
+ * Options: `{ "tokens": [{ "name": "ci", "token": "...", "scopes": ["read", "publish"],
+ *   "packageScopes": ["mona"] }] }` (`sha256` instead of `token` keeps the secret
+ * out of the file).
+ *
+ * @module
+ */
+import type { Action, PluginFactory, Principal } from "./types.ts";
+import { digestsEqual, presentedSecret, sha256Hex } from "./credentials.ts";
+
+/** One configured token. */
+export interface StaticToken {
+  name: string;
+  token?: string;
+  sha256?: string;
+  scopes: Action[];
+  packageScopes?: string[];
+}
+
+/** Options of the static-token plugin. */
+export interface StaticTokenOptions {
+  tokens: StaticToken[];
+}
+
+const ACTIONS: readonly Action[] = ["read", "publish", "admin"];
+
+const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
+  if (!Array.isArray(options?.tokens)) {
+    throw new Error("options.tokens must be a list of { name, token | sha256, scopes }");
+  }
+  const tokens = options.tokens.map((t, i) => {
+    if (typeof t?.name !== "string" || t.name === "") throw new Error(`tokens[${i}].name is required`);
+    const digest = typeof t.sha256 === "string"
+      ? t.sha256.toLowerCase()
+      : typeof t.token === "string"
+      ? sha256Hex(t.token)
+      : "";
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`tokens[${i}] needs "token" or a hex "sha256"`);
+    if (!Array.isArray(t.scopes) || !t.scopes.every((s) => ACTIONS.includes(s))) {
+      throw new Error(`tokens[${i}].scopes must list read, publish and/or admin`);
+    }
+    return { name: t.name, digest, scopes: t.scopes, packageScopes: t.packageScopes?.map((s) => s.toLowerCase()) };
+  });
+  return {
+    name: "static-token",
+    auth: {
+      authenticate(request) {
+        const secret = presentedSecret(request);
+        if (typeof secret !== "string") return "abstain";
+        const digest = sha256Hex(secret);
+        // Compare with every token so the time taken does not reveal which one matched.
+        let match: (typeof tokens)[number] | undefined;
+        for (const token of tokens) if (digestsEqual(digest, token.digest) && match === undefined) match = token;
+        if (match === undefined) return "abstain";
+        const principal: Principal = { id: `token:${match.name}`, scopes: match.scopes };
+        if (match.packageScopes) principal.packageScopes = match.packageScopes;
+        return { principal };
+      },
+      authorize(principal, action, pkg) {
+        if (principal?.provider !== "static-token") return "abstain";
+        return grants(principal, action, pkg?.scope) ? "allow" : "deny";
+      },
+    },
+  };
+};
+
+/** True when `principal`'s scopes (admin implies all) and package scopes allow `action` on a package of `scope`. */
+export function grants(principal: Principal, action: Action, scope: string | undefined): boolean {
+  const scopes = principal.scopes ?? [];
+  if (!scopes.includes("admin") && !scopes.includes(action)) return false;
+  if (action !== "publish" || principal.packageScopes === undefined || scope === undefined) return true;
+  return principal.packageScopes.includes(scope.toLowerCase());
+}
+
+export default staticToken;

@@ -1,0 +1,169 @@
+/**
+ * The plugin contract: everything a plugin module may use from the host,
+ * as types only. A plugin imports it with `import type` (erased at run time),
+ * so a plugin file needs no value imports from the host:
+ *
+ * ```ts
+ * import type { PluginFactory } from "./types.ts";
+ *
+ * const factory: PluginFactory<{ greeting: string }> = (ctx) => ({
+ *   name: "hello",
+ *   afterPublish(release) {
+ *     ctx.logger.info(`${ctx.options.greeting}: ${release.id} ${release.version}`);
+ *   },
+ * });
+ * export default factory;
+ * ```
+ *
+ * @module
+ */
+
+/** What a request may do. */
+export type Action = "read" | "publish" | "admin";
+
+/** An authenticated caller. `id` is shown in logs; never put a secret in it. */
+export interface Principal {
+  id: string;
+  /** Which provider authenticated the caller. */
+  provider?: string;
+  /** Actions this caller was granted by its provider, when the provider decides per token. */
+  scopes?: Action[];
+  /** Package scopes (the `mona` of `mona.LinkedList`) it may publish to; absent means any. */
+  packageScopes?: string[];
+}
+
+/** A package as auth providers and hooks see it. */
+export interface PackageName {
+  scope: string;
+  name: string;
+}
+
+/** The outcome of `authenticate`. */
+export type AuthenticateResult =
+  /** The credentials are this provider's and valid. */
+  | { principal: Principal }
+  /** Not this provider's business (no credentials, or not its kind): ask the next provider. */
+  | "abstain"
+  /** The credentials are this provider's and invalid: stop with 401. */
+  | { reject: string };
+
+/** The outcome of `authorize`. */
+export type AuthorizeDecision = "allow" | "deny" | "abstain";
+
+/** An authentication and authorization provider; providers form a chain in configured order. */
+export interface AuthProvider {
+  /** Decides who sent the request. */
+  authenticate(request: Request): AuthenticateResult | Promise<AuthenticateResult>;
+  /** Decides whether `principal` (or an anonymous caller, `null`) may perform `action`. */
+  authorize?(
+    principal: Principal | null,
+    action: Action,
+    pkg: PackageName | undefined,
+  ): AuthorizeDecision | Promise<AuthorizeDecision>;
+}
+
+/** A source archive on its way into the registry, before it is stored. */
+export interface TransformInput {
+  /** Package and version being published or ingested. */
+  package: PackageName;
+  version: string;
+  /** The archive bytes (a zip); read it at most once. */
+  archive: ReadableStream<Uint8Array>;
+  /** Size of the archive in bytes. */
+  size: number;
+  /** Release metadata so far. */
+  metadata: Record<string, unknown>;
+}
+
+/** What a transform decides. Omitted fields keep what came in. */
+export interface TransformResult {
+  /** A replacement archive (a zip with exactly one top-level directory). */
+  archive?: ReadableStream<Uint8Array>;
+  /** Fields merged into the release metadata. */
+  metadata?: Record<string, unknown>;
+  /** Refuse the release with this reason (HTTP 422, or `status` when given, e.g. 413). */
+  reject?: string;
+  status?: 413 | 422;
+}
+
+/** An artifact transform: runs once per release, before the first store, never on read. */
+export interface ArchiveTransform {
+  name: string;
+  transform(input: TransformInput): TransformResult | Promise<TransformResult>;
+}
+
+/** A release that was just published or ingested. */
+export interface PublishedRelease {
+  /** `scope.name` */
+  id: string;
+  version: string;
+  /** Lowercase hex SHA-256 of the archive. */
+  checksum: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * An ingestion source: where packages come from (GitHub, a directory, ...).
+ * The scheduler calls `sync` periodically; the ingestion issue defines what a
+ * source reports. Declared here so plugins can already ship sources.
+ */
+export interface SourcePlugin {
+  name: string;
+  sync(signal: AbortSignal): Promise<void>;
+}
+
+/** A plugin: a name and any of the capabilities. */
+export interface Plugin {
+  name: string;
+  auth?: AuthProvider;
+  transforms?: ArchiveTransform[];
+  sources?: SourcePlugin[];
+  /** Called after a release is committed; failures are logged, the release stays. */
+  afterPublish?(release: PublishedRelease): void | Promise<void>;
+}
+
+/** A logger scoped to one plugin. */
+export interface PluginLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A key-value area of the registry's storage reserved to one plugin (keys are `[A-Za-z0-9._@+-/]`). */
+export interface PluginStorage {
+  /** The JSON document at `key`, or `null`. */
+  read<T>(key: string): Promise<T | null>;
+  /**
+   * Updates the JSON document at `key` with compare-and-swap: `mutate` gets the
+   * current value (or `null`) and returns the new one (or `undefined` to keep it).
+   * It may run more than once.
+   */
+  update<T>(key: string, mutate: (current: T | null) => T | undefined): Promise<T>;
+  /** Keys of the documents under `prefix`. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** Semantic-version helpers (the `semver` package). */
+export interface SemverApi {
+  valid(version: string): string | null;
+  compare(a: string, b: string): number;
+  satisfies(version: string, range: string): boolean;
+}
+
+/** What the host gives a plugin factory. */
+export interface PluginContext<Options = Record<string, unknown>> {
+  /** The plugin's own options block from the configuration. */
+  options: Options;
+  logger: PluginLogger;
+  /** The `fetch` to use for outbound HTTP (tests may replace it). */
+  fetch: typeof fetch;
+  /** Storage reserved to this plugin. */
+  storage: PluginStorage;
+  semver: SemverApi;
+}
+
+/** The default export of a plugin module. */
+export type PluginFactory<Options = Record<string, unknown>> = (
+  ctx: PluginContext<Options>,
+) => Plugin | Promise<Plugin>;

@@ -1,0 +1,62 @@
+/**
+ * The auth chain: auth providers asked in configured order. Authentication
+ * stops at the first provider that recognises the credentials (accepting or
+ * rejecting them); authorization at the first provider that allows or denies.
+ * When every provider abstains, the default policy applies: reads are public
+ * (unless `requireAuthForRead`), publishing and admin are refused.
+ *
+ * @module
+ */
+import type { PackageRef } from "../core/identity.ts";
+import { ForbiddenError, UnauthorizedError } from "../errors.ts";
+import { callHook } from "../plugins/hooks.ts";
+import type { Action, AuthProvider, Principal } from "../../plugins/types.ts";
+import { AUTH_CHALLENGE, type Authenticator } from "./auth.ts";
+
+/** A provider with the name of the plugin that supplied it. */
+export interface NamedAuthProvider {
+  plugin: string;
+  provider: AuthProvider;
+}
+
+/** Builds the {@link Authenticator} of a chain of providers. */
+export function createAuthChain(
+  providers: NamedAuthProvider[],
+  options: { requireAuthForRead: boolean },
+): Authenticator {
+  return {
+    acceptsCredentials: providers.length > 0,
+
+    async authenticate(request) {
+      for (const { plugin, provider } of providers) {
+        const result = await callHook(plugin, () => provider.authenticate(request));
+        if (result === "abstain") continue;
+        if ("principal" in result) return { provider: plugin, ...result.principal };
+        throw new UnauthorizedError(result.reject, AUTH_CHALLENGE);
+      }
+      if (request.headers.has("authorization")) {
+        throw new UnauthorizedError("the credentials were not recognised by this registry", AUTH_CHALLENGE);
+      }
+      return null;
+    },
+
+    async authorize(principal: Principal | null, action: Action, pkg?: PackageRef) {
+      for (const { plugin, provider } of providers) {
+        if (provider.authorize === undefined) continue;
+        const decision = await callHook(plugin, () => provider.authorize!(principal, action, pkg));
+        if (decision === "allow") return;
+        if (decision === "deny") throw refusal(principal, action, pkg);
+      }
+      if (action === "read" && (!options.requireAuthForRead || principal !== null)) return;
+      throw refusal(principal, action, pkg);
+    },
+  };
+}
+
+function refusal(principal: Principal | null, action: Action, pkg?: PackageRef): Error {
+  const target = pkg ? ` ${pkg.scope}.${pkg.name}` : "";
+  if (principal === null) {
+    return new UnauthorizedError(`authentication is required to ${action}${target}`, AUTH_CHALLENGE);
+  }
+  return new ForbiddenError(`${principal.id} may not ${action}${target}`);
+}

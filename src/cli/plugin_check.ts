@@ -1,0 +1,28 @@
+/**
+ * `main.ts plugin check <path>`: loads and validates a plugin the way start-up
+ * does, without serving, and reports what it provides.
+ *
+ * @module
+ */
+import { silentLogger } from "../log.ts";
+import { capabilities, loadPlugins } from "../plugins/host.ts";
+import { DiskStore } from "../storage/disk_store.ts";
+
+/** Loads the plugin at `use` (path or built-in name) with `options`; returns the exit code. */
+export async function runPluginCheck(use: string, options: Record<string, unknown> = {}): Promise<number> {
+  const scratch = await Deno.makeTempDir({ prefix: "registry-plugin-check-" });
+  try {
+    const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
+    await store.init();
+    const set = await loadPlugins([{ use, options }], { store, logger: silentLogger, metadataMaxAgeMs: 0 });
+    const [{ plugin, source, sha256 }] = set.loaded;
+    console.log(`ok: plugin "${plugin.name}" from ${source}${sha256 ? ` (sha256 ${sha256})` : ""}`);
+    console.log(`provides: ${capabilities(plugin).join(", ") || "nothing"}`);
+    return 0;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Calling plugin code safely: every hook has a deadline, and whatever a plugin
+ * throws becomes one typed error for that request, never a crash.
+ *
+ * @module
+ */
+import { RegistryError } from "../errors.ts";
+
+/** Default deadline of a plugin hook. */
+export const HOOK_TIMEOUT_MS = 10_000;
+
+/** A plugin hook failed or took too long. Maps to 503: the client may retry; the operator sees the cause in the log. */
+export class PluginFailureError extends RegistryError {
+  readonly plugin: string;
+  constructor(plugin: string, detail: string) {
+    super(503, "Service Unavailable", `plugin "${plugin}" failed: ${detail}`, { "Retry-After": "5" });
+    this.plugin = plugin;
+  }
+}
+
+/**
+ * Runs `hook` (a plugin's code) with a deadline. Errors the plugin meant for
+ * the client ({@link RegistryError}) pass through; anything else, and a
+ * timeout, becomes a {@link PluginFailureError} naming the plugin.
+ */
+export async function callHook<T>(
+  plugin: string,
+  hook: () => T | Promise<T>,
+  timeoutMs = HOOK_TIMEOUT_MS,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PluginFailureError(plugin, `no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(hook), deadline]);
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw new PluginFailureError(plugin, error instanceof Error ? error.message : String(error));
+  } finally {
+    clearTimeout(timer);
+  }
+}

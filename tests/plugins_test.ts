@@ -1,0 +1,385 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import * as zip from "@zip.js/zip.js";
+import { buildZip, packageZip } from "./support/archives.ts";
+import { ADMIN_TOKEN, get, problem, publish, startTestServer } from "./support/server.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const example = (name: string) => `${ROOT}plugins/examples/${name}.ts`;
+const SECRET = "shared-secret-0123456789";
+
+async function writeConfig(plugins: unknown[]): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".jsonc" });
+  await Deno.writeTextFile(path, `// test configuration\n${JSON.stringify({ plugins }, null, 2)}\n`);
+  return path;
+}
+
+function cli(args: string[], env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      `${ROOT}main.ts`,
+      ...args,
+    ],
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output().then((o) => ({
+    code: o.code,
+    stdout: new TextDecoder().decode(o.stdout),
+    stderr: new TextDecoder().decode(o.stderr),
+  }));
+}
+
+Deno.test("every example plugin loads through REGISTRY_CONFIG, logged with its path and SHA-256", async () => {
+  const packages = await Deno.makeTempDir();
+  const config = await writeConfig([
+    { use: example("shared-secret-auth"), options: { secret: SECRET } },
+    { use: example("frozen-scopes"), options: { scopes: ["apple"] } },
+    { use: example("release-policy"), options: { defaultLicenseURL: "https://example.com/LICENSE" } },
+    { use: example("publish-webhook"), options: { url: "http://127.0.0.1:9/hook" } },
+    { use: example("directory-source"), options: { path: packages } },
+  ]);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
+    const loaded = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "plugin loaded");
+    for (
+      const name of ["shared-secret-auth", "frozen-scopes", "release-policy", "publish-webhook", "directory-source"]
+    ) {
+      const line = loaded.find((l) => l.plugin === name);
+      assert.ok(line, `${name} loaded`);
+      assert.equal(line.source, example(name));
+      assert.match(line.sha256, /^[0-9a-f]{64}$/);
+    }
+  } finally {
+    await Deno.remove(config);
+    await Deno.remove(packages, { recursive: true });
+  }
+});
+
+Deno.test("REGISTRY_PLUGINS loads plugins by absolute path; an example auth plugin authenticates and publishes", async () => {
+  // Options come from the config file; REGISTRY_PLUGINS appends plugins without options.
+  const config = await writeConfig([{
+    use: example("shared-secret-auth"),
+    options: { secret: SECRET, principal: "ci" },
+  }]);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config, REGISTRY_ADMIN_TOKEN: "" } });
+    const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() }, {
+      token: null,
+      headers: { "X-Registry-Secret": SECRET },
+    });
+    assert.equal(response.status, 201, await response.text());
+    const wrong = await publish(t.swift, "mona/LinkedList/1.0.1", { archive: await packageZip() }, {
+      token: null,
+      headers: { "X-Registry-Secret": "not-the-secret-at-all" },
+    });
+    assert.equal(wrong.status, 401);
+    assert.match((await problem(wrong)).detail, /wrong X-Registry-Secret/);
+  } finally {
+    await Deno.remove(config);
+  }
+});
+
+Deno.test("the auth chain asks providers in order: the first deny or allow wins, abstentions fall through", async () => {
+  const frozenFirst = await writeConfig([
+    { use: example("frozen-scopes"), options: { scopes: ["apple"] } },
+    { use: example("shared-secret-auth"), options: { secret: SECRET } },
+  ]);
+  const secretFirst = await writeConfig([
+    { use: example("shared-secret-auth"), options: { secret: SECRET } },
+    { use: example("frozen-scopes"), options: { scopes: ["apple"] } },
+  ]);
+  try {
+    {
+      await using t = await startTestServer({ env: { REGISTRY_CONFIG: frozenFirst, REGISTRY_ADMIN_TOKEN: "" } });
+      const denied = await publish(t.swift, "apple/Thing/1.0.0", { archive: await packageZip() }, {
+        token: null,
+        headers: { "X-Registry-Secret": SECRET },
+      });
+      assert.equal(denied.status, 403, "frozen-scopes denies before shared-secret-auth allows");
+      await problem(denied);
+      const allowed = await publish(t.swift, "mona/Thing/1.0.0", { archive: await packageZip() }, {
+        token: null,
+        headers: { "X-Registry-Secret": SECRET },
+      });
+      assert.equal(allowed.status, 201, "frozen-scopes abstains on other scopes");
+      await allowed.body?.cancel();
+      const anonymous = await publish(t.swift, "mona/Thing/1.0.1", { archive: await packageZip() }, { token: null });
+      assert.equal(anonymous.status, 401, "everyone abstains for an anonymous publish: the default refuses it");
+      assert.match(anonymous.headers.get("www-authenticate")!, /Bearer/);
+      await anonymous.body?.cancel();
+    }
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: secretFirst, REGISTRY_ADMIN_TOKEN: "" } });
+    const allowed = await publish(t.swift, "apple/Thing/1.0.0", { archive: await packageZip() }, {
+      token: null,
+      headers: { "X-Registry-Secret": SECRET },
+    });
+    assert.equal(allowed.status, 201, "shared-secret-auth allows before frozen-scopes is asked");
+    await allowed.body?.cancel();
+  } finally {
+    await Deno.remove(frozenFirst);
+    await Deno.remove(secretFirst);
+  }
+});
+
+Deno.test("REGISTRY_REQUIRE_AUTH_FOR_READ turns anonymous reads into 401 with WWW-Authenticate", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_REQUIRE_AUTH_FOR_READ: "true" } });
+  await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
+  const anonymous = await get(`${t.swift}/mona/LinkedList`);
+  assert.equal(anonymous.status, 401);
+  assert.match(anonymous.headers.get("www-authenticate")!, /Basic/);
+  await problem(anonymous);
+  const authenticated = await get(`${t.swift}/mona/LinkedList`, {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(authenticated.status, 200);
+  await authenticated.body?.cancel();
+});
+
+Deno.test("token store: create, use, scope limits, expiry and revocation, with tokens never stored in plain text", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_PLUGINS: "token-store" };
+  try {
+    const create = async (...args: string[]) => {
+      const out = await cli(["token", "create", ...args], env);
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout.trim();
+    };
+    const publisher = await create("--name", "ci", "--scopes", "read,publish", "--package-scopes", "mona");
+    const reader = await create("--name", "reader", "--scopes", "read");
+    const expired = await create("--name", "old", "--scopes", "read,publish", "--expires", "1ms");
+    assert.match(publisher, /^srt_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+
+    await using t = await startTestServer({
+      dataDir,
+      env: { REGISTRY_PLUGINS: "token-store", REGISTRY_ADMIN_TOKEN: "" },
+    });
+    const archive = await packageZip();
+    const ok = await publish(t.swift, "mona/LinkedList/1.0.0", { archive }, { token: publisher });
+    assert.equal(ok.status, 201, await ok.text());
+    const otherScope = await publish(t.swift, "acme/LinkedList/1.0.0", { archive }, { token: publisher });
+    assert.equal(otherScope.status, 403, "not in the token's package scopes");
+    await problem(otherScope);
+    const readOnly = await publish(t.swift, "mona/LinkedList/1.0.1", { archive }, { token: reader });
+    assert.equal(readOnly.status, 403, "a read token cannot publish");
+    await problem(readOnly);
+    const old = await publish(t.swift, "mona/LinkedList/1.0.2", { archive }, { token: expired });
+    assert.equal(old.status, 401);
+    assert.match((await problem(old)).detail, /expired/);
+    const login = await fetch(`${t.swift}/login`, { method: "POST", headers: { Authorization: `Bearer ${reader}` } });
+    assert.equal(login.status, 200);
+    await login.body?.cancel();
+
+    const list = await cli(["token", "list"], env);
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, /\tci\tread,publish\tmona\t/);
+    const id = publisher.split("_")[1];
+    const revoke = await cli(["token", "revoke", id], env);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    await new Promise((r) => setTimeout(r, 2_100)); // the revocation reaches the server within 2 s
+    const revoked = await publish(t.swift, "mona/LinkedList/1.0.3", { archive }, { token: publisher });
+    assert.equal(revoked.status, 401);
+    assert.match((await problem(revoked)).detail, /revoked/);
+
+    for await (const path of walk(dataDir)) {
+      const text = new TextDecoder().decode(await Deno.readFile(path));
+      for (const token of [publisher, reader, expired]) {
+        assert.ok(!text.includes(token.split("_")[2]), `${path} holds a token secret`);
+      }
+    }
+    assert.equal((await cli(["token", "revoke", "0000000000000000"], env)).code, 1);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("upstream provider: validates tokens at an HTTP endpoint, caching successes and, briefly, failures", async () => {
+  let calls = 0;
+  const endpoint = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    calls++;
+    const token = request.headers.get("authorization");
+    if (token === "Bearer good-upstream-token") return Response.json({ id: "alice", scopes: ["read", "publish"] });
+    return new Response("no", { status: 401 });
+  });
+  const config = await writeConfig([{
+    use: "upstream",
+    options: { url: `http://127.0.0.1:${endpoint.addr.port}/swift/login`, cacheFailureMs: 300 },
+  }]);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config, REGISTRY_ADMIN_TOKEN: "" } });
+    for (let i = 0; i < 3; i++) {
+      const response = await publish(t.swift, `mona/LinkedList/1.0.${i}`, { archive: await packageZip() }, {
+        token: "good-upstream-token",
+      });
+      assert.equal(response.status, 201);
+      await response.body?.cancel();
+    }
+    assert.equal(calls, 1, "a success is cached");
+    for (let i = 0; i < 3; i++) {
+      const response = await publish(t.swift, "mona/LinkedList/2.0.0", { archive: await packageZip() }, {
+        token: "bad",
+      });
+      assert.equal(response.status, 401);
+      await response.body?.cancel();
+    }
+    assert.equal(calls, 2, "a failure is cached too");
+    await new Promise((r) => setTimeout(r, 350));
+    const again = await publish(t.swift, "mona/LinkedList/2.0.0", { archive: await packageZip() }, { token: "bad" });
+    await again.body?.cancel();
+    assert.equal(calls, 3, "a failure is asked again once its short cache expires");
+  } finally {
+    await Deno.remove(config);
+    await endpoint.shutdown();
+  }
+});
+
+Deno.test("transforms: an example adds metadata and refuses pre-releases; max-size refuses with 413", async () => {
+  const config = await writeConfig([
+    { use: "max-size", options: { maxBytes: 4096 } },
+    {
+      use: example("release-policy"),
+      options: { rejectPrereleases: true, defaultLicenseURL: "https://example.com/L" },
+    },
+  ]);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
+    const ok = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
+    assert.equal(ok.status, 201, await ok.text());
+    const release = await (await get(`${t.swift}/mona/LinkedList/1.0.0`)).json();
+    assert.equal(release.metadata.licenseURL, "https://example.com/L");
+
+    const pre = await publish(t.swift, "mona/LinkedList/2.0.0-beta.1", { archive: await packageZip() });
+    assert.equal(pre.status, 422);
+    assert.match((await problem(pre)).detail, /release-policy: pre-release versions/);
+
+    const big = await packageZip({
+      extra: [{ name: "LinkedList/big.bin", content: crypto.getRandomValues(new Uint8Array(8192)) }],
+    });
+    const tooBig = await publish(t.swift, "mona/LinkedList/3.0.0", { archive: big });
+    assert.equal(tooBig.status, 413);
+    assert.match((await problem(tooBig)).detail, /max-size/);
+  } finally {
+    await Deno.remove(config);
+  }
+});
+
+Deno.test("normalize-archive rewrites an archive once, before it is stored: junk dropped, symlinks resolved", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_PLUGINS: "normalize-archive" } });
+  const messy = await buildZip([
+    { name: "Package.swift", content: "// swift-tools-version:5.9\nimport PackageDescription\n" },
+    { name: "Sources/Lib/Lib.swift", content: "public let x = 1\n" },
+    { name: "Sources/Lib/Alias.swift", content: "Lib.swift", symlink: true },
+    { name: "Sources/escape", content: "../../../etc/passwd", symlink: true },
+    { name: "__MACOSX/._Package.swift", content: "junk" },
+    { name: ".DS_Store", content: "junk" },
+  ]);
+  const response = await publish(t.swift, "mona/Messy/1.0.0", { archive: messy });
+  assert.equal(response.status, 201, await response.text());
+  const stored = new Uint8Array(await (await get(`${t.swift}/mona/Messy/1.0.0.zip`)).arrayBuffer());
+  const reader = new zip.ZipReader(new zip.Uint8ArrayReader(stored));
+  const entries = await reader.getEntries();
+  const names = entries.filter((e) => !e.directory).map((e) => e.filename).sort();
+  assert.deepEqual(names, ["Messy/Package.swift", "Messy/Sources/Lib/Alias.swift", "Messy/Sources/Lib/Lib.swift"]);
+  const alias = entries.find((e) => e.filename === "Messy/Sources/Lib/Alias.swift")! as zip.FileEntry;
+  assert.equal(alias.symlink, false);
+  assert.equal(await alias.getData(new zip.TextWriter()), "public let x = 1\n");
+  await reader.close();
+  const release = await (await get(`${t.swift}/mona/Messy/1.0.0`)).json();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", stored));
+  assert.equal(release.resources[0].checksum, Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""));
+});
+
+Deno.test("a broken plugin stops start-up with one line naming it and the problem", async () => {
+  const dir = await Deno.makeTempDir();
+  const throwing = `${dir}/throwing.ts`;
+  const malformed = `${dir}/malformed.ts`;
+  const notFactory = `${dir}/not-factory.ts`;
+  await Deno.writeTextFile(
+    throwing,
+    'export default () => { throw new Error("cannot start without options.apiKey"); };\n',
+  );
+  await Deno.writeTextFile(malformed, 'export default () => ({ name: "m", auth: { authenticate: 42 } });\n');
+  await Deno.writeTextFile(notFactory, "export default { name: 'x' };\n");
+  try {
+    const cases: Array<[string, RegExp]> = [
+      [throwing, /plugin ".*throwing\.ts": its factory failed: cannot start without options\.apiKey/],
+      [malformed, /plugin ".*malformed\.ts": malformed plugin: auth\.authenticate must be a function/],
+      [notFactory, /default export must be a factory function/],
+      [`${dir}/missing.ts`, /plugin ".*missing\.ts": cannot read the module/],
+      ["relative/plugin.ts", /not a built-in plugin .* nor an absolute path/],
+      ["max-size", /plugin "max-size": its factory failed: .*maxBytes/],
+    ];
+    for (const [use, pattern] of cases) {
+      const { code, stderr } = await cli(["--port", "0", "--data-dir", `${dir}/data`], { REGISTRY_PLUGINS: use });
+      assert.equal(code, 2, `${use}: ${stderr}`);
+      const lines = stderr.trim().split("\n");
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0], pattern);
+    }
+    const check = await cli(["plugin", "check", example("frozen-scopes"), "--options", '{"scopes":["apple"]}'], {});
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /ok: plugin "frozen-scopes" from .*frozen-scopes\.ts \(sha256 [0-9a-f]{64}\)/);
+    assert.match(check.stdout, /provides: auth/);
+    const bad = await cli(["plugin", "check", throwing], {});
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /cannot start without options\.apiKey/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a plugin hook that throws fails that request with a clear error, not the process", async () => {
+  const dir = await Deno.makeTempDir();
+  const flaky = `${dir}/flaky.ts`;
+  await Deno.writeTextFile(
+    flaky,
+    `export default () => ({
+  name: "flaky",
+  auth: {
+    authenticate(request) {
+      if (request.headers.get("x-mode") === "throw") throw new Error("database is down");
+      return "abstain";
+    },
+  },
+  afterPublish() { throw new Error("webhook exploded"); },
+});
+`,
+  );
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_PLUGINS: flaky } });
+    const failing = await get(`${t.swift}/availability`, { headers: { "x-mode": "throw", Authorization: "Bearer x" } });
+    assert.equal(failing.status, 200, "availability asks no provider");
+    await failing.body?.cancel();
+    const failed = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() }, {
+      token: null, // the admin token would be recognised before "flaky" is asked
+      headers: { "x-mode": "throw" },
+    });
+    assert.equal(failed.status, 503);
+    assert.match((await problem(failed)).detail, /plugin "flaky" failed: database is down/);
+    const ok = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
+    assert.equal(ok.status, 201, "the afterPublish failure does not undo or fail the publish");
+    await ok.body?.cancel();
+    assert.ok(t.logs.some((l) => l.includes("afterPublish hook failed") && l.includes("webhook exploded")));
+    const health = await fetch(`${t.url}/health`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function* walk(dir: string): AsyncIterable<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* walk(path);
+    else if (entry.isFile) yield path;
+  }
+}
