@@ -1,47 +1,13 @@
 import assert from "node:assert/strict";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import { SETTINGS } from "../src/config.ts";
 import { packageZip } from "./support/archives.ts";
+import { mainCommand, runMain } from "./support/cli.ts";
 import { startTestS3 } from "./support/s3.ts";
 import { ADMIN_TOKEN, get, publish, sha256Hex } from "./support/server.ts";
 
-const ROOT = fromFileUrl(new URL("..", import.meta.url));
-const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
-
-function cli(args: string[], env: Record<string, string> = {}): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      MAIN,
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-async function run(args: string[], env: Record<string, string> = {}) {
-  const output = await cli(args, env).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
-}
-
 /** Starts `main.ts` serving; resolves once it logs its URL. */
 async function spawnServer(args: string[], env: Record<string, string> = {}) {
-  const child = cli(args, env).spawn();
+  const child = mainCommand(args, env).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   let url: string | undefined;
@@ -71,7 +37,7 @@ async function spawnServer(args: string[], env: Record<string, string> = {}) {
 }
 
 Deno.test("--help lists the commands and every setting, and exits 0", async () => {
-  const { code, stdout } = await run(["--help"]);
+  const { code, stdout } = await runMain(["--help"]);
   assert.equal(code, 0);
   assert.match(stdout, /serve/);
   for (const setting of SETTINGS) assert.ok(stdout.includes(setting.env), setting.env);
@@ -96,7 +62,7 @@ Deno.test("a bad setting stops start-up with one line naming it and exit code 2"
       [["frobnicate"], {}, /unknown command/],
     ];
     for (const [args, env, pattern] of cases) {
-      const { code, stderr } = await run(args, env);
+      const { code, stderr } = await runMain(args, env);
       assert.equal(code, 2, `${args.join(" ")} ${JSON.stringify(env)}: ${stderr}`);
       const lines = stderr.trim().split("\n");
       assert.equal(lines.length, 1, stderr);

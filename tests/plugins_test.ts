@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import * as zip from "@zip.js/zip.js";
 import { buildZip, packageZip } from "./support/archives.ts";
+import { ROOT, runMain } from "./support/cli.ts";
 import { ADMIN_TOKEN, get, problem, publish, startTestServer } from "./support/server.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const example = (name: string) => `${ROOT}plugins/examples/${name}.ts`;
 const SECRET = "shared-secret-0123456789";
 
@@ -12,30 +11,6 @@ async function writeConfig(plugins: unknown[]): Promise<string> {
   const path = await Deno.makeTempFile({ suffix: ".jsonc" });
   await Deno.writeTextFile(path, `// test configuration\n${JSON.stringify({ plugins }, null, 2)}\n`);
   return path;
-}
-
-function cli(args: string[], env: Record<string, string>) {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      `${ROOT}main.ts`,
-      ...args,
-    ],
-    env: { NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output().then((o) => ({
-    code: o.code,
-    stdout: new TextDecoder().decode(o.stdout),
-    stderr: new TextDecoder().decode(o.stderr),
-  }));
 }
 
 Deno.test("every example plugin loads through REGISTRY_CONFIG, logged with its path and SHA-256", async () => {
@@ -149,7 +124,7 @@ Deno.test("token store: create, use, scope limits, expiry and revocation, with t
   const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_PLUGINS: "token-store" };
   try {
     const create = async (...args: string[]) => {
-      const out = await cli(["token", "create", ...args], env);
+      const out = await runMain(["token", "create", ...args], env);
       assert.equal(out.code, 0, out.stderr);
       return out.stdout.trim();
     };
@@ -178,11 +153,11 @@ Deno.test("token store: create, use, scope limits, expiry and revocation, with t
     assert.equal(login.status, 200);
     await login.body?.cancel();
 
-    const list = await cli(["token", "list"], env);
+    const list = await runMain(["token", "list"], env);
     assert.equal(list.code, 0);
     assert.match(list.stdout, /\tci\tread,publish\tmona\t/);
     const id = publisher.split("_")[1];
-    const revoke = await cli(["token", "revoke", id], env);
+    const revoke = await runMain(["token", "revoke", id], env);
     assert.equal(revoke.code, 0, revoke.stderr);
     await new Promise((r) => setTimeout(r, 2_100)); // the revocation reaches the server within 2 s
     const revoked = await publish(t.swift, "mona/LinkedList/1.0.3", { archive }, { token: publisher });
@@ -195,7 +170,7 @@ Deno.test("token store: create, use, scope limits, expiry and revocation, with t
         assert.ok(!text.includes(token.split("_")[2]), `${path} holds a token secret`);
       }
     }
-    assert.equal((await cli(["token", "revoke", "0000000000000000"], env)).code, 1);
+    assert.equal((await runMain(["token", "revoke", "0000000000000000"], env)).code, 1);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -318,17 +293,17 @@ Deno.test("a broken plugin stops start-up with one line naming it and the proble
       ["max-size", /plugin "max-size": its factory failed: .*maxBytes/],
     ];
     for (const [use, pattern] of cases) {
-      const { code, stderr } = await cli(["--port", "0", "--data-dir", `${dir}/data`], { REGISTRY_PLUGINS: use });
+      const { code, stderr } = await runMain(["--port", "0", "--data-dir", `${dir}/data`], { REGISTRY_PLUGINS: use });
       assert.equal(code, 2, `${use}: ${stderr}`);
       const lines = stderr.trim().split("\n");
       assert.equal(lines.length, 1, stderr);
       assert.match(lines[0], pattern);
     }
-    const check = await cli(["plugin", "check", example("frozen-scopes"), "--options", '{"scopes":["apple"]}'], {});
+    const check = await runMain(["plugin", "check", example("frozen-scopes"), "--options", '{"scopes":["apple"]}'], {});
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /ok: plugin "frozen-scopes" from .*frozen-scopes\.ts \(sha256 [0-9a-f]{64}\)/);
     assert.match(check.stdout, /provides: auth/);
-    const bad = await cli(["plugin", "check", throwing], {});
+    const bad = await runMain(["plugin", "check", throwing], {});
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /cannot start without options\.apiKey/);
   } finally {

@@ -13,7 +13,7 @@ import { LeaseManager } from "../src/storage/leases.ts";
 import { createS3Clients, S3Store } from "../src/storage/s3_store.ts";
 import { TieredStore } from "../src/storage/tiered_store.ts";
 import { silentLogger } from "../src/log.ts";
-import { startTestS3 } from "./support/s3.ts";
+import { startTestS3, type TestS3 } from "./support/s3.ts";
 
 interface Backend {
   name: string;
@@ -38,15 +38,7 @@ const backends: Backend[] = [
     name: "S3 (fauxqs)",
     async open() {
       const s3 = await startTestS3();
-      const client = createS3Clients({
-        bucket: s3.bucket,
-        endpoint: s3.endpoint,
-        region: "us-east-1",
-        prefix: "",
-        forcePathStyle: true,
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        timeoutMs: 10_000,
-      });
+      const client = testS3Clients(s3);
       return {
         store: new S3Store(client, s3.bucket, "contract"),
         async close() {
@@ -60,15 +52,7 @@ const backends: Backend[] = [
     name: "disk cache over S3 (tiered)",
     async open() {
       const s3 = await startTestS3();
-      const client = createS3Clients({
-        bucket: s3.bucket,
-        endpoint: s3.endpoint,
-        region: "us-east-1",
-        prefix: "",
-        forcePathStyle: true,
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        timeoutMs: 10_000,
-      });
+      const client = testS3Clients(s3);
       const dir = await Deno.makeTempDir();
       const store = new TieredStore({
         cacheDir: dir,
@@ -112,6 +96,18 @@ const backends: Backend[] = [
     },
   },
 ];
+
+function testS3Clients(s3: TestS3) {
+  return createS3Clients({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    prefix: "",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    timeoutMs: 10_000,
+  });
+}
 
 const text = (s: string) => new TextEncoder().encode(s);
 const streamOf = (bytes: Uint8Array, chunk = 65536) =>
