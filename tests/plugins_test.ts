@@ -358,3 +358,15 @@ async function* walk(dir: string): AsyncIterable<string> {
     else if (entry.isFile) yield path;
   }
 }
+
+Deno.test("the README shows every example plugin exactly as it is in plugins/examples/", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const shown = new Map<string, string>();
+  for (const match of readme.matchAll(/```ts\n\/\/ (plugins\/examples\/[\w-]+\.ts)\n([\s\S]*?)```/g)) {
+    shown.set(match[1], match[2].trim());
+  }
+  const files = [];
+  for await (const entry of Deno.readDir(`${ROOT}plugins/examples`)) files.push(`plugins/examples/${entry.name}`);
+  assert.deepEqual([...shown.keys()].sort(), files.sort());
+  for (const file of files) assert.equal(shown.get(file), (await Deno.readTextFile(`${ROOT}${file}`)).trim(), file);
+});
