@@ -36,6 +36,21 @@ export interface Config {
   plugins: PluginSpec[];
   /** Anonymous reads are refused (401). */
   requireAuthForRead: boolean;
+  /** Mirroring from GitHub; absent when `REGISTRY_GITHUB_TOKEN` is not set (ingestion off). */
+  github?: GitHubConfig;
+}
+
+/** Where and what to mirror from GitHub. */
+export interface GitHubConfig {
+  token: string;
+  apiUrl: string;
+  /** `owner/repo` or `owner/*` patterns. */
+  packages: string[];
+  /** `owner/repo/path` of a JSON list of repository URLs (the Swift Package Index's package list format). */
+  spiPackageList?: string;
+  intervalMs: number;
+  concurrency: number;
+  requestTimeoutMs: number;
 }
 
 /** Where and how to reach the S3-compatible bucket. */
@@ -101,6 +116,24 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "comma-separated plugins (built-in names or absolute paths)",
   },
   { env: "REGISTRY_REQUIRE_AUTH_FOR_READ", default: "false", description: "true: anonymous reads get 401" },
+  {
+    env: "REGISTRY_GITHUB_TOKEN",
+    default: "(unset: ingestion off)",
+    description: "GitHub token used to mirror packages",
+  },
+  {
+    env: "REGISTRY_GITHUB_API_URL",
+    default: "https://api.github.com",
+    description: "GitHub (Enterprise) API base URL",
+  },
+  { env: "REGISTRY_SYNC_PACKAGES", default: "(none)", description: "owner/repo or owner/* to mirror, comma-separated" },
+  {
+    env: "REGISTRY_SPI_PACKAGE_LIST",
+    default: "(none)",
+    description: "owner/repo/path of a JSON list of repository URLs to mirror (Swift Package Index format)",
+  },
+  { env: "REGISTRY_SYNC_INTERVAL", default: "10m", description: "time between sync passes" },
+  { env: "REGISTRY_SYNC_CONCURRENCY", default: "4", description: "repositories synced at once" },
   {
     env: "REGISTRY_S3_BUCKET",
     default: "(unset: local disk only)",
@@ -176,6 +209,7 @@ export async function loadConfig(
     nonEmpty(env.REGISTRY_REQUIRE_AUTH_FOR_READ),
     "REGISTRY_REQUIRE_AUTH_FOR_READ",
   );
+  const github = parseGitHub(env);
   const maxArchiveBytes = parseByteSize(
     nonEmpty(env.REGISTRY_MAX_ARCHIVE_BYTES) ?? "2GiB",
     "REGISTRY_MAX_ARCHIVE_BYTES",
@@ -188,6 +222,7 @@ export async function loadConfig(
     maxArchiveBytes,
     plugins,
     requireAuthForRead,
+    github,
     host,
     port,
     dataDir,
@@ -257,6 +292,38 @@ export function parseDuration(raw: string, setting: string): number {
     throw new ConfigError(`${setting} must be a duration such as 500ms, 30s, 10m or 1h (got "${raw}")`);
   }
   return Math.round(Number(match[1]) * unit);
+}
+
+function parseGitHub(env: Record<string, string | undefined>): GitHubConfig | undefined {
+  const token = nonEmpty(env.REGISTRY_GITHUB_TOKEN);
+  if (token === undefined) return undefined;
+  const apiUrl = nonEmpty(env.REGISTRY_GITHUB_API_URL) ?? "https://api.github.com";
+  if (!/^https?:\/\/[^\s/]+/.test(apiUrl)) {
+    throw new ConfigError(`REGISTRY_GITHUB_API_URL must be an http(s) URL (got "${apiUrl}")`);
+  }
+  const packages = (nonEmpty(env.REGISTRY_SYNC_PACKAGES) ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  for (const pattern of packages) {
+    if (!/^[A-Za-z0-9-]+\/(\*|[A-Za-z0-9._-]+)$/.test(pattern)) {
+      throw new ConfigError(`REGISTRY_SYNC_PACKAGES entries must be owner/repo or owner/* (got "${pattern}")`);
+    }
+  }
+  const spiPackageList = nonEmpty(env.REGISTRY_SPI_PACKAGE_LIST);
+  if (spiPackageList !== undefined && !/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+\/.+$/.test(spiPackageList)) {
+    throw new ConfigError(`REGISTRY_SPI_PACKAGE_LIST must be owner/repo/path (got "${spiPackageList}")`);
+  }
+  const concurrency = Number(nonEmpty(env.REGISTRY_SYNC_CONCURRENCY) ?? "4");
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new ConfigError("REGISTRY_SYNC_CONCURRENCY must be an integer from 1 to 64");
+  }
+  return {
+    token,
+    apiUrl,
+    packages,
+    spiPackageList,
+    intervalMs: parseDuration(nonEmpty(env.REGISTRY_SYNC_INTERVAL) ?? "10m", "REGISTRY_SYNC_INTERVAL"),
+    concurrency,
+    requestTimeoutMs: 30_000,
+  };
 }
 
 /** Reads the plugin list of a JSON/JSONC config file (`REGISTRY_CONFIG`). */

@@ -159,7 +159,7 @@ Deno.test("token store: create, use, scope limits, expiry and revocation, with t
     const id = publisher.split("_")[1];
     const revoke = await runMain(["token", "revoke", id], env);
     assert.equal(revoke.code, 0, revoke.stderr);
-    await new Promise((r) => setTimeout(r, 2_100)); // the revocation reaches the server within 2 s
+    await new Promise((r) => setTimeout(r, 2_500)); // the revocation reaches the server within 2 s
     const revoked = await publish(t.swift, "mona/LinkedList/1.0.3", { archive }, { token: publisher });
     assert.equal(revoked.status, 401);
     assert.match((await problem(revoked)).detail, /revoked/);

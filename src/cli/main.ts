@@ -10,6 +10,7 @@ import { startServer } from "../http/server.ts";
 import { createJsonLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { runPluginCheck } from "./plugin_check.ts";
+import { runSync } from "./sync.ts";
 import { runTokenCommand } from "./tokens.ts";
 
 /** The `--help` text: commands, flags and every setting. */
@@ -25,6 +26,7 @@ export function helpText(): string {
     "",
     "Commands:",
     "  serve                       start the registry (the default)",
+    "  sync [owner/repo...]        one ingestion pass from GitHub in the foreground, with a summary",
     "  token create --name N --scopes read,publish[,admin] [--package-scopes a,b] [--expires 90d]",
     "                              create a token-store token (printed once)",
     "  token list                  list token-store tokens",
@@ -94,6 +96,19 @@ export async function runCli(args: string[], env: Record<string, string | undefi
       return 2;
     }
     return await runPluginCheck(positionals[2], options);
+  }
+  if (command === "sync") {
+    try {
+      const config = await loadConfig({ dataDir: values["data-dir"] }, env);
+      return await runSync(config, positionals.slice(1));
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        console.error(`error: ${error.message}`);
+        return 2;
+      }
+      console.error(`error: ${(error as Error).message}`);
+      return 1;
+    }
   }
   if (command === "token") {
     try {

@@ -177,16 +177,22 @@ export class Registry {
     return await (await this.prepare(input)).commit();
   }
 
+  /** The artifact transforms every publish runs through. */
+  get transforms(): readonly NamedTransform[] {
+    return this.#transforms;
+  }
+
   /**
    * Validates a publish without storing anything: claims the version (no other
    * publish of it may start until this one commits or is abandoned), checks it
-   * does not exist and inspects the archive. The returned handle stores and
-   * commits the release.
+   * does not exist, runs the artifact transforms (`options.transforms` instead
+   * of the configured ones, for ingestion) and inspects the archive. The
+   * returned handle stores and commits the release.
    *
    * @throws {ConflictError} when the version exists or is being published.
    * @throws {UnprocessableError} when the archive is refused.
    */
-  async prepare(input: PublishInput): Promise<PreparedPublish> {
+  async prepare(input: PublishInput, options: { transforms?: NamedTransform[] } = {}): Promise<PreparedPublish> {
     const { ref, version } = input;
     const flightKey = `${ref.key}@${version}`;
     if (this.#inFlight.has(flightKey)) {
@@ -204,7 +210,7 @@ export class Registry {
     let final: PublishInput;
     try {
       if ((await this.getPackage(ref))?.releases[version] !== undefined) throw conflict(ref, version);
-      final = await this.#transform(input, transformed);
+      final = await this.#transform(input, options.transforms ?? this.#transforms, transformed);
       inspection = await inspectSourceArchive(final.archive.path, this.#archiveLimits);
     } catch (error) {
       release();
@@ -237,9 +243,9 @@ export class Registry {
    * reject the release, replace the archive (staged anew, its files recorded
    * in `staged` for disposal) or add metadata.
    */
-  async #transform(input: PublishInput, staged: StagedFile[]): Promise<PublishInput> {
+  async #transform(input: PublishInput, transforms: NamedTransform[], staged: StagedFile[]): Promise<PublishInput> {
     let current = input;
-    for (const { plugin, transform } of this.#transforms) {
+    for (const { plugin, transform } of transforms) {
       const file = await Deno.open(current.archive.path, { read: true });
       let result;
       try {

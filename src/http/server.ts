@@ -4,17 +4,12 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { join } from "node:path";
 import { createAuthChain } from "../auth/chain.ts";
-import { loadPlugins, PluginLoadError } from "../plugins/host.ts";
-import type { PluginSpec } from "../plugins/spec.ts";
 import { type Config, ConfigError } from "../config.ts";
+import { openRegistry } from "../core/open_registry.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
-import { Registry } from "../core/registry.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import type { Logger } from "../log.ts";
-import { openStorage } from "../storage/open_storage.ts";
 import type { TieredStore } from "../storage/tiered_store.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
@@ -36,31 +31,7 @@ export interface RunningServer {
  * @throws {ConfigError} when it cannot listen on the configured host and port.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const storage = await openStorage(config, logger);
-  const scratchDir = join(config.dataDir, "tmp", "uploads");
-  await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(scratchDir, { recursive: true });
-
-  let plugins;
-  try {
-    plugins = await loadPlugins(pluginSpecs(config), {
-      store: storage.store,
-      logger,
-      metadataMaxAgeMs: storage.metadataMaxAgeMs,
-    });
-  } catch (error) {
-    await storage.close();
-    if (error instanceof PluginLoadError) throw new ConfigError(error.message);
-    throw error;
-  }
-  const registry = new Registry({
-    store: storage.store,
-    logger,
-    metadataMaxAgeMs: storage.metadataMaxAgeMs,
-    transforms: plugins.transforms,
-    afterPublish: plugins.afterPublish,
-    scratchDir,
-  });
+  const { registry, storage, plugins, scratchDir } = await openRegistry(config, logger);
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
   const app = createApp({
@@ -89,6 +60,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   logger.log("info", "registry listening", { url, swift: `${config.publicUrl ?? url}/swift`, dataDir: config.dataDir });
+  if (config.github === undefined) {
+    logger.log("info", "ingestion is off: REGISTRY_GITHUB_TOKEN is not set");
+  }
   if (!auth.acceptsCredentials) {
     logger.log("warn", "publishing is disabled: set REGISTRY_ADMIN_TOKEN or configure an auth plugin");
   }
@@ -102,23 +76,4 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await storage.close();
     },
   };
-}
-
-/**
- * The plugins to load: the operator's admin token first (as a static-token
- * provider with every scope, when `REGISTRY_ADMIN_TOKEN` is set), then the
- * configured plugins in order.
- */
-export function pluginSpecs(config: Config): PluginSpec[] {
-  const admin: PluginSpec[] = config.adminTokenSha256 === undefined ? [] : [{
-    use: "static-token",
-    options: {
-      tokens: [{
-        name: "admin",
-        sha256: Buffer.from(config.adminTokenSha256).toString("hex"),
-        scopes: ["read", "publish", "admin"],
-      }],
-    },
-  }];
-  return [...admin, ...config.plugins];
 }

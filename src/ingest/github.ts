@@ -1,0 +1,376 @@
+/**
+ * Mirroring from GitHub (or a compatible API): for each repository, list its
+ * tags (conditional requests, so an unchanged repository costs one 304),
+ * normalise them to versions, and ingest every version not stored yet: check
+ * the manifest at the tag, stream the zipball to a temp file, run it through
+ * the archive transforms and publish it like a client would. Versions without
+ * a `Package.swift` are recorded as skipped and never retried. A rate limit
+ * stops the pass and records when to resume.
+ *
+ * @module
+ */
+import { Octokit } from "@octokit/rest";
+import type { PackageRef } from "../core/identity.ts";
+import type { Registry } from "../core/registry.ts";
+import { stageStream } from "../core/staging.ts";
+import { ConflictError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { NamedTransform } from "../plugins/host.ts";
+import type { DocumentCache } from "../storage/document_cache.ts";
+import { packageForRepository, repositoryUrls } from "./github_identity.ts";
+import { versionsOfTags } from "./tags.ts";
+
+/** What a pass over some repositories did. */
+export interface SyncSummary {
+  packages: number;
+  newVersions: number;
+  skipped: number;
+  failed: number;
+  apiRequests: number;
+  /** Set when a rate limit stopped the pass: when GitHub allows requests again. */
+  rateLimitedUntil?: string;
+}
+
+/** Per-repository state kept in storage (survives restarts, shared by nodes). */
+export interface RepositoryState {
+  /** ETag of the first page of tags at the last complete sync. */
+  tagsEtag?: string;
+  lastSuccess?: string;
+  lastError?: string;
+  /** Versions that will never be ingested, with the reason. */
+  skipped: Record<string, string>;
+}
+
+/** State of the whole source. */
+export interface SourceState {
+  rateLimitedUntil?: string;
+}
+
+/** Options of a {@link GitHubSource}. */
+export interface GitHubSourceOptions {
+  token: string;
+  /** API base URL (GitHub Enterprise or a compatible server). */
+  apiUrl: string;
+  registry: Registry;
+  /** Transforms for ingested archives (normalize-archive first, so zipballs with symlinks are mirrored). */
+  transforms: NamedTransform[];
+  /** Where per-repository state is kept. */
+  documents: DocumentCache;
+  scratchDir: string;
+  logger: Logger;
+  /** Repositories synced at once. */
+  concurrency: number;
+  /** Deadline of each API request, in ms. */
+  requestTimeoutMs: number;
+  fetch?: typeof fetch;
+  clock?: () => Date;
+}
+
+/** Called as each repository finishes, for progress displays. */
+export type ProgressListener = (done: number, total: number, repository: string) => void;
+
+/** A rate limit stopped the work; `until` is when to resume. */
+export class RateLimitedError extends Error {
+  readonly until: Date;
+  constructor(until: Date) {
+    super(`rate limited until ${until.toISOString()}`);
+    this.until = until;
+  }
+}
+
+const STATE_KEY = "ingest/github/state.json";
+const repositoryKey = (owner: string, repo: string) =>
+  `ingest/github/repos/${owner.toLowerCase()}/${repo.toLowerCase()}.json`;
+
+/** The `github` ingestion source. */
+export class GitHubSource {
+  readonly #octokit: Octokit;
+  readonly #options: GitHubSourceOptions;
+  readonly #host: string;
+  #requests = 0;
+
+  constructor(options: GitHubSourceOptions) {
+    this.#options = options;
+    this.#octokit = new Octokit({
+      auth: options.token,
+      baseUrl: options.apiUrl.replace(/\/+$/, ""),
+      userAgent: "swift-registry",
+      request: { fetch: options.fetch ?? fetch, retries: 0 },
+      // Octokit's own request log would write to the console; this source logs what matters itself.
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    this.#octokit.hook.before("request", (request) => {
+      this.#requests++;
+      request.request = { ...request.request, signal: AbortSignal.timeout(options.requestTimeoutMs) };
+    });
+    const api = new URL(options.apiUrl);
+    this.#host = api.hostname === "api.github.com" ? "github.com" : api.host;
+  }
+
+  /** Expands `owner/repo` and `owner/*` patterns into repositories. */
+  async resolve(patterns: string[]): Promise<Array<{ owner: string; repo: string }>> {
+    const repositories = new Map<string, { owner: string; repo: string }>();
+    for (const pattern of patterns) {
+      const [owner, repo] = pattern.split("/");
+      if (repo !== "*") {
+        repositories.set(`${owner}/${repo}`.toLowerCase(), { owner, repo });
+        continue;
+      }
+      const listed = await this.#call(() =>
+        this.#octokit.paginate("GET /users/{username}/repos", { username: owner, per_page: 100 })
+      );
+      for (const r of listed) {
+        repositories.set(`${r.owner.login}/${r.name}`.toLowerCase(), { owner: r.owner.login, repo: r.name });
+      }
+    }
+    return [...repositories.values()];
+  }
+
+  /**
+   * The repositories of a package list file (`owner/repo/path`, a JSON array
+   * of repository URLs as the Swift Package Index publishes it), read through
+   * the API; only those matching `patterns` when any are given.
+   */
+  async fromPackageList(list: string, patterns: string[]): Promise<Array<{ owner: string; repo: string }>> {
+    const [owner, repo, ...path] = list.split("/");
+    const response = await this.#call(() =>
+      this.#octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+        owner,
+        repo,
+        path: path.join("/"),
+        mediaType: { format: "raw" },
+      })
+    );
+    const text = typeof response.data === "string" ? response.data : new TextDecoder().decode(response.data as never);
+    const urls = JSON.parse(text) as unknown;
+    if (!Array.isArray(urls)) throw new Error(`${list} is not a JSON array of repository URLs`);
+    const wanted = patterns.map((p) => p.toLowerCase());
+    const matches = (o: string, r: string) =>
+      wanted.length === 0 || wanted.includes(`${o}/${r}`.toLowerCase()) || wanted.includes(`${o}/*`.toLowerCase());
+    const repositories: Array<{ owner: string; repo: string }> = [];
+    for (const url of urls) {
+      const match = /^https?:\/\/[^/]+\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/i.exec(String(url));
+      if (match && matches(match[1], match[2])) repositories.push({ owner: match[1], repo: match[2] });
+    }
+    return repositories;
+  }
+
+  /** API requests made so far by this source. */
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  /** When a recorded rate limit ends, if it has not ended yet. */
+  async rateLimitedUntil(): Promise<string | undefined> {
+    const state = await this.#options.documents.read<SourceState>(STATE_KEY);
+    const until = state?.rateLimitedUntil;
+    return until !== undefined && Date.parse(until) > this.#now().getTime() ? until : undefined;
+  }
+
+  /** Records (or, with `undefined`, clears) a rate limit, so every node waits for it. */
+  async recordRateLimit(until: Date | undefined): Promise<void> {
+    await this.#options.documents.update<SourceState>(STATE_KEY, () => ({ rateLimitedUntil: until?.toISOString() }));
+    if (until) this.#options.logger.log("warn", "sync stopped by a rate limit", { until: until.toISOString() });
+  }
+
+  /** One pass over `repositories`, at most `concurrency` at a time. */
+  async sync(
+    repositories: Array<{ owner: string; repo: string }>,
+    onProgress?: ProgressListener,
+  ): Promise<SyncSummary> {
+    const summary: SyncSummary = { packages: 0, newVersions: 0, skipped: 0, failed: 0, apiRequests: 0 };
+    const startRequests = this.#requests;
+    let next = 0;
+    let done = 0;
+    let limited: Date | undefined;
+    const worker = async () => {
+      while (limited === undefined && next < repositories.length) {
+        const { owner, repo } = repositories[next++];
+        try {
+          await this.#syncRepository(owner, repo, summary);
+        } catch (error) {
+          if (error instanceof RateLimitedError) {
+            limited = error.until;
+            break;
+          }
+          summary.failed++;
+          const message = error instanceof Error ? error.message : String(error);
+          this.#options.logger.log("error", "sync of a repository failed", {
+            repository: `${owner}/${repo}`,
+            error: message,
+          });
+          await this.#updateRepository(owner, repo, (s) => ({ ...s, lastError: message }));
+        }
+        summary.packages++;
+        onProgress?.(++done, repositories.length, `${owner}/${repo}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.#options.concurrency) }, worker));
+    if (limited !== undefined) summary.rateLimitedUntil = limited.toISOString();
+    await this.recordRateLimit(limited);
+    summary.apiRequests = this.#requests - startRequests;
+    return summary;
+  }
+
+  async #syncRepository(owner: string, repo: string, summary: SyncSummary): Promise<void> {
+    const ref = packageForRepository(owner, repo);
+    if (ref === null) throw new Error(`no valid package identity for ${owner}/${repo}`);
+    const state = await this.#options.documents.read<RepositoryState>(repositoryKey(owner, repo));
+    const tags = await this.#tags(owner, repo, state?.tagsEtag);
+    if (tags === "unchanged") return;
+
+    const stored = (await this.#options.registry.getPackage(ref))?.releases ?? {};
+    const skipped = { ...state?.skipped };
+    let failures = 0;
+    let info: { description?: string } | undefined;
+    for (const [version, tag] of versionsOfTags(tags.list)) {
+      if (stored[version] !== undefined || skipped[version] !== undefined) continue;
+      if (info === undefined) {
+        const response = await this.#call(() => this.#octokit.request("GET /repos/{owner}/{repo}", { owner, repo }));
+        info = { description: response.data.description ?? undefined };
+      }
+      const description = info.description;
+      try {
+        const outcome = await this.#ingestVersion(owner, repo, ref, version, tag, description);
+        if (outcome === "published") summary.newVersions++;
+        else {
+          skipped[version] = outcome.skipped;
+          summary.skipped++;
+        }
+      } catch (error) {
+        if (error instanceof RateLimitedError) throw error;
+        if (error instanceof ConflictError) continue; // another node ingested it meanwhile
+        failures++;
+        summary.failed++;
+        this.#options.logger.log("error", "ingesting a version failed", {
+          repository: `${owner}/${repo}`,
+          version,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    // Remember the tag list only when every version was handled, so failures are retried next time.
+    await this.#updateRepository(owner, repo, (s) => ({
+      ...s,
+      skipped,
+      ...(failures === 0 ? { tagsEtag: tags.etag, lastSuccess: this.#now().toISOString(), lastError: undefined } : {}),
+    }));
+  }
+
+  async #ingestVersion(
+    owner: string,
+    repo: string,
+    ref: PackageRef,
+    version: string,
+    tag: { name: string; commitSha: string },
+    description: string | undefined,
+  ): Promise<"published" | { skipped: string }> {
+    const root = await this.#call(() =>
+      this.#octokit.request("GET /repos/{owner}/{repo}/contents/{path}", { owner, repo, path: "", ref: tag.name })
+    );
+    const files = (Array.isArray(root.data) ? root.data : []) as Array<
+      { name: string; type: string; html_url?: string | null }
+    >;
+    if (!files.some((f) => f.name === "Package.swift" && f.type === "file")) {
+      return { skipped: `no Package.swift at the root of tag ${tag.name}` };
+    }
+    const license = files.find((f) => f.type === "file" && /^(licen[cs]e|copying)(\.[a-z]+)?$/i.test(f.name));
+    const readme = files.find((f) => f.type === "file" && /^readme(\.[a-z]+)?$/i.test(f.name));
+    const commit = await this.#call(() =>
+      this.#octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", { owner, repo, ref: tag.commitSha })
+    );
+    const committedAt = commit.data.commit.committer?.date ?? commit.data.commit.author?.date;
+
+    const zipball = await this.#call(() =>
+      this.#octokit.request("GET /repos/{owner}/{repo}/zipball/{ref}", {
+        owner,
+        repo,
+        ref: tag.name,
+        request: { parseSuccessResponseBody: false },
+      })
+    );
+    const archive = await stageStream(this.#options.scratchDir, zipball.data as unknown as ReadableStream<Uint8Array>);
+    try {
+      const metadata: Record<string, unknown> = {
+        repositoryURLs: repositoryUrls(this.#host, owner, repo),
+        ...(description ? { description } : {}),
+        ...(license?.html_url ? { licenseURL: license.html_url } : {}),
+        ...(readme?.html_url ? { readmeURL: readme.html_url } : {}),
+        ...(committedAt
+          ? { originalPublicationTime: new Date(committedAt).toISOString().replace(/\.\d{3}Z$/, "Z") }
+          : {}),
+      };
+      const prepared = await this.#options.registry.prepare(
+        { ref, version, archive, metadata },
+        { transforms: this.#options.transforms },
+      );
+      await prepared.commit();
+      this.#options.logger.log("info", "version ingested", { repository: `${owner}/${repo}`, version, tag: tag.name });
+      return "published";
+    } finally {
+      await archive.dispose();
+    }
+  }
+
+  /** All tags (every page), or `"unchanged"` when the first page's ETag still matches. */
+  async #tags(
+    owner: string,
+    repo: string,
+    etag: string | undefined,
+  ): Promise<{ list: Array<{ name: string; commitSha: string }>; etag?: string } | "unchanged"> {
+    const list: Array<{ name: string; commitSha: string }> = [];
+    let firstEtag: string | undefined;
+    for (let page = 1;; page++) {
+      let response;
+      try {
+        response = await this.#call(() =>
+          this.#octokit.request("GET /repos/{owner}/{repo}/tags", {
+            owner,
+            repo,
+            per_page: 100,
+            page,
+            headers: page === 1 && etag ? { "if-none-match": etag } : {},
+          })
+        );
+      } catch (error) {
+        if ((error as { status?: number }).status === 304) return "unchanged";
+        throw error;
+      }
+      if (page === 1) firstEtag = response.headers.etag;
+      for (const tag of response.data) list.push({ name: tag.name, commitSha: tag.commit.sha });
+      if (!/rel="next"/.test(response.headers.link ?? "")) break;
+    }
+    return { list, etag: firstEtag };
+  }
+
+  /** Runs an API call, turning rate-limit answers into {@link RateLimitedError}. */
+  async #call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      const headers = ((error as { response?: { headers?: Record<string, string> } }).response?.headers) ?? {};
+      const limited = status === 429 ||
+        (status === 403 && (headers["x-ratelimit-remaining"] === "0" || headers["retry-after"] !== undefined));
+      if (!limited) throw error;
+      const now = this.#now().getTime();
+      const until = headers["retry-after"] !== undefined
+        ? now + Number(headers["retry-after"]) * 1000
+        : headers["x-ratelimit-reset"] !== undefined
+        ? Number(headers["x-ratelimit-reset"]) * 1000
+        : now + 60_000;
+      throw new RateLimitedError(new Date(Math.max(until, now + 1000)));
+    }
+  }
+
+  async #updateRepository(owner: string, repo: string, change: (state: RepositoryState) => RepositoryState) {
+    await this.#options.documents.update<RepositoryState>(
+      repositoryKey(owner, repo),
+      (current) => change(current ?? { skipped: {} }),
+    );
+  }
+
+  #now(): Date {
+    return this.#options.clock?.() ?? new Date();
+  }
+}

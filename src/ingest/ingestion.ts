@@ -1,0 +1,82 @@
+/**
+ * Ingestion wiring: the GitHub source for a configuration, over an open
+ * registry, and one sync pass over the configured repositories.
+ *
+ * @module
+ */
+import type { GitHubConfig } from "../config.ts";
+import type { OpenRegistry } from "../core/open_registry.ts";
+import type { Logger } from "../log.ts";
+import { loadPlugins } from "../plugins/host.ts";
+import { DocumentCache } from "../storage/document_cache.ts";
+import { GitHubSource, type ProgressListener, RateLimitedError, type SyncSummary } from "./github.ts";
+
+/** A configured GitHub ingestion. */
+export interface Ingestion {
+  source: GitHubSource;
+  /**
+   * One pass: the repositories named in `only` (`owner/repo`), or every
+   * configured one (REGISTRY_SYNC_PACKAGES and REGISTRY_SPI_PACKAGE_LIST).
+   */
+  pass(only?: string[], onProgress?: ProgressListener): Promise<SyncSummary>;
+}
+
+/** Builds the GitHub ingestion for `github` settings over `open`. */
+export async function createIngestion(
+  github: GitHubConfig,
+  open: OpenRegistry,
+  logger: Logger,
+  fetchImpl?: typeof fetch,
+): Promise<Ingestion> {
+  // Zipballs may hold symlinks and macOS junk: normalise them first, then run the configured transforms.
+  const normalize = await loadPlugins([{ use: "normalize-archive" }], {
+    store: open.storage.store,
+    logger,
+    metadataMaxAgeMs: open.storage.metadataMaxAgeMs,
+  });
+  const transforms = [
+    ...normalize.transforms,
+    ...open.plugins.transforms.filter((t) => t.plugin !== "normalize-archive"),
+  ];
+  const source = new GitHubSource({
+    token: github.token,
+    apiUrl: github.apiUrl,
+    registry: open.registry,
+    transforms,
+    documents: new DocumentCache(open.storage.store, { maxAgeMs: 0 }),
+    scratchDir: open.scratchDir,
+    logger,
+    concurrency: github.concurrency,
+    requestTimeoutMs: github.requestTimeoutMs,
+    fetch: fetchImpl,
+  });
+  return {
+    source,
+    async pass(only, onProgress) {
+      const empty: SyncSummary = { packages: 0, newVersions: 0, skipped: 0, failed: 0, apiRequests: 0 };
+      const waiting = await source.rateLimitedUntil();
+      if (waiting !== undefined) {
+        logger.log("warn", "sync skipped: rate limited", { until: waiting });
+        return { ...empty, rateLimitedUntil: waiting };
+      }
+      const before = source.requestCount;
+      let repositories;
+      try {
+        repositories = only && only.length > 0
+          ? only.map((name) => {
+            const [owner, repo] = name.split("/");
+            return { owner, repo };
+          })
+          : github.spiPackageList
+          ? await source.fromPackageList(github.spiPackageList, github.packages)
+          : await source.resolve(github.packages);
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+        await source.recordRateLimit(error.until);
+        return { ...empty, apiRequests: source.requestCount - before, rateLimitedUntil: error.until.toISOString() };
+      }
+      const summary = await source.sync(repositories, onProgress);
+      return { ...summary, apiRequests: source.requestCount - before };
+    },
+  };
+}

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import * as zip from "@zip.js/zip.js";
+import { runMain } from "./support/cli.ts";
+import { type FakeRepository, manifest, startFakeGitHub } from "./support/fake_github.ts";
+import { startTestS3 } from "./support/s3.ts";
+import { get, startTestServer } from "./support/server.ts";
+
+function repositories(): FakeRepository[] {
+  return [
+    {
+      owner: "mona",
+      repo: "LinkedList",
+      description: "A linked list",
+      tags: [
+        {
+          name: "v1.0",
+          files: { "Package.swift": manifest(), "Sources/L/L.swift": "public let a = 1\n", LICENSE: "MIT" },
+        },
+        { name: "1.0.0", files: { "Package.swift": manifest(), "Sources/L/L.swift": "public let a = 2\n" } },
+        {
+          name: "v1.1.0",
+          files: {
+            "Package.swift": manifest("5.9"),
+            "Package@swift-5.8.swift": manifest("5.8"),
+            "Sources/L/L.swift": "public let a = 3\n",
+            "README.md": "# L",
+          },
+          date: "2025-06-07T08:09:10Z",
+        },
+        { name: "2.0.0-beta.1", files: { "Package.swift": manifest(), "Sources/L/L.swift": "x" } },
+        { name: "not-a-version", files: { "Package.swift": manifest() } },
+        { name: "0.9.0", files: { "README.md": "no manifest yet" } },
+      ],
+    },
+    {
+      owner: "mona",
+      repo: "uri.template.swift",
+      tags: [{
+        name: "3.0.0",
+        files: { "Package.swift": manifest(), "Sources/U/U.swift": "public let u = 1\n" },
+        symlinks: { "Sources/U/Alias.swift": "U.swift", "escape": "../../../etc/passwd" },
+      }],
+    },
+  ];
+}
+
+async function sync(dataDir: string, apiUrl: string, extra: Record<string, string> = {}, args: string[] = []) {
+  return await runMain(["sync", "--data-dir", dataDir, ...args], {
+    REGISTRY_GITHUB_TOKEN: "fake-token",
+    REGISTRY_GITHUB_API_URL: apiUrl,
+    REGISTRY_SYNC_PACKAGES: "mona/*",
+    ...extra,
+  });
+}
+
+Deno.test("main.ts sync mirrors tags as SemVer releases: alternates, skipped tags, symlinks, metadata, identifiers", async () => {
+  await using github = startFakeGitHub(repositories());
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const first = await sync(dataDir, github.url);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /packages 2, new versions 4, skipped 1, failed 0, API requests \d+/);
+
+    await using t = await startTestServer({ dataDir });
+    const list = await (await get(`${t.swift}/mona/LinkedList`)).json();
+    assert.deepEqual(
+      Object.keys(list.releases),
+      ["2.0.0-beta.1", "1.1.0", "1.0.0"],
+      "v1.0 and 1.0.0 clash: 1.0.0 wins",
+    );
+    const release = await (await get(`${t.swift}/mona/LinkedList/1.1.0`)).json();
+    assert.equal(release.metadata.originalPublicationTime, "2025-06-07T08:09:10Z");
+    assert.equal(release.metadata.description, "A linked list");
+    assert.match(release.metadata.readmeURL, /README\.md$/);
+    assert.ok(release.metadata.repositoryURLs.some((u: string) => u.startsWith("git@")), "ssh form recorded");
+    const manifestResponse = await get(`${t.swift}/mona/LinkedList/1.1.0/Package.swift`);
+    assert.match(
+      manifestResponse.headers.get("link")!,
+      /filename="Package@swift-5\.8\.swift"; swift-tools-version="5\.8"/,
+    );
+    await manifestResponse.body?.cancel();
+    const oneZero = new Uint8Array(await (await get(`${t.swift}/mona/LinkedList/1.0.0.zip`)).arrayBuffer());
+    const reader = new zip.ZipReader(new zip.Uint8ArrayReader(oneZero));
+    const source = (await reader.getEntries()).find((e) => e.filename.endsWith("Sources/L/L.swift")) as zip.FileEntry;
+    assert.equal(await source.getData(new zip.TextWriter()), "public let a = 2\n", "the exact tag 1.0.0 won, not v1.0");
+    await reader.close();
+
+    // A repository name with dots becomes a valid package name; its zipball's symlinks are resolved.
+    const uri = await (await get(`${t.swift}/mona/uri_template_swift`)).json();
+    assert.deepEqual(Object.keys(uri.releases), ["3.0.0"]);
+    const archive = new Uint8Array(await (await get(`${t.swift}/mona/uri_template_swift/3.0.0.zip`)).arrayBuffer());
+    const uriReader = new zip.ZipReader(new zip.Uint8ArrayReader(archive));
+    const names = (await uriReader.getEntries()).map((e) => e.filename);
+    await uriReader.close();
+    assert.ok(names.some((n) => n.endsWith("Sources/U/Alias.swift")), "the symlink became a file");
+    assert.ok(!names.some((n) => n.endsWith("/escape")), "the escaping symlink was dropped");
+
+    const ids = await get(`${t.swift}/identifiers?url=${encodeURIComponent("git@127.0.0.1:mona/LinkedList.git")}`);
+    assert.deepEqual(await ids.json(), { identifiers: ["mona.LinkedList"] });
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("an unchanged second sync costs only 304s: no zipball, no contents, no new versions", async () => {
+  await using github = startFakeGitHub(repositories());
+  const dataDir = await Deno.makeTempDir();
+  try {
+    assert.equal((await sync(dataDir, github.url)).code, 0);
+    const before = github.requests.length;
+    const second = await sync(dataDir, github.url);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /new versions 0, skipped 0, failed 0, API requests 3/);
+    const made = github.requests.slice(before);
+    assert.deepEqual(made.filter((r) => r.includes("/tags")).map((r) => r.split(" ")[2]), ["304", "304"]);
+    assert.equal(made.filter((r) => /zipball|contents|commits/.test(r)).length, 0);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a rate limit stops the pass and records when to resume; the next pass after that time resumes", async () => {
+  await using github = startFakeGitHub(repositories());
+  const dataDir = await Deno.makeTempDir();
+  try {
+    github.rateLimit(1, new Date(Date.now() + 1_500));
+    const limited = await sync(dataDir, github.url);
+    assert.equal(limited.code, 1);
+    assert.match(limited.stdout, /rate limited until \d{4}-/);
+    const requestsSoFar = github.requests.length;
+    const tooEarly = await sync(dataDir, github.url);
+    assert.equal(tooEarly.code, 1);
+    assert.equal(github.requests.length, requestsSoFar, "no API request before the resume time");
+    const until = Date.parse(/rate limited until (\S+)/.exec(limited.stdout)![1]);
+    await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 100));
+    const resumed = await sync(dataDir, github.url);
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.match(resumed.stdout, /new versions 4/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a version that failed mid-run is retried by the next run; others are not downloaded again", async () => {
+  await using github = startFakeGitHub(repositories());
+  const dataDir = await Deno.makeTempDir();
+  try {
+    github.failZipball("v1.1.0", 1);
+    const first = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    assert.equal(first.code, 1, "a failed version makes the pass fail");
+    assert.match(first.stdout, /new versions 2, skipped 1, failed 1/);
+    const zipballsBefore = github.count(/zipball.* 200$/);
+    const second = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /new versions 1, skipped 0, failed 0/);
+    assert.equal(github.count(/zipball.* 200$/) - zipballsBefore, 1, "only the failed version was downloaded again");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("two nodes syncing at once into one bucket store each version once", async () => {
+  await using github = startFakeGitHub(repositories());
+  await using s3 = await startTestS3();
+  const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    const results = await Promise.all([a, b].map((dir) => sync(dir, github.url, s3.env)));
+    for (const result of results) assert.equal(result.code, 0, result.stdout + result.stderr);
+    await using t = await startTestServer({ env: s3.env });
+    const list = await (await get(`${t.swift}/mona/LinkedList`)).json();
+    assert.deepEqual(Object.keys(list.releases), ["2.0.0-beta.1", "1.1.0", "1.0.0"]);
+    for (const version of Object.keys(list.releases)) {
+      const puts = s3.requests.filter((r) =>
+        r.startsWith("PUT ") && r.includes(`/releases/${version}/`) && r.endsWith(".zip")
+      );
+      const release = await (await get(`${t.swift}/mona/LinkedList/${version}`)).json();
+      assert.ok(puts.every((r) => r.includes(release.resources[0].checksum)), `${version}: one archive, one checksum`);
+    }
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("REGISTRY_SPI_PACKAGE_LIST mirrors the listed repositories, filtered by REGISTRY_SYNC_PACKAGES", async () => {
+  await using github = startFakeGitHub(repositories());
+  github.rawFiles.set(
+    "SwiftPackageIndex/PackageList/packages.json",
+    JSON.stringify(["https://github.com/mona/LinkedList.git", "https://github.com/mona/uri.template.swift.git"]),
+  );
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const result = await sync(dataDir, github.url, {
+      REGISTRY_SPI_PACKAGE_LIST: "SwiftPackageIndex/PackageList/packages.json",
+      REGISTRY_SYNC_PACKAGES: "mona/uri.template.swift",
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /packages 1, new versions 1/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("sync without REGISTRY_GITHUB_TOKEN says ingestion is off and exits 2", async () => {
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const result = await runMain(["sync", "--data-dir", dataDir], {});
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /REGISTRY_GITHUB_TOKEN is not set: ingestion is off/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
