@@ -62,11 +62,21 @@ const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
       },
       authorize(principal, action, pkg) {
         if (principal?.provider !== "static-token") return "abstain";
-        return grants(principal, action, pkg?.scope) ? "allow" : "deny";
+        return decide(principal, action, pkg?.scope);
       },
     },
   };
 };
+
+/**
+ * The decision of a token provider about its own principal: allow what its
+ * scopes grant; for reads it lacks, abstain (so public reads stay public for
+ * a publish-only token); deny the rest.
+ */
+export function decide(principal: Principal, action: Action, scope: string | undefined): "allow" | "deny" | "abstain" {
+  if (grants(principal, action, scope)) return "allow";
+  return action === "read" ? "abstain" : "deny";
+}
 
 /** True when `principal`'s scopes (admin implies all) and package scopes allow `action` on a package of `scope`. */
 export function grants(principal: Principal, action: Action, scope: string | undefined): boolean {

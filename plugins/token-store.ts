@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import type { Action, PluginFactory, PluginStorage } from "./types.ts";
 import { digestsEqual, presentedSecret, sha256Hex } from "./credentials.ts";
-import { grants } from "./static-token.ts";
+import { decide } from "./static-token.ts";
 
 /** A stored token (never the token itself). */
 export interface TokenRecord {
@@ -114,7 +114,7 @@ const tokenStore: PluginFactory<{ now?: () => Date }> = ({ storage, options }) =
       },
       authorize(principal, action, pkg) {
         if (principal?.provider !== "token-store") return "abstain";
-        return grants(principal, action, pkg?.scope) ? "allow" : "deny";
+        return decide(principal, action, pkg?.scope);
       },
     },
   };

@@ -14,7 +14,7 @@
  */
 import type { Action, PluginFactory, Principal } from "./types.ts";
 import { presentedSecret, sha256Hex } from "./credentials.ts";
-import { grants } from "./static-token.ts";
+import { decide } from "./static-token.ts";
 
 /** Options of the upstream plugin. */
 export interface UpstreamOptions {
@@ -43,6 +43,7 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger }) =>
   const timeoutMs = options.timeoutMs ?? 5_000;
   const maxCached = options.maxCachedTokens ?? 10_000;
   const cache = new Map<string, { verdict: Verdict; until: number }>();
+  const pending = new Map<string, Promise<Verdict>>();
 
   async function ask(token: string, digest: string): Promise<Verdict> {
     const response = await fetch(endpoint, {
@@ -78,9 +79,15 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger }) =>
         const now = Date.now();
         const cached = cache.get(digest);
         if (cached && cached.until > now) return cached.verdict;
+        // Concurrent requests with one token share one validation.
+        let asking = pending.get(digest);
+        if (asking === undefined) {
+          asking = ask(token, digest).finally(() => pending.delete(digest));
+          pending.set(digest, asking);
+        }
         let verdict: Verdict;
         try {
-          verdict = await ask(token, digest);
+          verdict = await asking;
         } catch (error) {
           logger.warn("token validation failed", { error: error instanceof Error ? error.message : String(error) });
           throw new Error("cannot reach the upstream to validate the token");
@@ -91,7 +98,7 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger }) =>
       },
       authorize(principal, action, pkg) {
         if (principal?.provider !== "upstream") return "abstain";
-        return grants(principal, action, pkg?.scope) ? "allow" : "deny";
+        return decide(principal, action, pkg?.scope);
       },
     },
   };

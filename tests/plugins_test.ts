@@ -39,7 +39,7 @@ Deno.test("every example plugin loads through REGISTRY_CONFIG, logged with its p
   }
 });
 
-Deno.test("REGISTRY_PLUGINS loads plugins by absolute path; an example auth plugin authenticates and publishes", async () => {
+Deno.test("an example auth plugin configured in REGISTRY_CONFIG authenticates, and publishes go through it", async () => {
   // Options come from the config file; REGISTRY_PLUGINS appends plugins without options.
   const config = await writeConfig([{
     use: example("shared-secret-auth"),
@@ -167,7 +167,7 @@ Deno.test("token store: create, use, scope limits, expiry and revocation, with t
     for await (const path of walk(dataDir)) {
       const text = new TextDecoder().decode(await Deno.readFile(path));
       for (const token of [publisher, reader, expired]) {
-        assert.ok(!text.includes(token.split("_")[2]), `${path} holds a token secret`);
+        assert.ok(!text.includes(token.slice("srt_0123456789abcdef_".length)), `${path} holds a token secret`);
       }
     }
     assert.equal((await runMain(["token", "revoke", "0000000000000000"], env)).code, 1);
@@ -342,6 +342,9 @@ Deno.test("a plugin hook that throws fails that request with a clear error, not 
     const ok = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
     assert.equal(ok.status, 201, "the afterPublish failure does not undo or fail the publish");
     await ok.body?.cancel();
+    for (let i = 0; i < 50 && !t.logs.some((l) => l.includes("webhook exploded")); i++) {
+      await new Promise((r) => setTimeout(r, 20)); // hooks run after the answer
+    }
     assert.ok(t.logs.some((l) => l.includes("afterPublish hook failed") && l.includes("webhook exploded")));
     const health = await fetch(`${t.url}/health`);
     assert.equal(health.status, 200);
@@ -369,4 +372,107 @@ Deno.test("the README shows every example plugin exactly as it is in plugins/exa
   for await (const entry of Deno.readDir(`${ROOT}plugins/examples`)) files.push(`plugins/examples/${entry.name}`);
   assert.deepEqual([...shown.keys()].sort(), files.sort());
   for (const file of files) assert.equal(shown.get(file), (await Deno.readTextFile(`${ROOT}${file}`)).trim(), file);
+});
+
+Deno.test("REGISTRY_PLUGINS loads a plugin by absolute path, and the example webhook is called after a publish", async () => {
+  const received: unknown[] = [];
+  const hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    received.push(await request.json());
+    return new Response("ok");
+  });
+  const config = await writeConfig([
+    { use: example("publish-webhook"), options: { url: `http://127.0.0.1:${hook.addr.port}/hook` } },
+  ]);
+  try {
+    await using t = await startTestServer({
+      env: { REGISTRY_CONFIG: config, REGISTRY_PLUGINS: example("release-policy") },
+    });
+    const loaded = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "plugin loaded").map((l) => l.source);
+    assert.ok(loaded.includes(example("release-policy")), "loaded from REGISTRY_PLUGINS");
+    await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
+    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(received.map((r) => (r as { id: string; version: string; event: string })), [
+      { ...received[0] as object, event: "release.published", id: "mona.LinkedList", version: "1.0.0" },
+    ]);
+  } finally {
+    await Deno.remove(config);
+    await hook.shutdown();
+  }
+});
+
+Deno.test("plugin safety: a pass-through transform works, a provider cannot pose as another, bad answers name the plugin", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/passthrough.ts`,
+    `export default () => ({ name: "passthrough", transforms: [{ name: "passthrough",
+      transform: ({ archive }) => ({ archive: archive.pipeThrough(new TransformStream()) }) }] });
+`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/spoof.ts`,
+    `export default () => ({ name: "spoof", auth: { authenticate: (request) =>
+      request.headers.get("x-user") ? { principal: { id: "eve", provider: "static-token", scopes: ["admin"] } } : "abstain" } });
+`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/sloppy.ts`,
+    `export default () => ({ name: "sloppy", auth: { authenticate: (request) =>
+      request.headers.get("x-sloppy") ? undefined : "abstain" } });
+`,
+  );
+  try {
+    await using t = await startTestServer({
+      env: { REGISTRY_PLUGINS: [`${dir}/passthrough.ts`, `${dir}/spoof.ts`, `${dir}/sloppy.ts`].join(",") },
+    });
+    const archive = await packageZip();
+    const passed = await publish(t.swift, "mona/LinkedList/1.0.0", { archive });
+    assert.equal(passed.status, 201, await passed.text());
+    const stored = new Uint8Array(await (await get(`${t.swift}/mona/LinkedList/1.0.0.zip`)).arrayBuffer());
+    assert.deepEqual(stored, archive);
+
+    const spoofed = await publish(t.swift, "mona/LinkedList/1.0.1", { archive }, {
+      token: null,
+      headers: { "x-user": "eve" },
+    });
+    assert.equal(spoofed.status, 403, "judged as the spoof plugin's principal, which nobody allows to publish");
+    await spoofed.body?.cancel();
+
+    const sloppy = await publish(t.swift, "mona/LinkedList/1.0.2", { archive }, {
+      token: null,
+      headers: { "x-sloppy": "1" },
+    });
+    assert.equal(sloppy.status, 503);
+    assert.match((await problem(sloppy)).detail, /plugin "sloppy" failed: authenticate returned/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a publish-only token can still read public packages; a signed release cannot be changed by a transform", async () => {
+  const config = await writeConfig([
+    {
+      use: "static-token",
+      options: { tokens: [{ name: "ci", token: "publish-only-token-1234", scopes: ["publish"] }] },
+    },
+    { use: example("release-policy"), options: { defaultLicenseURL: "https://example.com/L" } },
+  ]);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
+    await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
+    const read = await get(`${t.swift}/mona/LinkedList`, {
+      headers: { Authorization: "Bearer publish-only-token-1234" },
+    });
+    assert.equal(read.status, 200);
+    await read.body?.cancel();
+    const signed = await publish(
+      t.swift,
+      "mona/LinkedList/2.0.0",
+      { archive: await packageZip(), archiveSignature: new Uint8Array([1, 2, 3]) },
+      { headers: { "X-Swift-Package-Signature-Format": "cms-1.0.0" } },
+    );
+    assert.equal(signed.status, 422);
+    assert.match((await problem(signed)).detail, /signed release cannot be changed/);
+  } finally {
+    await Deno.remove(config);
+  }
 });

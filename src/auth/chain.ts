@@ -29,9 +29,18 @@ export function createAuthChain(
 
     async authenticate(request) {
       for (const { plugin, provider } of providers) {
-        const result = await callHook(plugin, () => provider.authenticate(request));
+        const result = await callHook(plugin, async () => {
+          const answer = await provider.authenticate(request);
+          const shape = answer as { principal?: { id?: unknown }; reject?: unknown } | "abstain" | null;
+          const valid = shape === "abstain" ||
+            (typeof shape === "object" && shape !== null &&
+              (typeof shape.principal?.id === "string" || typeof shape.reject === "string"));
+          if (!valid) throw new Error(`authenticate returned ${JSON.stringify(answer)}`);
+          return answer;
+        });
         if (result === "abstain") continue;
-        if ("principal" in result) return { provider: plugin, ...result.principal };
+        // The provider is who answered, whatever the principal claims.
+        if ("principal" in result) return { ...result.principal, provider: plugin };
         throw new UnauthorizedError(result.reject, AUTH_CHALLENGE);
       }
       if (request.headers.has("authorization")) {
@@ -43,7 +52,13 @@ export function createAuthChain(
     async authorize(principal: Principal | null, action: Action, pkg?: PackageRef) {
       for (const { plugin, provider } of providers) {
         if (provider.authorize === undefined) continue;
-        const decision = await callHook(plugin, () => provider.authorize!(principal, action, pkg));
+        const decision = await callHook(plugin, async () => {
+          const answer = await provider.authorize!(principal, action, pkg);
+          if (answer !== "allow" && answer !== "deny" && answer !== "abstain") {
+            throw new Error(`authorize returned ${JSON.stringify(answer)}`);
+          }
+          return answer;
+        });
         if (decision === "allow") return;
         if (decision === "deny") throw refusal(principal, action, pkg);
       }

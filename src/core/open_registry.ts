@@ -53,7 +53,16 @@ export async function openRegistry(config: Config, logger: Logger, scratchName =
     afterPublish: plugins.afterPublish,
     scratchDir,
   });
-  return { registry, storage, plugins, scratchDir, close: () => storage.close() };
+  return {
+    registry,
+    storage,
+    plugins,
+    scratchDir,
+    async close() {
+      await registry.settle();
+      await storage.close();
+    },
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   UnprocessableError,
 } from "../errors.ts";
 import type { PublishedRelease } from "../../plugins/types.ts";
-import { callHook } from "../plugins/hooks.ts";
+import { callHook, HOOK_TIMEOUT_MS } from "../plugins/hooks.ts";
 import type { NamedTransform } from "../plugins/host.ts";
 import type { Logger } from "../log.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
@@ -93,6 +93,7 @@ export class Registry {
   readonly #manifests: LruCache<string, Uint8Array<ArrayBuffer>>;
   readonly #inFlight = new Set<string>();
   readonly #transforms: NamedTransform[];
+  readonly #background = new Set<Promise<void>>();
   readonly #afterPublish: (release: PublishedRelease) => Promise<void>;
   readonly #scratchDir: string;
 
@@ -177,6 +178,11 @@ export class Registry {
     return await (await this.prepare(input)).commit();
   }
 
+  /** Waits for lifecycle hooks still running (for shutdown and tests). */
+  async settle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
   /** The artifact transforms every publish runs through. */
   get transforms(): readonly NamedTransform[] {
     return this.#transforms;
@@ -220,12 +226,15 @@ export class Registry {
       commit: async () => {
         try {
           const committed = await this.#commit(final, inspection);
-          await this.#afterPublish({
+          // Lifecycle hooks run after the answer, never holding it up; shutdown waits for them.
+          const hooks = this.#afterPublish({
             id: packageId(ref),
             version,
             checksum: committed.checksum,
             metadata: committed.metadata,
-          });
+          }).catch((error) => this.#logger.log("error", "afterPublish failed", { error: String(error) }))
+            .finally(() => this.#background.delete(hooks));
+          this.#background.add(hooks);
           return committed;
         } catch (error) {
           if (error instanceof ContentionError) throw new ServiceUnavailableError("storage is busy, try again", 1);
@@ -246,36 +255,66 @@ export class Registry {
   async #transform(input: PublishInput, transforms: NamedTransform[], staged: StagedFile[]): Promise<PublishInput> {
     let current = input;
     for (const { plugin, transform } of transforms) {
-      const file = await Deno.open(current.archive.path, { read: true });
-      let result;
-      try {
-        result = await callHook(plugin, () =>
-          transform.transform({
-            package: { scope: current.ref.scope, name: current.ref.name },
-            version: current.version,
-            archive: file.readable,
-            size: current.archive.size,
-            metadata: current.metadata,
-          }));
-      } finally {
-        try {
-          file.close();
-        } catch { /* the transform read the stream to its end, which closed it */ }
+      const step = await this.#runTransform(plugin, transform, current);
+      if (step.archive !== undefined) staged.push(step.archive);
+      const changed = step.archive !== undefined || step.metadata !== undefined;
+      if (changed && input.signing !== undefined) {
+        step.archive?.dispose();
+        throw new UnprocessableError(`${transform.name}: a signed release cannot be changed by a transform`);
       }
+      if (step.metadata !== undefined) current = { ...current, metadata: { ...current.metadata, ...step.metadata } };
+      if (step.archive !== undefined) current = { ...current, archive: step.archive };
+    }
+    return current;
+  }
+
+  /**
+   * One transform, its replacement archive staged, under one deadline that
+   * grows with the archive (10 s, plus 1 s per 10 MiB). The input file stays
+   * open until the replacement is staged, so a transform may pass it through.
+   */
+  async #runTransform(
+    plugin: string,
+    transform: NamedTransform["transform"],
+    current: PublishInput,
+  ): Promise<{ archive?: StagedFile; metadata?: Record<string, unknown> }> {
+    const file = await Deno.open(current.archive.path, { read: true });
+    let late = false;
+    const work = async () => {
+      const result = await transform.transform({
+        package: { scope: current.ref.scope, name: current.ref.name },
+        version: current.version,
+        archive: file.readable,
+        size: current.archive.size,
+        metadata: current.metadata,
+      });
+      if (typeof result !== "object" || result === null) throw new Error("transform returned no result object");
       if (result.reject !== undefined) {
+        await result.archive?.cancel();
         const detail = `${transform.name}: ${result.reject}`;
         throw result.status === 413 ? new PayloadTooLargeError(detail) : new UnprocessableError(detail);
       }
-      if (result.metadata !== undefined) {
-        current = { ...current, metadata: { ...current.metadata, ...result.metadata } };
+      const archive = result.archive ? await stageStream(this.#scratchDir, result.archive) : undefined;
+      if (late) {
+        await archive?.dispose(); // the deadline passed: nobody will use it
+        return {};
       }
-      if (result.archive !== undefined) {
-        const archive = await stageStream(this.#scratchDir, result.archive);
-        staged.push(archive);
-        current = { ...current, archive };
-      }
+      return { archive, metadata: result.metadata };
+    };
+    try {
+      return await callHook(
+        plugin,
+        work,
+        HOOK_TIMEOUT_MS + Math.ceil(current.archive.size / (10 * 1024 * 1024)) * 1000,
+      );
+    } catch (error) {
+      late = true;
+      throw error;
+    } finally {
+      try {
+        file.close();
+      } catch { /* the transform read the stream to its end, which closed it */ }
     }
-    return current;
   }
 
   async #commit(input: PublishInput, inspection: ArchiveInspection): Promise<ReleaseRecord> {

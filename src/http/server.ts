@@ -31,7 +31,8 @@ export interface RunningServer {
  * @throws {ConfigError} when it cannot listen on the configured host and port.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const { registry, storage, plugins, scratchDir } = await openRegistry(config, logger);
+  const open = await openRegistry(config, logger);
+  const { registry, storage, plugins, scratchDir } = open;
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
   const app = createApp({
@@ -73,7 +74,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async shutdown() {
       await server.shutdown();
       await publishJobs.settle();
-      await storage.close();
+      await open.close();
     },
   };
 }

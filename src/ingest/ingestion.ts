@@ -28,16 +28,15 @@ export async function createIngestion(
   logger: Logger,
   fetchImpl?: typeof fetch,
 ): Promise<Ingestion> {
-  // Zipballs may hold symlinks and macOS junk: normalise them first, then run the configured transforms.
-  const normalize = await loadPlugins([{ use: "normalize-archive" }], {
+  // Zipballs may hold symlinks and macOS junk: normalise them first (with the
+  // operator's options when normalize-archive is configured), then the other transforms.
+  const configured = open.plugins.transforms.filter((t) => t.plugin === "normalize-archive");
+  const normalize = configured.length > 0 ? configured : (await loadPlugins([{ use: "normalize-archive" }], {
     store: open.storage.store,
     logger,
     metadataMaxAgeMs: open.storage.metadataMaxAgeMs,
-  });
-  const transforms = [
-    ...normalize.transforms,
-    ...open.plugins.transforms.filter((t) => t.plugin !== "normalize-archive"),
-  ];
+  })).transforms;
+  const transforms = [...normalize, ...open.plugins.transforms.filter((t) => t.plugin !== "normalize-archive")];
   const source = new GitHubSource({
     token: github.token,
     apiUrl: github.apiUrl,

@@ -12,6 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { isAbsolute } from "node:path";
+import { pathToFileURL } from "node:url";
 import semver from "semver";
 import maxSize from "../../plugins/max-size.ts";
 import normalizeArchive from "../../plugins/normalize-archive.ts";
@@ -148,9 +149,11 @@ export async function resolvePlugin(
   }
   let module: { default?: unknown };
   try {
-    module = await import(`file://${path}`);
+    // A URL built from the path itself, so "#" or "?" in a name cannot point elsewhere.
+    module = await callHook(use, () => import(pathToFileURL(path).href), HOOK_TIMEOUT_MS);
   } catch (error) {
-    throw new PluginLoadError(use, `cannot load the module: ${(error as Error).message}`);
+    const message = (error as Error).message.replace(/^plugin "[^"]*" failed: /, "");
+    throw new PluginLoadError(use, `cannot load the module: ${message}`);
   }
   if (typeof module.default !== "function") {
     throw new PluginLoadError(use, "the module's default export must be a factory function (ctx) => plugin");

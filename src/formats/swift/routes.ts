@@ -27,6 +27,7 @@ import { problemResponse } from "../../http/problem.ts";
 import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
 import { alternateManifestLinks, releaseLinks, releaseListLinks, SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
+import { PluginFailureError } from "../../plugins/hooks.ts";
 import { handlePublish, type PublishedRelease } from "./publish.ts";
 import { jsonResponse, releaseBody, releaseListBody } from "./responses.ts";
 
@@ -55,8 +56,9 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   // Reads ignore credentials that do not authenticate: SwiftPM sends stored
   // credentials with every request, and a stale token must not block public reads.
   const readAccess = async (c: Context, ref?: PackageRef) => {
+    // A provider that fails (e.g. an unreachable upstream) does not block reads either.
     const principal = await auth.authenticate(c.req.raw).catch((error) => {
-      if (error instanceof UnauthorizedError) return null;
+      if (error instanceof UnauthorizedError || error instanceof PluginFailureError) return null;
       throw error;
     });
     await auth.authorize(principal, "read", ref);
