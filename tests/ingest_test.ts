@@ -3,7 +3,7 @@ import * as zip from "@zip.js/zip.js";
 import { runMain } from "./support/cli.ts";
 import { type FakeRepository, manifest, startFakeGitHub } from "./support/fake_github.ts";
 import { startTestS3 } from "./support/s3.ts";
-import { get, startTestServer } from "./support/server.ts";
+import { ADMIN_TOKEN, get, startTestServer } from "./support/server.ts";
 
 function repositories(): FakeRepository[] {
   return [
@@ -210,4 +210,42 @@ Deno.test("sync without REGISTRY_GITHUB_TOKEN says ingestion is off and exits 2"
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("the server mirrors on its scheduler, one node at a time, and admins see per-package state at /swift/-/status", async () => {
+  await using github = startFakeGitHub(repositories());
+  await using s3 = await startTestS3();
+  const env = {
+    ...s3.env,
+    REGISTRY_GITHUB_TOKEN: "fake-token",
+    REGISTRY_GITHUB_API_URL: github.url,
+    REGISTRY_SYNC_PACKAGES: "mona/*",
+    REGISTRY_SYNC_INTERVAL: "1s",
+  };
+  await using a = await startTestServer({ env });
+  await using b = await startTestServer({ env });
+  let versions: string[] = [];
+  for (let i = 0; i < 100 && versions.length < 3; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const response = await get(`${b.swift}/mona/LinkedList`);
+    versions = response.ok ? Object.keys((await response.json()).releases) : [];
+    if (!response.ok) await response.body?.cancel();
+  }
+  assert.deepEqual(versions, ["2.0.0-beta.1", "1.1.0", "1.0.0"]);
+  await new Promise((r) => setTimeout(r, 2_500)); // more passes on both nodes
+  assert.equal(github.count(/zipball.* 200$/), 4, "each version was downloaded once across the cluster");
+
+  const anonymous = await get(`${a.swift}/-/status`);
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  const status = await (await get(`${a.swift}/-/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }))
+    .json();
+  assert.equal(status.ingestion.enabled, true);
+  const linkedList = status.ingestion.repositories.find((r: { repository: string }) =>
+    r.repository === "mona/linkedlist"
+  );
+  assert.ok(linkedList.lastSuccess, "last success per package");
+  assert.deepEqual(Object.keys(linkedList.skipped), ["0.9.0"]);
+  assert.ok(status.ingestion.lastPass.finishedAt);
+  assert.ok(status.jobs.some((j: { name: string }) => j.name === "github-sync"));
 });

@@ -23,6 +23,7 @@ export interface AppDeps {
   logger: Logger;
   scratchDir: string;
   maxArchiveBytes: number;
+  status?: () => Promise<unknown>;
   publicUrl?: string;
   version: string;
 }

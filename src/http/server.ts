@@ -6,7 +6,11 @@
  */
 import { createAuthChain } from "../auth/chain.ts";
 import { type Config, ConfigError } from "../config.ts";
+import { hostname } from "node:os";
 import { openRegistry } from "../core/open_registry.ts";
+import { createIngestion, type Ingestion } from "../ingest/ingestion.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import { LeaseManager } from "../storage/leases.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import type { Logger } from "../log.ts";
@@ -19,6 +23,8 @@ export interface RunningServer {
   /** `http://host:port` the server listens on. */
   url: string;
   port: number;
+  /** The in-process job runner (ingestion passes). */
+  scheduler: Scheduler;
   /** The disk cache in front of S3, when S3 is on (for tests and metrics). */
   cache?: TieredStore;
   /** Stops accepting, finishes in-flight requests and background publishes. */
@@ -35,6 +41,29 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { registry, storage, plugins, scratchDir } = open;
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
+  const scheduler = new Scheduler(new LeaseManager(storage.store, { owner: hostname() }), logger);
+  let ingestion: Ingestion | undefined;
+  if (config.github !== undefined) {
+    ingestion = await createIngestion(config.github, open, logger);
+    const pass = ingestion.pass;
+    scheduler.add({
+      name: "github-sync",
+      intervalMs: config.github.intervalMs,
+      leaseTtlMs: 60_000,
+      async run(signal) {
+        const summary = await pass(undefined, undefined, signal);
+        logger.log("info", "sync pass finished", { ...summary });
+      },
+    });
+  }
+  const status = async () => ({
+    ingestion: ingestion === undefined ? { enabled: false, reason: "REGISTRY_GITHUB_TOKEN is not set" } : {
+      enabled: true,
+      rateLimitedUntil: await ingestion.source.rateLimitedUntil(),
+      ...await ingestion.source.status(),
+    },
+    jobs: scheduler.status(),
+  });
   const app = createApp({
     registry,
     auth,
@@ -42,6 +71,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     scratchDir,
     maxArchiveBytes: config.maxArchiveBytes,
+    status,
     publicUrl: config.publicUrl,
     version: VERSION,
   });
@@ -50,7 +80,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
   } catch (error) {
-    await storage.close();
+    await scheduler.stop();
+    await open.close();
     throw new ConfigError(
       `REGISTRY_HOST/REGISTRY_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${
         (error as Error).message
@@ -71,7 +102,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     url,
     port,
     cache: storage.cache,
+    scheduler,
     async shutdown() {
+      await scheduler.stop();
       await server.shutdown();
       await publishJobs.settle();
       await open.close();

@@ -17,6 +17,7 @@ import { ConflictError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { NamedTransform } from "../plugins/host.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
+import type { ObjectStore } from "../storage/object_store.ts";
 import { packageForRepository, repositoryUrls } from "./github_identity.ts";
 import { versionsOfTags } from "./tags.ts";
 
@@ -56,6 +57,8 @@ export interface GitHubSourceOptions {
   transforms: NamedTransform[];
   /** Where per-repository state is kept. */
   documents: DocumentCache;
+  /** The store behind `documents` (to list repository states). */
+  store: ObjectStore;
   scratchDir: string;
   logger: Logger;
   /** Repositories synced at once. */
@@ -79,6 +82,13 @@ export class RateLimitedError extends Error {
 }
 
 const STATE_KEY = "ingest/github/state.json";
+const LAST_PASS_KEY = "ingest/github/last-pass.json";
+
+/** The outcome of the last pass, with when it ran. */
+export interface LastPass extends SyncSummary {
+  startedAt: string;
+  finishedAt: string;
+}
 const repositoryKey = (owner: string, repo: string) =>
   `ingest/github/repos/${owner.toLowerCase()}/${repo.toLowerCase()}.json`;
 
@@ -155,6 +165,28 @@ export class GitHubSource {
     return repositories;
   }
 
+  /** The recorded state of every repository synced so far, and of the last pass. */
+  async status(): Promise<
+    { lastPass: LastPass | null; repositories: Array<RepositoryState & { repository: string }> }
+  > {
+    const repositories = [];
+    for await (const object of this.#options.store.list("ingest/github/repos/")) {
+      const state = await this.#options.documents.read<RepositoryState>(object.key);
+      const repository = object.key.slice("ingest/github/repos/".length).replace(/\.json$/, "");
+      if (state) repositories.push({ repository, ...state, skipped: state.skipped });
+    }
+    return { lastPass: await this.#options.documents.read<LastPass>(LAST_PASS_KEY), repositories };
+  }
+
+  /** Records the outcome of a pass (for the status endpoint of every node). */
+  async recordPass(summary: SyncSummary, startedAt: Date): Promise<void> {
+    await this.#options.documents.update<LastPass>(LAST_PASS_KEY, () => ({
+      ...summary,
+      startedAt: startedAt.toISOString(),
+      finishedAt: this.#now().toISOString(),
+    }));
+  }
+
   /** API requests made so far by this source. */
   get requestCount(): number {
     return this.#requests;
@@ -177,6 +209,7 @@ export class GitHubSource {
   async sync(
     repositories: Array<{ owner: string; repo: string }>,
     onProgress?: ProgressListener,
+    signal?: AbortSignal,
   ): Promise<SyncSummary> {
     const summary: SyncSummary = { packages: 0, newVersions: 0, skipped: 0, failed: 0, apiRequests: 0 };
     const startRequests = this.#requests;
@@ -184,7 +217,7 @@ export class GitHubSource {
     let done = 0;
     let limited: Date | undefined;
     const worker = async () => {
-      while (limited === undefined && next < repositories.length) {
+      while (limited === undefined && next < repositories.length && !signal?.aborted) {
         const { owner, repo } = repositories[next++];
         try {
           await this.#syncRepository(owner, repo, summary);

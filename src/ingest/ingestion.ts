@@ -18,7 +18,7 @@ export interface Ingestion {
    * One pass: the repositories named in `only` (`owner/repo`), or every
    * configured one (REGISTRY_SYNC_PACKAGES and REGISTRY_SPI_PACKAGE_LIST).
    */
-  pass(only?: string[], onProgress?: ProgressListener): Promise<SyncSummary>;
+  pass(only?: string[], onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary>;
 }
 
 /** Builds the GitHub ingestion for `github` settings over `open`. */
@@ -43,6 +43,7 @@ export async function createIngestion(
     registry: open.registry,
     transforms,
     documents: new DocumentCache(open.storage.store, { maxAgeMs: 0 }),
+    store: open.storage.store,
     scratchDir: open.scratchDir,
     logger,
     concurrency: github.concurrency,
@@ -51,7 +52,8 @@ export async function createIngestion(
   });
   return {
     source,
-    async pass(only, onProgress) {
+    async pass(only, onProgress, signal) {
+      const startedAt = new Date();
       const empty: SyncSummary = { packages: 0, newVersions: 0, skipped: 0, failed: 0, apiRequests: 0 };
       const waiting = await source.rateLimitedUntil();
       if (waiting !== undefined) {
@@ -72,10 +74,20 @@ export async function createIngestion(
       } catch (error) {
         if (!(error instanceof RateLimitedError)) throw error;
         await source.recordRateLimit(error.until);
-        return { ...empty, apiRequests: source.requestCount - before, rateLimitedUntil: error.until.toISOString() };
+        const limited = {
+          ...empty,
+          apiRequests: source.requestCount - before,
+          rateLimitedUntil: error.until.toISOString(),
+        };
+        await source.recordPass(limited, startedAt);
+        return limited;
       }
-      const summary = await source.sync(repositories, onProgress);
-      return { ...summary, apiRequests: source.requestCount - before };
+      const summary = {
+        ...await source.sync(repositories, onProgress, signal),
+        apiRequests: source.requestCount - before,
+      };
+      await source.recordPass(summary, startedAt);
+      return summary;
     },
   };
 }

@@ -40,6 +40,8 @@ export interface SwiftApiDeps {
   scratchDir: string;
   /** Largest accepted source archive, in bytes. */
   maxArchiveBytes: number;
+  /** The operational status (ingestion, jobs) served to admins at `/-/status`. */
+  status?: () => Promise<unknown>;
   /** Absolute public base URL of the server (without `/swift`), or undefined to derive it per request. */
   publicUrl?: string;
   logger: Logger;
@@ -92,6 +94,11 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     const identifiers = await registry.lookupIdentifiers(url);
     if (identifiers.length === 0) throw new NotFoundError(`no package is associated with ${url}`);
     return c.json({ identifiers });
+  });
+
+  app.get("/-/status", async (c) => {
+    await auth.authorize(await auth.authenticate(c.req.raw), "admin");
+    return c.json(deps.status ? await deps.status() : { ingestion: { enabled: false } });
   });
 
   app.get("/-/publishes/:id", (c) => {

@@ -1,0 +1,134 @@
+/**
+ * The in-process job runner: interval jobs with jitter, never overlapping
+ * themselves, optionally run by one node at a time across a cluster through
+ * a storage lease (renewed while the job runs, released after). Stopping
+ * aborts running jobs, waits for them within a bound and releases leases.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { Lease, LeaseManager } from "../storage/leases.ts";
+
+/** A recurring job. */
+export interface Job {
+  name: string;
+  intervalMs: number;
+  /** Fraction of the interval by which each wait varies at random (default 0.1). */
+  jitter?: number;
+  /** Run on one node at a time: hold lease `job-<name>` with this TTL while running. */
+  leaseTtlMs?: number;
+  /** The work; should stop soon after `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** What happened the last time a job was due. */
+export interface JobStatus {
+  name: string;
+  running: boolean;
+  lastStart?: string;
+  lastFinish?: string;
+  lastError?: string;
+  /** The last time it was due but another node held its lease. */
+  lastSkipped?: string;
+}
+
+/** Runs registered jobs until stopped. */
+export class Scheduler {
+  readonly #leases: LeaseManager;
+  readonly #logger: Logger;
+  readonly #jobs = new Map<string, { job: Job; status: JobStatus; timer?: ReturnType<typeof setTimeout> }>();
+  readonly #running = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  #stopped = false;
+
+  constructor(leases: LeaseManager, logger: Logger) {
+    this.#leases = leases;
+    this.#logger = logger;
+  }
+
+  /** Registers `job`; it first runs after a random part of its interval (at most 5 s), then every interval. */
+  add(job: Job): void {
+    this.#jobs.set(job.name, { job, status: { name: job.name, running: false } });
+    this.#schedule(job.name, Math.random() * Math.min(job.intervalMs, 5_000));
+  }
+
+  /** Status of every job. */
+  status(): JobStatus[] {
+    return [...this.#jobs.values()].map((j) => ({ ...j.status }));
+  }
+
+  /** Runs job `name` now unless it is running already; resolves when this run ends. */
+  async runNow(name: string): Promise<void> {
+    const entry = this.#jobs.get(name);
+    if (entry === undefined) throw new Error(`no job named ${name}`);
+    const running = this.#running.get(name);
+    if (running) return await running.done;
+    await this.#run(entry.job);
+  }
+
+  /** Stops scheduling, aborts running jobs, waits for them (at most `graceMs`) and releases their leases. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stopped = true;
+    for (const entry of this.#jobs.values()) clearTimeout(entry.timer);
+    for (const { abort } of this.#running.values()) abort.abort();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#running.values()].map((r) => r.done)),
+      new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  #schedule(name: string, delayMs: number): void {
+    const entry = this.#jobs.get(name);
+    if (entry === undefined || this.#stopped) return;
+    entry.timer = setTimeout(async () => {
+      if (!this.#running.has(name)) await this.#run(entry.job).catch(() => {});
+      const jitter = entry.job.jitter ?? 0.1;
+      this.#schedule(name, entry.job.intervalMs * (1 + (Math.random() * 2 - 1) * jitter));
+    }, Math.max(0, delayMs));
+  }
+
+  async #run(job: Job): Promise<void> {
+    if (this.#stopped) return;
+    const entry = this.#jobs.get(job.name)!;
+    let lease: Lease | null = null;
+    if (job.leaseTtlMs !== undefined) {
+      lease = await this.#leases.acquire(`job-${job.name}`, job.leaseTtlMs);
+      if (lease === null) {
+        entry.status.lastSkipped = new Date().toISOString();
+        return; // another node runs it
+      }
+    }
+    const abort = new AbortController();
+    let renewal: ReturnType<typeof setInterval> | undefined;
+    if (lease !== null && job.leaseTtlMs !== undefined) {
+      renewal = setInterval(async () => {
+        const renewed = lease && await this.#leases.renew(lease, job.leaseTtlMs!).catch(() => null);
+        if (renewed) lease = renewed;
+        else {
+          this.#logger.log("warn", "job lost its lease; stopping it", { job: job.name });
+          abort.abort();
+        }
+      }, job.leaseTtlMs / 3);
+    }
+    entry.status.running = true;
+    entry.status.lastStart = new Date().toISOString();
+    const done = (async () => {
+      try {
+        await job.run(abort.signal);
+        entry.status.lastError = undefined;
+      } catch (error) {
+        entry.status.lastError = error instanceof Error ? error.message : String(error);
+        this.#logger.log("error", "job failed", { job: job.name, error: entry.status.lastError });
+      } finally {
+        clearInterval(renewal);
+        if (lease !== null) await this.#leases.release(lease).catch(() => {});
+        entry.status.running = false;
+        entry.status.lastFinish = new Date().toISOString();
+        this.#running.delete(job.name);
+      }
+    })();
+    this.#running.set(job.name, { done, abort });
+    await done;
+  }
+}

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { silentLogger } from "../log.ts";
+import { DiskStore } from "../storage/disk_store.ts";
+import { LeaseManager } from "../storage/leases.ts";
+import { Scheduler } from "./scheduler.ts";
+
+async function store() {
+  const dir = await Deno.makeTempDir();
+  const disk = new DiskStore(`${dir}/objects`, `${dir}/tmp`);
+  await disk.init();
+  return { disk, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+Deno.test("Scheduler never runs a job over itself", async () => {
+  await using s = await store();
+  const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
+  let running = 0;
+  let maxRunning = 0;
+  scheduler.add({
+    name: "slow",
+    intervalMs: 60_000,
+    async run() {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((r) => setTimeout(r, 50));
+      running--;
+    },
+  });
+  await Promise.all([scheduler.runNow("slow"), scheduler.runNow("slow"), scheduler.runNow("slow")]);
+  assert.equal(maxRunning, 1);
+  await scheduler.stop();
+});
+
+Deno.test("Scheduler runs a leased job on one node at a time and releases the lease after", async () => {
+  await using s = await store();
+  const nodes = ["a", "b"].map((owner) => new Scheduler(new LeaseManager(s.disk, { owner }), silentLogger));
+  let runs = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  for (const node of nodes) {
+    node.add({
+      name: "sync",
+      intervalMs: 60_000,
+      leaseTtlMs: 5_000,
+      async run() {
+        runs++;
+        await gate;
+      },
+    });
+  }
+  const first = nodes[0].runNow("sync");
+  await new Promise((r) => setTimeout(r, 20));
+  await nodes[1].runNow("sync"); // the lease is held: skipped
+  assert.ok(nodes[1].status()[0].lastSkipped);
+  release();
+  await first;
+  await nodes[1].runNow("sync"); // released: runs now
+  assert.equal(runs, 2);
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+Deno.test("Scheduler.stop aborts a running job and waits for it", async () => {
+  await using s = await store();
+  const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
+  let aborted = false;
+  scheduler.add({
+    name: "long",
+    intervalMs: 60_000,
+    leaseTtlMs: 5_000,
+    run: (signal) =>
+      new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => {
+          aborted = true;
+          resolve();
+        })
+      ),
+  });
+  const run = scheduler.runNow("long");
+  await new Promise((r) => setTimeout(r, 20));
+  await scheduler.stop();
+  await run;
+  assert.ok(aborted);
+  const other = new LeaseManager(s.disk, { owner: "b" });
+  assert.ok(await other.acquire("job-long", 1_000), "the lease was released");
+});
