@@ -38,6 +38,10 @@ export interface Config {
   requireAuthForRead: boolean;
   /** Mirroring from GitHub; absent when `REGISTRY_GITHUB_TOKEN` is not set (ingestion off). */
   github?: GitHubConfig;
+  /** Mirroring from a local directory tree (`REGISTRY_FILESYSTEM_ROOT`). */
+  filesystemRoot?: string;
+  /** Time between scheduled sync passes. */
+  syncIntervalMs: number;
 }
 
 /** Where and what to mirror from GitHub. */
@@ -48,7 +52,6 @@ export interface GitHubConfig {
   packages: string[];
   /** `owner/repo/path` of a JSON list of repository URLs (the Swift Package Index's package list format). */
   spiPackageList?: string;
-  intervalMs: number;
   concurrency: number;
   requestTimeoutMs: number;
 }
@@ -135,6 +138,11 @@ export const SETTINGS: readonly SettingDoc[] = [
   { env: "REGISTRY_SYNC_INTERVAL", default: "10m", description: "time between sync passes" },
   { env: "REGISTRY_SYNC_CONCURRENCY", default: "4", description: "repositories synced at once" },
   {
+    env: "REGISTRY_FILESYSTEM_ROOT",
+    default: "(none)",
+    description: "directory of releases to mirror: <scope>/<name>/<version>.zip or <version>/",
+  },
+  {
     env: "REGISTRY_S3_BUCKET",
     default: "(unset: local disk only)",
     description: "S3 bucket; turns S3 on as the source of truth",
@@ -210,6 +218,16 @@ export async function loadConfig(
     "REGISTRY_REQUIRE_AUTH_FOR_READ",
   );
   const github = parseGitHub(env);
+  const syncIntervalMs = parseDuration(nonEmpty(env.REGISTRY_SYNC_INTERVAL) ?? "10m", "REGISTRY_SYNC_INTERVAL");
+  const filesystemRoot = nonEmpty(env.REGISTRY_FILESYSTEM_ROOT);
+  if (filesystemRoot !== undefined) {
+    const info = await Deno.stat(filesystemRoot).catch(() => null);
+    if (!filesystemRoot.startsWith("/") || !info?.isDirectory) {
+      throw new ConfigError(
+        `REGISTRY_FILESYSTEM_ROOT must be an absolute path to a directory (got "${filesystemRoot}")`,
+      );
+    }
+  }
   const maxArchiveBytes = parseByteSize(
     nonEmpty(env.REGISTRY_MAX_ARCHIVE_BYTES) ?? "2GiB",
     "REGISTRY_MAX_ARCHIVE_BYTES",
@@ -223,6 +241,8 @@ export async function loadConfig(
     plugins,
     requireAuthForRead,
     github,
+    filesystemRoot,
+    syncIntervalMs,
     host,
     port,
     dataDir,
@@ -320,7 +340,6 @@ function parseGitHub(env: Record<string, string | undefined>): GitHubConfig | un
     apiUrl,
     packages,
     spiPackageList,
-    intervalMs: parseDuration(nonEmpty(env.REGISTRY_SYNC_INTERVAL) ?? "10m", "REGISTRY_SYNC_INTERVAL"),
     concurrency,
     requestTimeoutMs: 30_000,
   };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as zip from "@zip.js/zip.js";
 import { runMain } from "./support/cli.ts";
+import { packageZip } from "./support/archives.ts";
 import { type FakeRepository, manifest, startFakeGitHub } from "./support/fake_github.ts";
 import { startTestS3 } from "./support/s3.ts";
 import { ADMIN_TOKEN, get, startTestServer } from "./support/server.ts";
@@ -248,4 +249,45 @@ Deno.test("the server mirrors on its scheduler, one node at a time, and admins s
   assert.deepEqual(Object.keys(linkedList.skipped), ["0.9.0"]);
   assert.ok(status.ingestion.lastPass.finishedAt);
   assert.ok(status.jobs.some((j: { name: string }) => j.name === "github-sync"));
+});
+
+Deno.test("the filesystem source picks up new releases while the server runs, zips and folders alike", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/mona/LinkedList`, { recursive: true });
+    await Deno.writeFile(`${root}/mona/LinkedList/1.0.0.zip`, await packageZip());
+    await Deno.writeTextFile(`${root}/mona/LinkedList/notes.txt`, "not a release");
+    await using t = await startTestServer({ env: { REGISTRY_FILESYSTEM_ROOT: root, REGISTRY_SYNC_INTERVAL: "1h" } });
+    const versionsEventually = async (count: number) => {
+      let versions: string[] = [];
+      for (let i = 0; i < 100 && versions.length < count; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const response = await get(`${t.swift}/mona/LinkedList`);
+        versions = response.ok ? Object.keys((await response.json()).releases) : [];
+        if (!response.ok) await response.body?.cancel();
+      }
+      return versions;
+    };
+    assert.deepEqual(await versionsEventually(1), ["1.0.0"], "the first pass after start-up");
+
+    // A new version folder, written while the server runs: the watcher triggers a pass.
+    await Deno.mkdir(`${root}/mona/LinkedList/v1.1/Sources/L`, { recursive: true });
+    await Deno.writeTextFile(`${root}/mona/LinkedList/v1.1/Sources/L/L.swift`, "public let x = 1\n");
+    await Deno.writeTextFile(`${root}/mona/LinkedList/v1.1/Package.swift`, manifest("5.9"));
+    assert.deepEqual(await versionsEventually(2), ["1.1.0", "1.0.0"]);
+    const archive = new Uint8Array(await (await get(`${t.swift}/mona/LinkedList/1.1.0.zip`)).arrayBuffer());
+    const reader = new zip.ZipReader(new zip.Uint8ArrayReader(archive));
+    const names = (await reader.getEntries()).map((e) => e.filename).sort();
+    await reader.close();
+    assert.deepEqual(names, ["LinkedList/", "LinkedList/Package.swift", "LinkedList/Sources/L/L.swift"]);
+
+    // A broken release is refused once and not retried until it changes.
+    await Deno.writeTextFile(`${root}/mona/LinkedList/2.0.0.zip`, "not a zip");
+    for (let i = 0; i < 50 && !t.logs.some((l) => l.includes("filesystem release refused")); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(t.logs.some((l) => l.includes("filesystem release refused") && l.includes("2.0.0.zip")));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

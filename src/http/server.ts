@@ -8,7 +8,9 @@ import { createAuthChain } from "../auth/chain.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { hostname } from "node:os";
 import { openRegistry } from "../core/open_registry.ts";
-import { createIngestion, type Ingestion } from "../ingest/ingestion.ts";
+import { FilesystemSource } from "../ingest/filesystem.ts";
+import { createIngestion, type Ingestion, ingestionTransforms } from "../ingest/ingestion.ts";
+import { DocumentCache } from "../storage/document_cache.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { LeaseManager } from "../storage/leases.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
@@ -48,7 +50,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const pass = ingestion.pass;
     scheduler.add({
       name: "github-sync",
-      intervalMs: config.github.intervalMs,
+      intervalMs: config.syncIntervalMs,
       leaseTtlMs: 60_000,
       async run(signal) {
         const summary = await pass(undefined, undefined, signal);
@@ -56,12 +58,50 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       },
     });
   }
+  let filesystem: FilesystemSource | undefined;
+  const watching = new AbortController();
+  if (config.filesystemRoot !== undefined) {
+    const source = filesystem = new FilesystemSource({
+      root: config.filesystemRoot,
+      registry,
+      transforms: await ingestionTransforms(open, logger),
+      documents: new DocumentCache(storage.store, { maxAgeMs: 0 }),
+      scratchDir,
+      logger,
+    });
+    scheduler.add({
+      name: "filesystem-sync",
+      intervalMs: config.syncIntervalMs,
+      leaseTtlMs: 60_000,
+      async run(signal) {
+        const summary = await source.sync(signal);
+        if (summary.newVersions + summary.failed > 0) logger.log("info", "filesystem pass finished", { ...summary });
+      },
+    });
+    // A change under the root triggers a pass soon after (and another if more changes arrive meanwhile).
+    let again = false;
+    let running = false;
+    const onChange = async () => {
+      again = true;
+      if (running) return;
+      running = true;
+      while (again && !watching.signal.aborted) {
+        again = false;
+        await scheduler.runNow("filesystem-sync").catch(() => {});
+      }
+      running = false;
+    };
+    source.watch(onChange, watching.signal).catch((error) =>
+      logger.log("error", "watching REGISTRY_FILESYSTEM_ROOT failed", { error: String(error) })
+    );
+  }
   const status = async () => ({
     ingestion: ingestion === undefined ? { enabled: false, reason: "REGISTRY_GITHUB_TOKEN is not set" } : {
       enabled: true,
       rateLimitedUntil: await ingestion.source.rateLimitedUntil(),
       ...await ingestion.source.status(),
     },
+    filesystem: filesystem === undefined ? { enabled: false } : { enabled: true, root: config.filesystemRoot },
     jobs: scheduler.status(),
   });
   const app = createApp({
@@ -80,6 +120,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
   } catch (error) {
+    watching.abort();
     await scheduler.stop();
     await open.close();
     throw new ConfigError(
@@ -104,6 +145,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     cache: storage.cache,
     scheduler,
     async shutdown() {
+      watching.abort();
       await scheduler.stop();
       await server.shutdown();
       await publishJobs.settle();

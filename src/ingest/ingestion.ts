@@ -7,7 +7,7 @@
 import type { GitHubConfig } from "../config.ts";
 import type { OpenRegistry } from "../core/open_registry.ts";
 import type { Logger } from "../log.ts";
-import { loadPlugins } from "../plugins/host.ts";
+import { loadPlugins, type NamedTransform } from "../plugins/host.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { GitHubSource, type ProgressListener, RateLimitedError, type SyncSummary } from "./github.ts";
 
@@ -28,15 +28,7 @@ export async function createIngestion(
   logger: Logger,
   fetchImpl?: typeof fetch,
 ): Promise<Ingestion> {
-  // Zipballs may hold symlinks and macOS junk: normalise them first (with the
-  // operator's options when normalize-archive is configured), then the other transforms.
-  const configured = open.plugins.transforms.filter((t) => t.plugin === "normalize-archive");
-  const normalize = configured.length > 0 ? configured : (await loadPlugins([{ use: "normalize-archive" }], {
-    store: open.storage.store,
-    logger,
-    metadataMaxAgeMs: open.storage.metadataMaxAgeMs,
-  })).transforms;
-  const transforms = [...normalize, ...open.plugins.transforms.filter((t) => t.plugin !== "normalize-archive")];
+  const transforms = await ingestionTransforms(open, logger);
   const source = new GitHubSource({
     token: github.token,
     apiUrl: github.apiUrl,
@@ -90,4 +82,19 @@ export async function createIngestion(
       return summary;
     },
   };
+}
+
+/**
+ * The transforms ingested archives go through: `normalize-archive` first
+ * (zipballs may hold symlinks and macOS junk; the operator's instance and
+ * options when it is configured), then the other configured transforms.
+ */
+export async function ingestionTransforms(open: OpenRegistry, logger: Logger): Promise<NamedTransform[]> {
+  const configured = open.plugins.transforms.filter((t) => t.plugin === "normalize-archive");
+  const normalize = configured.length > 0 ? configured : (await loadPlugins([{ use: "normalize-archive" }], {
+    store: open.storage.store,
+    logger,
+    metadataMaxAgeMs: open.storage.metadataMaxAgeMs,
+  })).transforms;
+  return [...normalize, ...open.plugins.transforms.filter((t) => t.plugin !== "normalize-archive")];
 }

@@ -1,0 +1,198 @@
+/**
+ * The `filesystem` source: mirrors packages from a local directory tree, for
+ * air-gapped sites and tests. Layout (one entry per release):
+ *
+ * ```
+ * <root>/<scope>/<name>/<version>.zip   a source archive (one top-level directory)
+ * <root>/<scope>/<name>/<version>/      the package's files (Package.swift at its root)
+ * ```
+ *
+ * Version folders are zipped under a top-level directory named after the
+ * package. Everything goes through the archive transforms and is published
+ * like a client would; a release, once stored, is never re-read. Files that
+ * fail are remembered with their modification time and retried only when they
+ * change. `watch()` runs a pass shortly after anything under the root changes.
+ *
+ * @module
+ */
+import * as zip from "@zip.js/zip.js";
+import { join, relative } from "node:path";
+import { packageRef } from "../core/identity.ts";
+import type { Registry } from "../core/registry.ts";
+import { stageStream } from "../core/staging.ts";
+import { normalizeVersion } from "../core/version.ts";
+import { ConflictError, RegistryError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { NamedTransform } from "../plugins/host.ts";
+import type { DocumentCache } from "../storage/document_cache.ts";
+
+zip.configure({ useWebWorkers: false });
+
+/** What a filesystem pass did. */
+export interface FilesystemSummary {
+  newVersions: number;
+  failed: number;
+}
+
+interface FilesystemState {
+  /** Entries that failed, by path, with the modification time they had then. */
+  failed: Record<string, { mtime: number; reason: string }>;
+}
+
+const STATE_KEY = "ingest/filesystem/state.json";
+
+/** Options of a {@link FilesystemSource}. */
+export interface FilesystemSourceOptions {
+  root: string;
+  registry: Registry;
+  transforms: NamedTransform[];
+  documents: DocumentCache;
+  scratchDir: string;
+  logger: Logger;
+}
+
+/** Mirrors a directory tree of releases into the registry. */
+export class FilesystemSource {
+  readonly #options: FilesystemSourceOptions;
+
+  constructor(options: FilesystemSourceOptions) {
+    this.#options = options;
+  }
+
+  /** One pass over the tree. */
+  async sync(signal?: AbortSignal): Promise<FilesystemSummary> {
+    const { registry, logger, documents } = this.#options;
+    const summary: FilesystemSummary = { newVersions: 0, failed: 0 };
+    const state = (await documents.read<FilesystemState>(STATE_KEY)) ?? { failed: {} };
+    const failed = { ...state.failed };
+    for await (const entry of this.#entries()) {
+      if (signal?.aborted) break;
+      const { ref, version, path, mtime } = entry;
+      if ((await registry.getPackage(ref))?.releases[version] !== undefined) continue;
+      if (failed[path]?.mtime === mtime) continue;
+      try {
+        await this.#ingest(entry);
+        delete failed[path];
+        summary.newVersions++;
+        logger.log("info", "version ingested", { source: "filesystem", package: `${ref.scope}.${ref.name}`, version });
+      } catch (error) {
+        if (error instanceof ConflictError) continue;
+        const reason = error instanceof Error ? error.message : String(error);
+        failed[path] = { mtime, reason };
+        summary.failed++;
+        logger.log(error instanceof RegistryError ? "warn" : "error", "filesystem release refused", { path, reason });
+      }
+    }
+    await documents.update<FilesystemState>(STATE_KEY, () => ({ failed }));
+    return summary;
+  }
+
+  /**
+   * Runs `onChange` (debounced by `debounceMs`) whenever something under the
+   * root changes, until `signal` aborts.
+   */
+  async watch(onChange: () => void, signal: AbortSignal, debounceMs = 500): Promise<void> {
+    const watcher = Deno.watchFs(this.#options.root, { recursive: true });
+    const close = () => watcher.close();
+    signal.addEventListener("abort", close, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      for await (const _event of watcher) {
+        clearTimeout(timer);
+        timer = setTimeout(onChange, debounceMs);
+      }
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", close);
+    }
+  }
+
+  async *#entries() {
+    const root = this.#options.root;
+    for (const scope of await listDir(root)) {
+      if (!scope.isDirectory) continue;
+      for (const name of await listDir(join(root, scope.name))) {
+        if (!name.isDirectory) continue;
+        let ref;
+        try {
+          ref = packageRef(scope.name, name.name);
+        } catch {
+          this.#options.logger.log("warn", "not a package folder name", { path: join(scope.name, name.name) });
+          continue;
+        }
+        for (const item of await listDir(join(root, scope.name, name.name))) {
+          const raw = item.isFile && item.name.endsWith(".zip")
+            ? item.name.slice(0, -4)
+            : item.isDirectory
+            ? item.name
+            : null;
+          const version = raw === null ? null : normalizeVersion(raw);
+          if (version === null) continue;
+          const path = join(root, scope.name, name.name, item.name);
+          const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+          yield { ref, version, path, mtime, isDirectory: item.isDirectory };
+        }
+      }
+    }
+  }
+
+  async #ingest(entry: { ref: ReturnType<typeof packageRef>; version: string; path: string; isDirectory: boolean }) {
+    const { registry, scratchDir, transforms } = this.#options;
+    const archive = entry.isDirectory
+      ? await stageStream(scratchDir, await zipDirectory(entry.path, entry.ref.name, scratchDir))
+      : await stageStream(scratchDir, (await Deno.open(entry.path, { read: true })).readable);
+    try {
+      const prepared = await registry.prepare(
+        { ref: entry.ref, version: entry.version, archive, metadata: {} },
+        { transforms },
+      );
+      await prepared.commit();
+    } finally {
+      await archive.dispose();
+    }
+  }
+}
+
+async function listDir(path: string): Promise<Deno.DirEntry[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(path))).sort((a, b) => a.name.localeCompare(b.name));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** Zips a directory under one top-level folder `top`, streaming each file from disk. */
+async function zipDirectory(dir: string, top: string, scratchDir: string): Promise<ReadableStream<Uint8Array>> {
+  const path = join(scratchDir, `${crypto.randomUUID()}.zip`);
+  const out = await Deno.open(path, { write: true, createNew: true });
+  const writer = new zip.ZipWriter(out.writable);
+  try {
+    await writer.add(`${top}/`, undefined, { directory: true });
+    for await (const file of walk(dir)) {
+      const name = `${top}/${relative(dir, file.path).split("\\").join("/")}`;
+      if (file.isSymlink) {
+        await writer.add(name, new zip.TextReader(await Deno.readLink(file.path)), { unixMode: 0o120777 });
+      } else {
+        const source = await Deno.open(file.path, { read: true });
+        await writer.add(name, source.readable);
+      }
+    }
+    await writer.close();
+  } catch (error) {
+    await Deno.remove(path).catch(() => {});
+    throw error;
+  }
+  const zipped = await Deno.open(path, { read: true });
+  await Deno.remove(path); // the open handle keeps the bytes until the stream is read
+  return zipped.readable;
+}
+
+async function* walk(dir: string): AsyncIterable<{ path: string; isSymlink: boolean }> {
+  for (const entry of await listDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isSymlink) yield { path, isSymlink: true };
+    else if (entry.isDirectory) yield* walk(path);
+    else if (entry.isFile) yield { path, isSymlink: false };
+  }
+}
