@@ -25,6 +25,10 @@ Deno.test("every example plugin loads through REGISTRY_CONFIG, logged with its p
   try {
     await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
     const loaded = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "plugin loaded");
+    // The example source runs on the scheduler and records its scan in its own storage.
+    await Deno.mkdir(`${packages}/some-package`);
+    await t.server.scheduler.runNow("source-directory");
+    assert.ok(t.logs.some((l) => l.includes("directory scanned")), "the source ran");
     for (
       const name of ["shared-secret-auth", "frozen-scopes", "release-policy", "publish-webhook", "directory-source"]
     ) {

@@ -13,6 +13,7 @@ import { createIngestion, type Ingestion, ingestionTransforms } from "../ingest/
 import { DocumentCache } from "../storage/document_cache.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { LeaseManager } from "../storage/leases.ts";
+import { callHook } from "../plugins/hooks.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import type { Logger } from "../log.ts";
@@ -56,6 +57,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         const summary = await pass(undefined, undefined, signal);
         logger.log("info", "sync pass finished", { ...summary });
       },
+    });
+  }
+  // Sources from plugins run on the same interval, one node at a time.
+  for (const source of plugins.sources) {
+    scheduler.add({
+      name: `source-${source.name}`,
+      intervalMs: config.syncIntervalMs,
+      leaseTtlMs: 60_000,
+      run: (signal) => callHook(source.name, () => source.sync(signal), config.syncIntervalMs),
     });
   }
   let filesystem: FilesystemSource | undefined;
