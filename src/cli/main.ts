@@ -6,8 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, SETTINGS } from "../config.ts";
-import { startServer } from "../http/server.ts";
-import { createJsonLogger } from "../log.ts";
+import { type RunningServer, startServer } from "../http/server.ts";
+import { createJsonLogger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { runPluginCheck } from "./plugin_check.ts";
 import { runSync } from "./sync.ts";
@@ -97,56 +97,34 @@ export async function runCli(args: string[], env: Record<string, string | undefi
     }
     return await runPluginCheck(positionals[2], options);
   }
+  const flags = { dataDir: values["data-dir"] };
   if (command === "sync") {
-    try {
-      const config = await loadConfig({ dataDir: values["data-dir"] }, env);
-      return await runSync(config, positionals.slice(1));
-    } catch (error) {
-      if (error instanceof ConfigError) {
-        console.error(`error: ${error.message}`);
-        return 2;
-      }
-      console.error(`error: ${(error as Error).message}`);
-      return 1;
-    }
+    return await exitCode(async () => await runSync(await loadConfig(flags, env), positionals.slice(1)));
   }
   if (command === "token") {
-    try {
-      const config = await loadConfig({ dataDir: values["data-dir"] }, env);
-      return await runTokenCommand(config, positionals.slice(1), {
+    return await exitCode(async () =>
+      await runTokenCommand(await loadConfig(flags, env), positionals.slice(1), {
         name: values.name,
         scopes: values.scopes,
         packageScopes: values["package-scopes"],
         expires: values.expires,
-      });
-    } catch (error) {
-      if (error instanceof ConfigError) {
-        console.error(`error: ${error.message}`);
-        return 2;
-      }
-      console.error(`error: ${(error as Error).message}`);
-      return 1;
-    }
+      })
+    );
   }
   if (command !== "serve" || positionals.length > 1) {
     console.error(`error: unknown command "${positionals.join(" ")}" (see --help)`);
     return 2;
   }
 
-  let logger;
-  let server;
-  try {
-    const config = await loadConfig({ host: values.host, port: values.port, dataDir: values["data-dir"] }, env);
+  let logger!: Logger;
+  let server!: RunningServer;
+  const started = await exitCode(async () => {
+    const config = await loadConfig({ host: values.host, port: values.port, ...flags }, env);
     logger = createJsonLogger(config.logLevel);
     server = await startServer(config, logger);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`error: ${error.message}`);
-      return 2;
-    }
-    console.error(`error: could not start: ${(error as Error).message}`);
-    return 1;
-  }
+    return 0;
+  }, "could not start: ");
+  if (started !== 0) return started;
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     Deno.addSignalListener("SIGINT", stop);
@@ -155,4 +133,21 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   logger.log("info", "shutting down");
   await server.shutdown();
   return 0;
+}
+
+/**
+ * Runs a command, turning errors into one line on stderr and an exit code:
+ * 2 for bad settings or usage ({@link ConfigError}), 1 for anything else.
+ */
+async function exitCode(command: () => Promise<number>, failurePrefix = ""): Promise<number> {
+  try {
+    return await command();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    console.error(`error: ${failurePrefix}${(error as Error).message}`);
+    return 1;
+  }
 }
