@@ -54,6 +54,8 @@ export interface GitHubConfig {
   spiPackageList?: string;
   concurrency: number;
   requestTimeoutMs: number;
+  /** First wait before retrying a version that failed (doubles each time, up to a day). */
+  retryAfterMs: number;
 }
 
 /** Where and how to reach the S3-compatible bucket. */
@@ -137,6 +139,11 @@ export const SETTINGS: readonly SettingDoc[] = [
   },
   { env: "REGISTRY_SYNC_INTERVAL", default: "10m", description: "time between sync passes" },
   { env: "REGISTRY_SYNC_CONCURRENCY", default: "4", description: "repositories synced at once" },
+  {
+    env: "REGISTRY_SYNC_RETRY_AFTER",
+    default: "5m",
+    description: "first wait before a failed version is tried again (doubles each time, up to a day)",
+  },
   {
     env: "REGISTRY_FILESYSTEM_ROOT",
     default: "(none)",
@@ -342,6 +349,7 @@ function parseGitHub(env: Record<string, string | undefined>): GitHubConfig | un
     spiPackageList,
     concurrency,
     requestTimeoutMs: 30_000,
+    retryAfterMs: parseDuration(nonEmpty(env.REGISTRY_SYNC_RETRY_AFTER) ?? "5m", "REGISTRY_SYNC_RETRY_AFTER"),
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as zip from "@zip.js/zip.js";
-import { runMain } from "./support/cli.ts";
+import { mainCommand, runMain } from "./support/cli.ts";
 import { packageZip } from "./support/archives.ts";
 import { type FakeRepository, manifest, startFakeGitHub } from "./support/fake_github.ts";
 import { startTestS3 } from "./support/s3.ts";
@@ -142,16 +142,20 @@ Deno.test("a rate limit stops the pass and records when to resume; the next pass
   }
 });
 
-Deno.test("a version that failed mid-run is retried by the next run; others are not downloaded again", async () => {
+Deno.test("a version that failed is retried after REGISTRY_SYNC_RETRY_AFTER; others are not downloaded again", async () => {
   await using github = startFakeGitHub(repositories());
   const dataDir = await Deno.makeTempDir();
   try {
     github.failZipball("v1.1.0", 1);
-    const first = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    const env = { REGISTRY_SYNC_RETRY_AFTER: "300ms" };
+    const first = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
     assert.equal(first.code, 1, "a failed version makes the pass fail");
     assert.match(first.stdout, /new versions 2, skipped 1, failed 1/);
     const zipballsBefore = github.count(/zipball.* 200$/);
-    const second = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    const tooSoon = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
+    assert.match(tooSoon.stdout, /new versions 0, skipped 0, failed 0/, "backing off");
+    await new Promise((r) => setTimeout(r, 400));
+    const second = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /new versions 1, skipped 0, failed 0/);
     assert.equal(github.count(/zipball.* 200$/) - zipballsBefore, 1, "only the failed version was downloaded again");
@@ -160,7 +164,69 @@ Deno.test("a version that failed mid-run is retried by the next run; others are 
   }
 });
 
-Deno.test("two nodes syncing at once into one bucket store each version once", async () => {
+Deno.test("a new tag on a later page of a long tag list is found (each page has its own ETag)", async () => {
+  const many: FakeRepository = {
+    owner: "mona",
+    repo: "Many",
+    tags: Array.from({ length: 100 }, (_, i) => ({ name: `0.${i}.0`, files: { "README.md": "no manifest" } })),
+  };
+  await using github = startFakeGitHub([many]);
+  const dataDir = await Deno.makeTempDir();
+  try {
+    assert.match((await sync(dataDir, github.url, {}, ["mona/Many"])).stdout, /new versions 0, skipped 100/);
+    github.repositories.get("mona/many")!.tags.push({ name: "1.0.0", files: { "Package.swift": manifest() } });
+    const second = await sync(dataDir, github.url, {}, ["mona/Many"]);
+    assert.match(second.stdout, /new versions 1, skipped 0, failed 0/);
+    const third = await sync(dataDir, github.url, {}, ["mona/Many"]);
+    assert.match(third.stdout, /new versions 0, skipped 0, failed 0, API requests 2/, "one 304 per page");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a sync killed midway is completed by the next one, each version stored once", async () => {
+  await using github = startFakeGitHub(repositories());
+  github.zipballDelayMs = 300;
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const child = mainCommand(["sync", "--data-dir", dataDir, "mona/LinkedList"], {
+      REGISTRY_GITHUB_TOKEN: "fake-token",
+      REGISTRY_GITHUB_API_URL: github.url,
+    }).spawn();
+    while (github.count(/zipball.* 200$/) < 1) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+    github.zipballDelayMs = 0;
+    const rerun = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    await using t = await startTestServer({ dataDir });
+    const list = await (await get(`${t.swift}/mona/LinkedList`)).json();
+    assert.deepEqual(Object.keys(list.releases), ["2.0.0-beta.1", "1.1.0", "1.0.0"]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a rate limit met inside a pass (listing tags) stops it and is honoured by the next pass", async () => {
+  await using github = startFakeGitHub(repositories());
+  const dataDir = await Deno.makeTempDir();
+  try {
+    github.rateLimit(1, new Date(Date.now() + 60_000));
+    const limited = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    assert.equal(limited.code, 1);
+    assert.match(limited.stdout, /rate limited until/);
+    const before = github.requests.length;
+    const waiting = await sync(dataDir, github.url, {}, ["mona/LinkedList"]);
+    assert.match(waiting.stdout, /rate limited until/);
+    assert.equal(github.requests.length, before, "no request while the limit lasts");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("two nodes syncing at once into one bucket commit each version once", async () => {
   await using github = startFakeGitHub(repositories());
   await using s3 = await startTestS3();
   const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
@@ -187,7 +253,11 @@ Deno.test("REGISTRY_SPI_PACKAGE_LIST mirrors the listed repositories, filtered b
   await using github = startFakeGitHub(repositories());
   github.rawFiles.set(
     "SwiftPackageIndex/PackageList/packages.json",
-    JSON.stringify(["https://github.com/mona/LinkedList.git", "https://github.com/mona/uri.template.swift.git"]),
+    JSON.stringify([
+      `${github.url.replace("http:", "https:")}/mona/LinkedList.git`,
+      `${github.url.replace("http:", "https:")}/mona/uri.template.swift.git`,
+      "https://gitlab.example/mona/uri.template.swift.git", // another forge: never mirrored from this one
+    ]),
   );
   const dataDir = await Deno.makeTempDir();
   try {
@@ -287,6 +357,9 @@ Deno.test("the filesystem source picks up new releases while the server runs, zi
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(t.logs.some((l) => l.includes("filesystem release refused") && l.includes("2.0.0.zip")));
+    await t.server.scheduler.runNow("filesystem-sync");
+    const refusals = t.logs.filter((l) => l.includes("filesystem release refused")).length;
+    assert.equal(refusals, 1, "an unchanged refused release is not tried again");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

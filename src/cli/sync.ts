@@ -20,7 +20,7 @@ export async function runSync(config: Config, only: string[]): Promise<number> {
   const logger = createJsonLogger("warn", (line) => console.error(line));
   const open = await openRegistry(config, logger, "sync");
   try {
-    const ingestion = await createIngestion(config.github, open, logger);
+    const ingestion = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
     const terminal = Deno.stdout.isTerminal();
     const encoder = new TextEncoder();
     const summary = await ingestion.pass(only, (done, total, repository) => {

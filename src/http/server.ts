@@ -47,7 +47,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const scheduler = new Scheduler(new LeaseManager(storage.store, { owner: hostname() }), logger);
   let ingestion: Ingestion | undefined;
   if (config.github !== undefined) {
-    ingestion = await createIngestion(config.github, open, logger);
+    ingestion = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
     const pass = ingestion.pass;
     scheduler.add({
       name: "github-sync",
@@ -78,6 +78,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       documents: new DocumentCache(storage.store, { maxAgeMs: 0 }),
       scratchDir,
       logger,
+      maxArchiveBytes: config.maxArchiveBytes,
     });
     scheduler.add({
       name: "filesystem-sync",
@@ -88,19 +89,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         if (summary.newVersions + summary.failed > 0) logger.log("info", "filesystem pass finished", { ...summary });
       },
     });
-    // A change under the root triggers a pass soon after (and another if more changes arrive meanwhile).
-    let again = false;
-    let running = false;
-    const onChange = async () => {
-      again = true;
-      if (running) return;
-      running = true;
-      while (again && !watching.signal.aborted) {
-        again = false;
-        await scheduler.runNow("filesystem-sync").catch(() => {});
-      }
-      running = false;
-    };
+    // A change under the root triggers a pass soon after (after the current one, if one is running).
+    const onChange = () => scheduler.requestRun("filesystem-sync");
     source.watch(onChange, watching.signal).catch((error) =>
       logger.log("error", "watching REGISTRY_FILESYSTEM_ROOT failed", { error: String(error) })
     );

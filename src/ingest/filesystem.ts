@@ -49,6 +49,8 @@ export interface FilesystemSourceOptions {
   documents: DocumentCache;
   scratchDir: string;
   logger: Logger;
+  /** Largest archive accepted (REGISTRY_MAX_ARCHIVE_BYTES). */
+  maxArchiveBytes: number;
 }
 
 /** Mirrors a directory tree of releases into the registry. */
@@ -129,7 +131,7 @@ export class FilesystemSource {
           const version = raw === null ? null : normalizeVersion(raw);
           if (version === null) continue;
           const path = join(root, scope.name, name.name, item.name);
-          const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+          const mtime = await newestModification(path);
           yield { ref, version, path, mtime, isDirectory: item.isDirectory };
         }
       }
@@ -139,8 +141,16 @@ export class FilesystemSource {
   async #ingest(entry: { ref: ReturnType<typeof packageRef>; version: string; path: string; isDirectory: boolean }) {
     const { registry, scratchDir, transforms } = this.#options;
     const archive = entry.isDirectory
-      ? await stageStream(scratchDir, await zipDirectory(entry.path, entry.ref.name, scratchDir))
-      : await stageStream(scratchDir, (await Deno.open(entry.path, { read: true })).readable);
+      ? await stageStream(
+        scratchDir,
+        await zipDirectory(entry.path, entry.ref.name, scratchDir),
+        this.#options.maxArchiveBytes,
+      )
+      : await stageStream(
+        scratchDir,
+        (await Deno.open(entry.path, { read: true })).readable,
+        this.#options.maxArchiveBytes,
+      );
     try {
       const prepared = await registry.prepare(
         { ref: entry.ref, version: entry.version, archive, metadata: {} },
@@ -151,6 +161,15 @@ export class FilesystemSource {
       await archive.dispose();
     }
   }
+}
+
+/** The newest modification time of a file, or of anything inside a folder (a fix deep inside counts). */
+async function newestModification(path: string): Promise<number> {
+  let newest = (await Deno.lstat(path)).mtime?.getTime() ?? 0;
+  if ((await Deno.lstat(path)).isDirectory) {
+    for await (const file of walk(path)) newest = Math.max(newest, (await Deno.lstat(file.path)).mtime?.getTime() ?? 0);
+  }
+  return newest;
 }
 
 async function listDir(path: string): Promise<Deno.DirEntry[]> {

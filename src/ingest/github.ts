@@ -13,7 +13,7 @@ import { Octokit } from "@octokit/rest";
 import type { PackageRef } from "../core/identity.ts";
 import type { Registry } from "../core/registry.ts";
 import { stageStream } from "../core/staging.ts";
-import { ConflictError } from "../errors.ts";
+import { ConflictError, RegistryError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { NamedTransform } from "../plugins/host.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
@@ -34,8 +34,10 @@ export interface SyncSummary {
 
 /** Per-repository state kept in storage (survives restarts, shared by nodes). */
 export interface RepositoryState {
-  /** ETag of the first page of tags at the last complete sync. */
-  tagsEtag?: string;
+  /** ETag of each page of tags at the last complete sync. */
+  tagPageEtags?: string[];
+  /** Versions that failed for a reason that may pass (network, server): when to try again. */
+  failures?: Record<string, { count: number; retryAfter: string; reason: string }>;
   lastSuccess?: string;
   lastError?: string;
   /** Versions that will never be ingested, with the reason. */
@@ -63,8 +65,12 @@ export interface GitHubSourceOptions {
   logger: Logger;
   /** Repositories synced at once. */
   concurrency: number;
-  /** Deadline of each API request, in ms. */
+  /** Deadline of each API request, in ms (zipball downloads get 20 times as long). */
   requestTimeoutMs: number;
+  /** Largest zipball accepted (REGISTRY_MAX_ARCHIVE_BYTES). */
+  maxArchiveBytes: number;
+  /** First wait before a failed version is tried again; it doubles with each failure, up to a day. */
+  retryAfterMs: number;
   fetch?: typeof fetch;
   clock?: () => Date;
 }
@@ -111,7 +117,7 @@ export class GitHubSource {
     });
     this.#octokit.hook.before("request", (request) => {
       this.#requests++;
-      request.request = { ...request.request, signal: AbortSignal.timeout(options.requestTimeoutMs) };
+      request.request = { signal: AbortSignal.timeout(options.requestTimeoutMs), ...request.request };
     });
     const api = new URL(options.apiUrl);
     this.#host = api.hostname === "api.github.com" ? "github.com" : api.host;
@@ -159,8 +165,11 @@ export class GitHubSource {
       wanted.length === 0 || wanted.includes(`${o}/${r}`.toLowerCase()) || wanted.includes(`${o}/*`.toLowerCase());
     const repositories: Array<{ owner: string; repo: string }> = [];
     for (const url of urls) {
-      const match = /^https?:\/\/[^/]+\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/i.exec(String(url));
-      if (match && matches(match[1], match[2])) repositories.push({ owner: match[1], repo: match[2] });
+      const match = /^https?:\/\/([^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/i.exec(String(url));
+      // Only repositories of the forge this source reads; another host's owner/name may be someone else.
+      if (match && match[1].toLowerCase() === this.#host.toLowerCase() && matches(match[2], match[3])) {
+        repositories.push({ owner: match[2], repo: match[3] });
+      }
     }
     return repositories;
   }
@@ -220,7 +229,7 @@ export class GitHubSource {
       while (limited === undefined && next < repositories.length && !signal?.aborted) {
         const { owner, repo } = repositories[next++];
         try {
-          await this.#syncRepository(owner, repo, summary);
+          await this.#syncRepository(owner, repo, summary, signal);
         } catch (error) {
           if (error instanceof RateLimitedError) {
             limited = error.until;
@@ -245,26 +254,40 @@ export class GitHubSource {
     return summary;
   }
 
-  async #syncRepository(owner: string, repo: string, summary: SyncSummary): Promise<void> {
+  async #syncRepository(owner: string, repo: string, summary: SyncSummary, signal?: AbortSignal): Promise<void> {
     const ref = packageForRepository(owner, repo);
     if (ref === null) throw new Error(`no valid package identity for ${owner}/${repo}`);
     const state = await this.#options.documents.read<RepositoryState>(repositoryKey(owner, repo));
-    const tags = await this.#tags(owner, repo, state?.tagsEtag);
+    const tags = await this.#tags(owner, repo, state?.tagPageEtags);
     if (tags === "unchanged") return;
 
-    const stored = (await this.#options.registry.getPackage(ref))?.releases ?? {};
+    const pkg = await this.#options.registry.getPackage(ref);
+    const home = repositoryUrls(this.#host, owner, repo)[0].toLowerCase();
+    const foreign = Object.values(pkg?.releases ?? {}).find((r) =>
+      !(Array.isArray(r.metadata.repositoryURLs) &&
+        r.metadata.repositoryURLs.some((u) => String(u).toLowerCase() === home))
+    );
+    if (foreign !== undefined) {
+      throw new Error(
+        `package ${ref.scope}.${ref.name} already holds releases from another source; not mirroring ${owner}/${repo} into it`,
+      );
+    }
+    const stored = pkg?.releases ?? {};
     const skipped = { ...state?.skipped };
-    let failures = 0;
+    const failures = { ...state?.failures };
+    const now = this.#now().getTime();
     let info: { description?: string } | undefined;
     for (const [version, tag] of versionsOfTags(tags.list)) {
+      if (signal?.aborted) return; // stopped: nothing is recorded, the next pass picks up from here
       if (stored[version] !== undefined || skipped[version] !== undefined) continue;
+      if (failures[version] && Date.parse(failures[version].retryAfter) > now) continue; // backing off
       if (info === undefined) {
         const response = await this.#call(() => this.#octokit.request("GET /repos/{owner}/{repo}", { owner, repo }));
         info = { description: response.data.description ?? undefined };
       }
-      const description = info.description;
       try {
-        const outcome = await this.#ingestVersion(owner, repo, ref, version, tag, description);
+        const outcome = await this.#ingestVersion(owner, repo, ref, version, tag, info.description);
+        delete failures[version];
         if (outcome === "published") summary.newVersions++;
         else {
           skipped[version] = outcome.skipped;
@@ -273,20 +296,32 @@ export class GitHubSource {
       } catch (error) {
         if (error instanceof RateLimitedError) throw error;
         if (error instanceof ConflictError) continue; // another node ingested it meanwhile
-        failures++;
+        const reason = error instanceof Error ? error.message : String(error);
+        if (error instanceof RegistryError && error.status < 500) {
+          // The archive or its metadata is refused: that will not change for this tag.
+          skipped[version] = `refused: ${reason}`;
+          summary.skipped++;
+          delete failures[version];
+          continue;
+        }
+        const count = (failures[version]?.count ?? 0) + 1;
+        const backoffMs = Math.min(24 * 3_600_000, this.#options.retryAfterMs * 2 ** (count - 1));
+        failures[version] = { count, reason, retryAfter: new Date(now + backoffMs).toISOString() };
         summary.failed++;
         this.#options.logger.log("error", "ingesting a version failed", {
           repository: `${owner}/${repo}`,
           version,
-          error: error instanceof Error ? error.message : String(error),
+          error: reason,
         });
       }
     }
-    // Remember the tag list only when every version was handled, so failures are retried next time.
+    // Keep the tag list's ETags only when nothing is left to retry, so failures are tried again.
+    const settled = Object.keys(failures).length === 0;
     await this.#updateRepository(owner, repo, (s) => ({
       ...s,
       skipped,
-      ...(failures === 0 ? { tagsEtag: tags.etag, lastSuccess: this.#now().toISOString(), lastError: undefined } : {}),
+      failures,
+      ...(settled ? { tagPageEtags: tags.etags, lastSuccess: this.#now().toISOString(), lastError: undefined } : {}),
     }));
   }
 
@@ -299,7 +334,7 @@ export class GitHubSource {
     description: string | undefined,
   ): Promise<"published" | { skipped: string }> {
     const root = await this.#call(() =>
-      this.#octokit.request("GET /repos/{owner}/{repo}/contents/{path}", { owner, repo, path: "", ref: tag.name })
+      this.#octokit.request("GET /repos/{owner}/{repo}/contents/{path}", { owner, repo, path: "", ref: tag.commitSha })
     );
     const files = (Array.isArray(root.data) ? root.data : []) as Array<
       { name: string; type: string; html_url?: string | null }
@@ -318,11 +353,16 @@ export class GitHubSource {
       this.#octokit.request("GET /repos/{owner}/{repo}/zipball/{ref}", {
         owner,
         repo,
-        ref: tag.name,
-        request: { parseSuccessResponseBody: false },
+        ref: tag.commitSha,
+        // A zipball may take a while: it gets a longer deadline than other calls.
+        request: { parseSuccessResponseBody: false, signal: AbortSignal.timeout(this.#options.requestTimeoutMs * 20) },
       })
     );
-    const archive = await stageStream(this.#options.scratchDir, zipball.data as unknown as ReadableStream<Uint8Array>);
+    const archive = await stageStream(
+      this.#options.scratchDir,
+      zipball.data as unknown as ReadableStream<Uint8Array>,
+      this.#options.maxArchiveBytes,
+    );
     try {
       const metadata: Record<string, unknown> = {
         repositoryURLs: repositoryUrls(this.#host, owner, repo),
@@ -345,35 +385,46 @@ export class GitHubSource {
     }
   }
 
-  /** All tags (every page), or `"unchanged"` when the first page's ETag still matches. */
+  /**
+   * All tags (every page), or `"unchanged"` when every page still has the
+   * ETag it had at the last complete sync (one 304 per page).
+   */
   async #tags(
     owner: string,
     repo: string,
-    etag: string | undefined,
-  ): Promise<{ list: Array<{ name: string; commitSha: string }>; etag?: string } | "unchanged"> {
-    const list: Array<{ name: string; commitSha: string }> = [];
-    let firstEtag: string | undefined;
-    for (let page = 1;; page++) {
-      let response;
-      try {
-        response = await this.#call(() =>
-          this.#octokit.request("GET /repos/{owner}/{repo}/tags", {
-            owner,
-            repo,
-            per_page: 100,
-            page,
-            headers: page === 1 && etag ? { "if-none-match": etag } : {},
-          })
-        );
-      } catch (error) {
-        if ((error as { status?: number }).status === 304) return "unchanged";
-        throw error;
+    etags: string[] | undefined,
+  ): Promise<{ list: Array<{ name: string; commitSha: string }>; etags: string[] } | "unchanged"> {
+    const page = (number: number, etag?: string) =>
+      this.#call(() =>
+        this.#octokit.request("GET /repos/{owner}/{repo}/tags", {
+          owner,
+          repo,
+          per_page: 100,
+          page: number,
+          headers: etag ? { "if-none-match": etag } : {},
+        })
+      );
+    if (etags !== undefined && etags.length > 0) {
+      let unchanged = true;
+      for (let i = 0; i < etags.length && unchanged; i++) {
+        try {
+          await page(i + 1, etags[i]);
+          unchanged = false;
+        } catch (error) {
+          if ((error as { status?: number }).status !== 304) throw error;
+        }
       }
-      if (page === 1) firstEtag = response.headers.etag;
+      if (unchanged) return "unchanged";
+    }
+    const list: Array<{ name: string; commitSha: string }> = [];
+    const pageEtags: string[] = [];
+    for (let number = 1;; number++) {
+      const response = await page(number);
+      pageEtags.push(response.headers.etag ?? "");
       for (const tag of response.data) list.push({ name: tag.name, commitSha: tag.commit.sha });
       if (!/rel="next"/.test(response.headers.link ?? "")) break;
     }
-    return { list, etag: firstEtag };
+    return { list, etags: pageEtags };
   }
 
   /** Runs an API call, turning rate-limit answers into {@link RateLimitedError}. */
@@ -387,8 +438,9 @@ export class GitHubSource {
         (status === 403 && (headers["x-ratelimit-remaining"] === "0" || headers["retry-after"] !== undefined));
       if (!limited) throw error;
       const now = this.#now().getTime();
-      const until = headers["retry-after"] !== undefined
-        ? now + Number(headers["retry-after"]) * 1000
+      const retryAfter = headers["retry-after"];
+      const until = retryAfter !== undefined
+        ? (/^\d+$/.test(retryAfter) ? now + Number(retryAfter) * 1000 : Date.parse(retryAfter) || now + 60_000)
         : headers["x-ratelimit-reset"] !== undefined
         ? Number(headers["x-ratelimit-reset"]) * 1000
         : now + 60_000;

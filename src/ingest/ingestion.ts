@@ -26,6 +26,7 @@ export async function createIngestion(
   github: GitHubConfig,
   open: OpenRegistry,
   logger: Logger,
+  maxArchiveBytes: number,
   fetchImpl?: typeof fetch,
 ): Promise<Ingestion> {
   const transforms = await ingestionTransforms(open, logger);
@@ -40,6 +41,8 @@ export async function createIngestion(
     logger,
     concurrency: github.concurrency,
     requestTimeoutMs: github.requestTimeoutMs,
+    maxArchiveBytes,
+    retryAfterMs: github.retryAfterMs,
     fetch: fetchImpl,
   });
   return {

@@ -37,7 +37,7 @@ export class Scheduler {
   readonly #leases: LeaseManager;
   readonly #logger: Logger;
   readonly #jobs = new Map<string, { job: Job; status: JobStatus; timer?: ReturnType<typeof setTimeout> }>();
-  readonly #running = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  readonly #running = new Map<string, { done: Promise<void>; abort: AbortController; rerun: boolean }>();
   #stopped = false;
 
   constructor(leases: LeaseManager, logger: Logger) {
@@ -88,47 +88,77 @@ export class Scheduler {
     }, Math.max(0, delayMs));
   }
 
+  /**
+   * Runs job `name` soon: now when idle, or once more right after the current
+   * run (which may have started before whatever prompted this request).
+   */
+  requestRun(name: string): void {
+    const running = this.#running.get(name);
+    if (running === undefined) {
+      this.runNow(name).catch(() => {});
+      return;
+    }
+    if (running.rerun) return;
+    running.rerun = true;
+    running.done.then(() => this.requestRun(name));
+  }
+
   async #run(job: Job): Promise<void> {
     if (this.#stopped) return;
     const entry = this.#jobs.get(job.name)!;
-    let lease: Lease | null = null;
-    if (job.leaseTtlMs !== undefined) {
-      lease = await this.#leases.acquire(`job-${job.name}`, job.leaseTtlMs);
-      if (lease === null) {
-        entry.status.lastSkipped = new Date().toISOString();
-        return; // another node runs it
-      }
-    }
     const abort = new AbortController();
+    let finished!: () => void;
+    const run = { done: new Promise<void>((resolve) => finished = resolve), abort, rerun: false };
+    // Registered before the lease is asked for, so no second run can start meanwhile and stop() sees it.
+    this.#running.set(job.name, run);
+    let lease: Lease | null = null;
     let renewal: ReturnType<typeof setInterval> | undefined;
-    if (lease !== null && job.leaseTtlMs !== undefined) {
-      renewal = setInterval(async () => {
-        const renewed = lease && await this.#leases.renew(lease, job.leaseTtlMs!).catch(() => null);
-        if (renewed) lease = renewed;
-        else {
-          this.#logger.log("warn", "job lost its lease; stopping it", { job: job.name });
-          abort.abort();
+    try {
+      if (job.leaseTtlMs !== undefined) {
+        lease = await this.#leases.acquire(`job-${job.name}`, job.leaseTtlMs);
+        if (lease === null) {
+          entry.status.lastSkipped = new Date().toISOString();
+          return; // another node runs it
         }
-      }, job.leaseTtlMs / 3);
-    }
-    entry.status.running = true;
-    entry.status.lastStart = new Date().toISOString();
-    const done = (async () => {
+        if (this.#stopped) return;
+        renewal = setInterval(() => this.#renew(job, () => lease!, (l) => lease = l, abort), job.leaseTtlMs / 3);
+      }
+      entry.status.running = true;
+      entry.status.lastStart = new Date().toISOString();
       try {
         await job.run(abort.signal);
         entry.status.lastError = undefined;
       } catch (error) {
         entry.status.lastError = error instanceof Error ? error.message : String(error);
         this.#logger.log("error", "job failed", { job: job.name, error: entry.status.lastError });
-      } finally {
-        clearInterval(renewal);
-        if (lease !== null) await this.#leases.release(lease).catch(() => {});
-        entry.status.running = false;
-        entry.status.lastFinish = new Date().toISOString();
-        this.#running.delete(job.name);
       }
-    })();
-    this.#running.set(job.name, { done, abort });
-    await done;
+      entry.status.lastFinish = new Date().toISOString();
+    } finally {
+      clearInterval(renewal);
+      if (lease !== null) await this.#leases.release(lease).catch(() => {});
+      entry.status.running = false;
+      this.#running.delete(job.name);
+      finished();
+    }
+  }
+
+  /** Renews a job's lease; a lost lease aborts the job, a failed attempt is retried until the lease expires. */
+  async #renew(job: Job, current: () => Lease, update: (lease: Lease) => void, abort: AbortController): Promise<void> {
+    const lease = current();
+    try {
+      const renewed = await this.#leases.renew(lease, job.leaseTtlMs!);
+      if (renewed !== null) return update(renewed);
+      this.#logger.log("warn", "job lost its lease; stopping it", { job: job.name });
+      abort.abort();
+    } catch (error) {
+      // Storage trouble: keep trying on the next tick while the lease still holds.
+      if (Date.now() >= lease.expiresAt - job.leaseTtlMs! / 3) {
+        this.#logger.log("warn", "job could not renew its lease in time; stopping it", {
+          job: job.name,
+          error: String(error),
+        });
+        abort.abort();
+      }
+    }
   }
 }

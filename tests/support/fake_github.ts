@@ -38,6 +38,8 @@ export interface FakeGitHub extends AsyncDisposable {
   rateLimit(count: number, resetAt: Date): void;
   /** Zipball requests for tag `tag` answer 500 `count` times. */
   failZipball(tag: string, count: number): void;
+  /** Every zipball answer waits this long first (to stop a pass midway). */
+  zipballDelayMs: number;
   /** Raw files served by the contents API with `Accept: application/vnd.github.raw` (`owner/repo/path` -> text). */
   rawFiles: Map<string, string>;
   close(): Promise<void>;
@@ -98,9 +100,10 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
     const perPage = Number(c.req.query("per_page") ?? 30);
     const page = Number(c.req.query("page") ?? 1);
     const all = r.tags.map((t) => ({ name: t.name, commit: { sha: sha(`${r.repo}@${t.name}`) } }));
-    const etag = `"${sha(JSON.stringify(all) + page)}"`;
-    if (c.req.header("if-none-match") === etag) return c.body(null, 304, { ETag: etag });
     const slice = all.slice((page - 1) * perPage, page * perPage);
+    // Like GitHub, each page has its own ETag, derived from that page's content.
+    const etag = `"${sha(JSON.stringify(slice) + (page * perPage < all.length))}"`;
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304, { ETag: etag });
     const headers: Record<string, string> = { ETag: etag };
     if (page * perPage < all.length) {
       headers.Link = `<${new URL(c.req.url).origin}${c.req.path}?per_page=${perPage}&page=${page + 1}>; rel="next"`;
@@ -146,6 +149,7 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
     const r = find(c.req.param("owner"), c.req.param("repo"));
     const tag = r && tagOf(r, c.req.param("ref"));
     if (!r || !tag) return c.json({ message: "Not Found" }, 404);
+    if (fake.zipballDelayMs > 0) await new Promise((r) => setTimeout(r, fake.zipballDelayMs));
     const failures = zipballFailures.get(tag.name) ?? 0;
     if (failures > 0) {
       zipballFailures.set(tag.name, failures - 1);
@@ -162,7 +166,8 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const close = () => server.shutdown();
-  return {
+  const fake: FakeGitHub = {
+    zipballDelayMs: 0,
     url: `http://127.0.0.1:${server.addr.port}`,
     repositories: repos,
     requests,
@@ -178,6 +183,7 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
     close,
     [Symbol.asyncDispose]: close,
   };
+  return fake;
 }
 
 /** A manifest declaring `toolsVersion`. */
