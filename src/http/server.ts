@@ -56,8 +56,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       async run(signal) {
         const summary = await pass(undefined, undefined, signal);
         logger.log("info", "sync pass finished", { ...summary });
+        // Resume as soon as a rate limit ends rather than at the next interval.
+        if (summary.rateLimitedUntil) scheduler.runAt("github-sync", new Date(summary.rateLimitedUntil));
       },
     });
+  }
+  if (storage.cache !== undefined) {
+    // Writes evict as they go; this sweep also catches a budget lowered between restarts.
+    const cache = storage.cache;
+    scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
   // Sources from plugins run on the same interval, one node at a time.
   for (const source of plugins.sources) {

@@ -15,6 +15,8 @@ export interface Job {
   intervalMs: number;
   /** Fraction of the interval by which each wait varies at random (default 0.1). */
   jitter?: number;
+  /** Delay before the first run (default: a random part of the interval, at most 5 s). */
+  firstRunAfterMs?: number;
   /** Run on one node at a time: hold lease `job-<name>` with this TTL while running. */
   leaseTtlMs?: number;
   /** The work; should stop soon after `signal` aborts. */
@@ -38,6 +40,7 @@ export class Scheduler {
   readonly #logger: Logger;
   readonly #jobs = new Map<string, { job: Job; status: JobStatus; timer?: ReturnType<typeof setTimeout> }>();
   readonly #running = new Map<string, { done: Promise<void>; abort: AbortController; rerun: boolean }>();
+  readonly #oneOffs = new Set<ReturnType<typeof setTimeout>>();
   #stopped = false;
 
   constructor(leases: LeaseManager, logger: Logger) {
@@ -48,7 +51,7 @@ export class Scheduler {
   /** Registers `job`; it first runs after a random part of its interval (at most 5 s), then every interval. */
   add(job: Job): void {
     this.#jobs.set(job.name, { job, status: { name: job.name, running: false } });
-    this.#schedule(job.name, Math.random() * Math.min(job.intervalMs, 5_000));
+    this.#schedule(job.name, job.firstRunAfterMs ?? Math.random() * Math.min(job.intervalMs, 5_000));
   }
 
   /** Status of every job. */
@@ -69,6 +72,7 @@ export class Scheduler {
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopped = true;
     for (const entry of this.#jobs.values()) clearTimeout(entry.timer);
+    for (const timer of this.#oneOffs) clearTimeout(timer);
     for (const { abort } of this.#running.values()) abort.abort();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -86,6 +90,16 @@ export class Scheduler {
       const jitter = entry.job.jitter ?? 0.1;
       this.#schedule(name, entry.job.intervalMs * (1 + (Math.random() * 2 - 1) * jitter));
     }, Math.max(0, delayMs));
+  }
+
+  /** Runs job `name` at `when` (besides its interval), e.g. when a rate limit ends. */
+  runAt(name: string, when: Date): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#oneOffs.delete(timer);
+      this.requestRun(name);
+    }, Math.max(0, when.getTime() - Date.now()));
+    this.#oneOffs.add(timer);
   }
 
   /**

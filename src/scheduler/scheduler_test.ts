@@ -83,3 +83,23 @@ Deno.test("Scheduler.stop aborts a running job and waits for it", async () => {
   const other = new LeaseManager(s.disk, { owner: "b" });
   assert.ok(await other.acquire("job-long", 1_000), "the lease was released");
 });
+
+Deno.test("Scheduler.runAt runs a job at a given time, and stop() cancels what is pending", async () => {
+  await using s = await store();
+  const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
+  let runs = 0;
+  scheduler.add({
+    name: "job",
+    intervalMs: 3_600_000,
+    firstRunAfterMs: 3_600_000,
+    run: () => Promise.resolve(void runs++),
+  });
+  const before = runs;
+  scheduler.runAt("job", new Date(Date.now() + 50));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(runs, before + 1);
+  scheduler.runAt("job", new Date(Date.now() + 50));
+  await scheduler.stop();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(runs, before + 1, "nothing runs after stop");
+});

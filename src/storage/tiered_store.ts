@@ -450,6 +450,11 @@ export class TieredStore implements ObjectStore {
    * recently read files that nobody is streaming until usage is at the low
    * watermark. Runs one at a time; concurrent callers wait for it.
    */
+  /** Evicts down to the low watermark if usage is above the high one (also run by the scheduler). */
+  evictIfNeeded(): Promise<void> {
+    return this.#evictIfNeeded();
+  }
+
   async #evictIfNeeded(): Promise<void> {
     while (this.#evicting !== null) await this.#evicting;
     if (this.#usedBytes + this.#reservedBytes <= this.#maxBytes * this.#high) return;
