@@ -318,7 +318,7 @@ Deno.test("the server mirrors on its scheduler, one node at a time, and admins s
   assert.ok(linkedList.lastSuccess, "last success per package");
   assert.deepEqual(Object.keys(linkedList.skipped), ["0.9.0"]);
   assert.ok(status.ingestion.lastPass.finishedAt);
-  assert.ok(status.jobs.some((j: { name: string }) => j.name === "github-sync"));
+  assert.ok(status.jobs.some((j: { name: string }) => j.name === "source-github"));
 });
 
 Deno.test("the filesystem source picks up new releases while the server runs, zips and folders alike", async () => {
@@ -357,7 +357,7 @@ Deno.test("the filesystem source picks up new releases while the server runs, zi
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(t.logs.some((l) => l.includes("filesystem release refused") && l.includes("2.0.0.zip")));
-    await t.server.scheduler.runNow("filesystem-sync");
+    await t.server.scheduler.runNow("source-filesystem");
     const refusals = t.logs.filter((l) => l.includes("filesystem release refused")).length;
     assert.equal(refusals, 1, "an unchanged refused release is not tried again");
   } finally {

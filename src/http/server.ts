@@ -8,12 +8,9 @@ import { createAuthChain } from "../auth/chain.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { hostname } from "node:os";
 import { openRegistry } from "../core/open_registry.ts";
-import { FilesystemSource } from "../ingest/filesystem.ts";
-import { createIngestion, type Ingestion, ingestionTransforms } from "../ingest/ingestion.ts";
-import { DocumentCache } from "../storage/document_cache.ts";
+import { startSources } from "../ingest/sources.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { LeaseManager } from "../storage/leases.ts";
-import { callHook } from "../plugins/hooks.ts";
 import { PublishJobs } from "../core/publish_jobs.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import type { Logger } from "../log.ts";
@@ -45,70 +42,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
   const scheduler = new Scheduler(new LeaseManager(storage.store, { owner: hostname() }), logger);
-  let ingestion: Ingestion | undefined;
-  if (config.github !== undefined) {
-    ingestion = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
-    const pass = ingestion.pass;
-    scheduler.add({
-      name: "github-sync",
-      intervalMs: config.syncIntervalMs,
-      leaseTtlMs: 60_000,
-      async run(signal) {
-        const summary = await pass(undefined, undefined, signal);
-        logger.log("info", "sync pass finished", { ...summary });
-        // Resume as soon as a rate limit ends rather than at the next interval.
-        if (summary.rateLimitedUntil) scheduler.runAt("github-sync", new Date(summary.rateLimitedUntil));
-      },
-    });
-  }
   if (storage.cache !== undefined) {
     // Writes evict as they go; this sweep also catches a budget lowered between restarts.
     const cache = storage.cache;
     scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
-  // Sources from plugins run on the same interval, one node at a time.
-  for (const source of plugins.sources) {
-    scheduler.add({
-      name: `source-${source.name}`,
-      intervalMs: config.syncIntervalMs,
-      leaseTtlMs: 60_000,
-      run: (signal) => callHook(source.name, () => source.sync(signal), config.syncIntervalMs),
-    });
-  }
-  let filesystem: FilesystemSource | undefined;
-  const watching = new AbortController();
-  if (config.filesystemRoot !== undefined) {
-    const source = filesystem = new FilesystemSource({
-      root: config.filesystemRoot,
-      registry,
-      transforms: await ingestionTransforms(open, logger),
-      documents: new DocumentCache(storage.store, { maxAgeMs: 0 }),
-      scratchDir,
-      logger,
-      maxArchiveBytes: config.maxArchiveBytes,
-    });
-    scheduler.add({
-      name: "filesystem-sync",
-      intervalMs: config.syncIntervalMs,
-      leaseTtlMs: 60_000,
-      async run(signal) {
-        const summary = await source.sync(signal);
-        if (summary.newVersions + summary.failed > 0) logger.log("info", "filesystem pass finished", { ...summary });
-      },
-    });
-    // A change under the root triggers a pass soon after (after the current one, if one is running).
-    const onChange = () => scheduler.requestRun("filesystem-sync");
-    source.watch(onChange, watching.signal).catch((error) =>
-      logger.log("error", "watching REGISTRY_FILESYSTEM_ROOT failed", { error: String(error) })
-    );
-  }
+  const sources = await startSources(config, open, scheduler, logger);
+  const ingestion = sources.github;
   const status = async () => ({
     ingestion: ingestion === undefined ? { enabled: false, reason: "REGISTRY_GITHUB_TOKEN is not set" } : {
       enabled: true,
       rateLimitedUntil: await ingestion.source.rateLimitedUntil(),
       ...await ingestion.source.status(),
     },
-    filesystem: filesystem === undefined ? { enabled: false } : { enabled: true, root: config.filesystemRoot },
+    filesystem: sources.filesystemRoot === undefined
+      ? { enabled: false }
+      : { enabled: true, root: sources.filesystemRoot },
     jobs: scheduler.status(),
   });
   const app = createApp({
@@ -127,7 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
   } catch (error) {
-    watching.abort();
+    sources.stop();
     await scheduler.stop();
     await open.close();
     throw new ConfigError(
@@ -152,7 +101,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     cache: storage.cache,
     scheduler,
     async shutdown() {
-      watching.abort();
+      sources.stop();
       await scheduler.stop();
       await server.shutdown();
       await publishJobs.settle();

@@ -1,0 +1,90 @@
+/**
+ * Ingestion sources on the scheduler. The built-in mirrors (GitHub, a
+ * directory) are source plugins like any other (`SourcePlugin`: a name and
+ * `sync(signal)`), built by the host from the settings; every source runs as
+ * a job `source-<name>` every `REGISTRY_SYNC_INTERVAL`, one node of the
+ * cluster at a time.
+ *
+ * @module
+ */
+import type { SourcePlugin } from "../../plugins/types.ts";
+import type { Config } from "../config.ts";
+import type { OpenRegistry } from "../core/open_registry.ts";
+import type { Logger } from "../log.ts";
+import { callHook } from "../plugins/hooks.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import { DocumentCache } from "../storage/document_cache.ts";
+import { FilesystemSource } from "./filesystem.ts";
+import { createIngestion, type Ingestion, ingestionTransforms } from "./ingestion.ts";
+
+/** Lease TTL of source jobs (renewed every third of it while a pass runs). */
+const SOURCE_LEASE_TTL_MS = 60_000;
+
+/** The sources that are running, for the status endpoint and shutdown. */
+export interface RunningSources {
+  github?: Ingestion;
+  filesystemRoot?: string;
+  /** Stops watching the directory source (the scheduler stops the jobs). */
+  stop(): void;
+}
+
+/** Builds the built-in sources the settings ask for and schedules them with the plugins' sources. */
+export async function startSources(
+  config: Config,
+  open: OpenRegistry,
+  scheduler: Scheduler,
+  logger: Logger,
+): Promise<RunningSources> {
+  const sources: SourcePlugin[] = [];
+  const watching = new AbortController();
+  const running: RunningSources = { stop: () => watching.abort() };
+
+  if (config.github !== undefined) {
+    const github = running.github = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
+    sources.push({
+      name: "github",
+      async sync(signal) {
+        const summary = await github.pass(undefined, undefined, signal);
+        logger.log("info", "sync pass finished", { source: "github", ...summary });
+        // Resume as soon as a rate limit ends rather than at the next interval.
+        if (summary.rateLimitedUntil) scheduler.runAt("source-github", new Date(summary.rateLimitedUntil));
+      },
+    });
+  }
+
+  if (config.filesystemRoot !== undefined) {
+    running.filesystemRoot = config.filesystemRoot;
+    const directory = new FilesystemSource({
+      root: config.filesystemRoot,
+      registry: open.registry,
+      transforms: await ingestionTransforms(open, logger),
+      documents: new DocumentCache(open.storage.store, { maxAgeMs: 0 }),
+      scratchDir: open.scratchDir,
+      logger,
+      maxArchiveBytes: config.maxArchiveBytes,
+    });
+    sources.push({
+      name: "filesystem",
+      async sync(signal) {
+        const summary = await directory.sync(signal);
+        if (summary.newVersions + summary.failed > 0) {
+          logger.log("info", "sync pass finished", { source: "filesystem", ...summary });
+        }
+      },
+    });
+    // A change under the root triggers a pass soon after (after the current one, if one is running).
+    directory.watch(() => scheduler.requestRun("source-filesystem"), watching.signal).catch((error) =>
+      logger.log("error", "watching REGISTRY_FILESYSTEM_ROOT failed", { error: String(error) })
+    );
+  }
+
+  for (const source of [...sources, ...open.plugins.sources]) {
+    scheduler.add({
+      name: `source-${source.name}`,
+      intervalMs: config.syncIntervalMs,
+      leaseTtlMs: SOURCE_LEASE_TTL_MS,
+      run: (signal) => callHook(source.name, () => source.sync(signal), Math.max(config.syncIntervalMs, 60_000)),
+    });
+  }
+  return running;
+}
