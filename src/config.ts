@@ -26,6 +26,8 @@ export interface Config {
   adminTokenSha256?: Uint8Array;
   /** Minimum level of log lines written. */
   logLevel: LogLevel;
+  /** Hex SHA-256 of the bearer token `/metrics` requires; open when unset. */
+  metricsTokenSha256?: string;
   /** S3 settings; when set, S3 is the source of truth and disk a bounded cache. */
   s3?: S3Config;
   /** Disk cache budget in bytes (only with S3; without it disk is the source of truth and never evicted). */
@@ -110,6 +112,7 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "token that may publish (Bearer, or Basic password)",
   },
   { env: "REGISTRY_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
+  { env: "REGISTRY_METRICS_TOKEN", default: "(unset: open)", description: "bearer token required by GET /metrics" },
   {
     env: "REGISTRY_CONFIG",
     default: "(none)",
@@ -255,6 +258,9 @@ export async function loadConfig(
     dataDir,
     publicUrl,
     adminTokenSha256: adminToken === undefined ? undefined : sha256(adminToken),
+    metricsTokenSha256: nonEmpty(env.REGISTRY_METRICS_TOKEN) === undefined
+      ? undefined
+      : createHash("sha256").update(nonEmpty(env.REGISTRY_METRICS_TOKEN)!).digest("hex"),
     logLevel,
   };
 }

@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import { loadPlugins, PluginLoadError, type PluginSet } from "../plugins/host.ts";
 import type { PluginSpec } from "../plugins/spec.ts";
 import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
+import type { Metrics } from "../http/metrics.ts";
 import { Registry } from "./registry.ts";
 
 /** A registry with everything it was built from. */
@@ -28,8 +29,13 @@ export interface OpenRegistry {
  *
  * @throws {ConfigError} when a plugin cannot be loaded.
  */
-export async function openRegistry(config: Config, logger: Logger, scratchName = "uploads"): Promise<OpenRegistry> {
-  const storage = await openStorage(config, logger);
+export async function openRegistry(
+  config: Config,
+  logger: Logger,
+  scratchName = "uploads",
+  metrics?: Metrics,
+): Promise<OpenRegistry> {
+  const storage = await openStorage(config, logger, metrics);
   const scratchDir = join(config.dataDir, "tmp", scratchName);
   await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(scratchDir, { recursive: true });

@@ -14,6 +14,10 @@ import { createSwiftApi, SWIFT_BASE_PATH } from "../formats/swift/routes.ts";
 import type { Logger } from "../log.ts";
 import { accessLog, type AppEnv, contentVersion, headContentLength, requestId } from "./middleware.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
+import { digestsEqual, presentedSecret, sha256Hex } from "../../plugins/credentials.ts";
+import { UnauthorizedError } from "../errors.ts";
+import { PluginFailureError } from "../plugins/hooks.ts";
+import type { Metrics } from "./metrics.ts";
 
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
@@ -23,6 +27,9 @@ export interface AppDeps {
   logger: Logger;
   scratchDir: string;
   maxArchiveBytes: number;
+  metrics: Metrics;
+  /** Hex SHA-256 of the token `/metrics` requires, when set. */
+  metricsTokenSha256?: string;
   status?: () => Promise<unknown>;
   publicUrl?: string;
   version: string;
@@ -31,11 +38,26 @@ export interface AppDeps {
 /** Builds the Hono app serving every route of the registry. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
-  app.use("*", requestId(), accessLog(deps.logger), contentVersion(), headContentLength());
-  app.onError((error, c) => errorResponse(error, deps.logger, c.get("requestId")));
+  app.use("*", requestId(), accessLog(deps.logger), deps.metrics.middleware(), contentVersion(), headContentLength());
+  app.onError((error, c) => {
+    if (error instanceof PluginFailureError) deps.metrics.pluginErrors.inc({ plugin: error.plugin });
+    return errorResponse(error, deps.logger, c.get("requestId"));
+  });
   app.notFound(() => problemResponse(404, "Not Found", "no such resource"));
 
   app.get("/health", (c) => c.json({ status: "ok", version: deps.version }));
+  app.get("/metrics", async (c) => {
+    if (deps.metricsTokenSha256 !== undefined) {
+      const presented = presentedSecret(c.req.raw);
+      if (typeof presented !== "string" || !digestsEqual(sha256Hex(presented), deps.metricsTokenSha256)) {
+        throw new UnauthorizedError(
+          "the metrics need REGISTRY_METRICS_TOKEN as a bearer token",
+          'Bearer realm="metrics"',
+        );
+      }
+    }
+    return c.text(await deps.metrics.text(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
   app.route(SWIFT_BASE_PATH, createSwiftApi(deps));
   return app;
 }

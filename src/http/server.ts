@@ -17,6 +17,7 @@ import type { Logger } from "../log.ts";
 import type { TieredStore } from "../storage/tiered_store.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
+import { Metrics } from "./metrics.ts";
 
 /** A registry that is listening. */
 export interface RunningServer {
@@ -37,17 +38,19 @@ export interface RunningServer {
  * @throws {ConfigError} when it cannot listen on the configured host and port.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const open = await openRegistry(config, logger);
+  const metrics = new Metrics();
+  const open = await openRegistry(config, logger, "uploads", metrics);
   const { registry, storage, plugins, scratchDir } = open;
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
   const scheduler = new Scheduler(new LeaseManager(storage.store, { owner: hostname() }), logger);
   if (storage.cache !== undefined) {
+    metrics.observeCache(storage.cache);
     // Writes evict as they go; this sweep also catches a budget lowered between restarts.
     const cache = storage.cache;
     scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
-  const sources = await startSources(config, open, scheduler, logger);
+  const sources = await startSources(config, open, scheduler, logger, metrics);
   const ingestion = sources.github;
   const status = async () => ({
     ingestion: ingestion === undefined ? { enabled: false, reason: "REGISTRY_GITHUB_TOKEN is not set" } : {
@@ -67,6 +70,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     scratchDir,
     maxArchiveBytes: config.maxArchiveBytes,
+    metrics,
+    metricsTokenSha256: config.metricsTokenSha256,
     status,
     publicUrl: config.publicUrl,
     version: VERSION,

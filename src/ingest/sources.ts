@@ -12,6 +12,7 @@ import type { Config } from "../config.ts";
 import type { OpenRegistry } from "../core/open_registry.ts";
 import type { Logger } from "../log.ts";
 import { callHook } from "../plugins/hooks.ts";
+import type { Metrics } from "../http/metrics.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { FilesystemSource } from "./filesystem.ts";
@@ -34,7 +35,13 @@ export async function startSources(
   open: OpenRegistry,
   scheduler: Scheduler,
   logger: Logger,
+  metrics?: Metrics,
 ): Promise<RunningSources> {
+  const count = (source: string, summary: { newVersions: number; failed: number; skipped?: number }) => {
+    metrics?.ingested.inc({ source, outcome: "ingested" }, summary.newVersions);
+    metrics?.ingested.inc({ source, outcome: "skipped" }, summary.skipped ?? 0);
+    metrics?.ingested.inc({ source, outcome: "failed" }, summary.failed);
+  };
   const sources: SourcePlugin[] = [];
   const watching = new AbortController();
   const running: RunningSources = { stop: () => watching.abort() };
@@ -46,6 +53,8 @@ export async function startSources(
       async sync(signal) {
         const summary = await github.pass(undefined, undefined, signal);
         logger.log("info", "sync pass finished", { source: "github", ...summary });
+        count("github", summary);
+        if (summary.rateLimitedUntil) metrics?.rateLimitPauses.inc({ source: "github" });
         // Resume as soon as a rate limit ends rather than at the next interval.
         if (summary.rateLimitedUntil) scheduler.runAt("source-github", new Date(summary.rateLimitedUntil));
       },
@@ -67,6 +76,7 @@ export async function startSources(
       name: "filesystem",
       async sync(signal) {
         const summary = await directory.sync(signal);
+        count("filesystem", summary);
         if (summary.newVersions + summary.failed > 0) {
           logger.log("info", "sync pass finished", { source: "filesystem", ...summary });
         }

@@ -10,7 +10,7 @@ import { type Config, ConfigError } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { DiskStore } from "./disk_store.ts";
 import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
-import { createS3Clients, S3Store } from "./s3_store.ts";
+import { createS3Clients, type S3Clients, S3Store } from "./s3_store.ts";
 import { TieredStore } from "./tiered_store.ts";
 
 /** How long another node's metadata writes may take to show here, with S3 (ms). */
@@ -28,13 +28,19 @@ export interface OpenStorage {
 }
 
 /** Opens (and prepares on disk) the storage for `config`. */
-export async function openStorage(config: Config, logger: Logger): Promise<OpenStorage> {
+export async function openStorage(
+  config: Config,
+  logger: Logger,
+  metrics?: { instrumentS3(client: S3Clients["client"]): void },
+): Promise<OpenStorage> {
   if (config.s3 === undefined) {
     const store = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
     await store.init();
     return { store, metadataMaxAgeMs: Infinity, close: () => Promise.resolve() };
   }
   const clients = createS3Clients(config.s3);
+  metrics?.instrumentS3(clients.client);
+  metrics?.instrumentS3(clients.conditional);
   const remote = new S3Store(clients, config.s3.bucket, config.s3.prefix);
   try {
     await remote.checkBucket();

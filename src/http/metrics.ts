@@ -1,0 +1,125 @@
+/**
+ * Prometheus metrics (`GET /metrics`, text format) with prom-client: HTTP
+ * requests by route, method and status with latency histograms, bytes served,
+ * the disk cache, S3 calls and errors, ingestion and plugin hook errors.
+ * One {@link Metrics} per server (no global registry), so tests can run
+ * several servers in one process.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { MiddlewareHandler } from "hono";
+import type { TieredStore } from "../storage/tiered_store.ts";
+import type { AppEnv } from "./middleware.ts";
+
+/** The metrics of one server. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "registry_http_requests_total",
+    help: "HTTP requests by route, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: "registry_http_request_duration_seconds",
+    help: "HTTP request latency by route and method",
+    labelNames: ["route", "method"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly bytesServed = new Counter({
+    name: "registry_http_response_bytes_total",
+    help: "Bytes of response bodies sent, by route",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
+  readonly s3Calls = new Counter({
+    name: "registry_s3_calls_total",
+    help: "S3 API calls by operation",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+  readonly s3Errors = new Counter({
+    name: "registry_s3_errors_total",
+    help: "Failed S3 API calls by operation",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+  readonly ingested = new Counter({
+    name: "registry_ingest_versions_total",
+    help: "Versions handled by ingestion, by source and outcome (ingested, skipped, failed)",
+    labelNames: ["source", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitPauses = new Counter({
+    name: "registry_ingest_rate_limit_pauses_total",
+    help: "Ingestion passes stopped by a rate limit",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+  readonly pluginErrors = new Counter({
+    name: "registry_plugin_hook_errors_total",
+    help: "Plugin hooks that failed or timed out, by plugin",
+    labelNames: ["plugin"] as const,
+    registers: [this.registry],
+  });
+
+  /** Reports the disk cache's counters and usage (when S3 is on). */
+  observeCache(cache: TieredStore): void {
+    const stat = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    stat("registry_disk_cache_hits", "Disk cache hits since start", () => cache.stats.hits);
+    stat("registry_disk_cache_misses", "Disk cache misses since start", () => cache.stats.misses);
+    stat("registry_disk_cache_evictions", "Files evicted from the disk cache since start", () => cache.stats.evictions);
+    stat("registry_disk_cache_corruptions", "Damaged cached files found since start", () => cache.stats.corruptions);
+    stat("registry_disk_cache_errors", "Disk errors since start", () => cache.stats.diskErrors);
+    stat("registry_disk_cache_bytes", "Bytes of files in the disk cache", () => cache.usedBytes);
+  }
+
+  /** Counts S3 calls of an SDK client (any object with a middleware stack). */
+  instrumentS3(client: { middlewareStack: { add(middleware: unknown, options: unknown): void } }): void {
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const operation = (context.commandName ?? "unknown").replace(/Command$/, "");
+        this.s3Calls.inc({ operation });
+        try {
+          return await next(args);
+        } catch (error) {
+          // "Not found" and "precondition failed" are answers, not failures.
+          const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+          if (status !== 404 && status !== 412) this.s3Errors.inc({ operation });
+          throw error;
+        }
+      },
+      { step: "initialize", name: "registryMetrics" },
+    );
+  }
+
+  /** Middleware recording every request: count, latency, bytes. Routes are the matched patterns (bounded). */
+  middleware(): MiddlewareHandler<AppEnv> {
+    return async (c, next) => {
+      const started = performance.now();
+      await next();
+      const matched = c.req.matchedRoutes.filter((r) => r.method !== "ALL").at(-1);
+      const route = matched?.path ?? "unmatched";
+      const method = c.req.method;
+      this.requests.inc({ route, method, status: String(c.res.status) });
+      this.duration.observe({ route, method }, (performance.now() - started) / 1000);
+      const length = Number(c.res.headers.get("content-length") ?? 0);
+      if (method !== "HEAD" && length > 0) this.bytesServed.inc({ route }, length);
+    };
+  }
+
+  /** The metrics in Prometheus text format. */
+  async text(): Promise<string> {
+    return await this.registry.metrics();
+  }
+}
