@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import type { LogLevel } from "./log.ts";
+import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from "./core/archive.ts";
 import type { PluginSpec } from "./plugins/spec.ts";
 
 /** The validated settings of one registry process. */
@@ -34,6 +35,10 @@ export interface Config {
   diskMaxBytes: number;
   /** Largest source archive a publish may upload (413 above). */
   maxArchiveBytes: number;
+  /** Zip-bomb and size limits applied to every archive's contents. */
+  archiveLimits: ArchiveLimits;
+  /** Requests per second allowed per client IP and per authenticated principal; 0 = unlimited. */
+  rateLimit: { perIp: number; perPrincipal: number };
   /** Plugins in order: from the config file, then `REGISTRY_PLUGINS`. */
   plugins: PluginSpec[];
   /** Anonymous reads are refused (401). */
@@ -175,6 +180,15 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "true for path-style URLs (MinIO, most self-hosted stores)",
   },
   { env: "REGISTRY_MAX_ARCHIVE_BYTES", default: "2GiB", description: "largest source archive accepted on publish" },
+  { env: "REGISTRY_MAX_ARCHIVE_ENTRIES", default: "100000", description: "most entries an archive may have" },
+  { env: "REGISTRY_MAX_UNCOMPRESSED_BYTES", default: "8GiB", description: "most bytes an archive may expand to" },
+  { env: "REGISTRY_MAX_COMPRESSION_RATIO", default: "200", description: "largest expansion ratio of an archive" },
+  { env: "REGISTRY_RATE_LIMIT_IP", default: "0 (off)", description: "requests per second per client IP (429 above)" },
+  {
+    env: "REGISTRY_RATE_LIMIT_PRINCIPAL",
+    default: "0 (off)",
+    description: "requests per second per authenticated caller (429 above)",
+  },
   { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
 ];
 
@@ -242,9 +256,32 @@ export async function loadConfig(
     nonEmpty(env.REGISTRY_MAX_ARCHIVE_BYTES) ?? "2GiB",
     "REGISTRY_MAX_ARCHIVE_BYTES",
   );
+  const positive = (name: string, fallback: string, allowZero = false) => {
+    const raw = nonEmpty(env[name]) ?? fallback;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || (!allowZero && value <= 0)) {
+      throw new ConfigError(`${name} must be a ${allowZero ? "non-negative" : "positive"} number (got "${raw}")`);
+    }
+    return value;
+  };
+  const archiveLimits: ArchiveLimits = {
+    ...DEFAULT_ARCHIVE_LIMITS,
+    maxEntries: positive("REGISTRY_MAX_ARCHIVE_ENTRIES", "100000"),
+    maxUncompressedBytes: parseByteSize(
+      nonEmpty(env.REGISTRY_MAX_UNCOMPRESSED_BYTES) ?? "8GiB",
+      "REGISTRY_MAX_UNCOMPRESSED_BYTES",
+    ),
+    maxCompressionRatio: positive("REGISTRY_MAX_COMPRESSION_RATIO", "200"),
+  };
+  const rateLimit = {
+    perIp: positive("REGISTRY_RATE_LIMIT_IP", "0", true),
+    perPrincipal: positive("REGISTRY_RATE_LIMIT_PRINCIPAL", "0", true),
+  };
   await ensureWritableDir(dataDir, dataDirSetting);
 
   return {
+    archiveLimits,
+    rateLimit,
     s3,
     diskMaxBytes,
     maxArchiveBytes,

@@ -7,7 +7,7 @@
  */
 import * as zip from "@zip.js/zip.js";
 import { FsFileReader } from "../../plugins/zip_file_reader.ts";
-import { UnprocessableError } from "../errors.ts";
+import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
 import { declaredToolsVersion, MANIFEST_FILENAME } from "./manifest.ts";
 
 zip.configure({ useWebWorkers: false });
@@ -35,11 +35,20 @@ export interface ArchiveInspection {
 /** Bounds applied while inspecting an archive. */
 export interface ArchiveLimits {
   maxEntries: number;
+  /** Largest total of the entries' uncompressed sizes (zip bombs). */
+  maxUncompressedBytes: number;
+  /** Largest ratio of uncompressed to compressed size, over the whole archive (zip bombs). */
+  maxCompressionRatio: number;
   maxManifestBytes: number;
 }
 
-/** Defaults: 100k entries, 1 MiB per manifest. */
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxEntries: 100_000, maxManifestBytes: 1024 * 1024 };
+/** Defaults: 100k entries, 8 GiB uncompressed, a ratio of 200, 1 MiB per manifest. */
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
+  maxEntries: 100_000,
+  maxUncompressedBytes: 8 * 1024 ** 3,
+  maxCompressionRatio: 200,
+  maxManifestBytes: 1024 * 1024,
+};
 
 const MAX_SYMLINK_TARGET_BYTES = 4096;
 
@@ -59,7 +68,7 @@ export async function inspectSourceArchive(
   try {
     return await inspectEntries(reader, limits);
   } catch (error) {
-    if (error instanceof UnprocessableError) throw error;
+    if (error instanceof RegistryError) throw error;
     const filename = (error as { filename?: unknown })?.filename;
     if (error instanceof Error && error.message === zip.ERR_UNSAFE_FILENAME && typeof filename === "string") {
       throw new UnprocessableError(
@@ -77,9 +86,20 @@ async function inspectEntries(reader: zip.ZipReader<unknown>, limits: ArchiveLim
   const byName = new Map<string, zip.Entry>();
   const links = new Map<string, string>();
   let topDirectory: string | undefined;
+  let uncompressed = 0;
+  let compressed = 0;
   for await (const entry of reader.getEntriesGenerator()) {
     if (byName.size >= limits.maxEntries) {
-      throw new UnprocessableError(`source archive has more than ${limits.maxEntries} entries`);
+      throw new PayloadTooLargeError(
+        `source archive has more than ${limits.maxEntries} entries (REGISTRY_MAX_ARCHIVE_ENTRIES)`,
+      );
+    }
+    uncompressed += entry.uncompressedSize;
+    compressed += entry.compressedSize;
+    if (uncompressed > limits.maxUncompressedBytes) {
+      throw new PayloadTooLargeError(
+        `source archive expands to more than ${limits.maxUncompressedBytes} bytes (REGISTRY_MAX_UNCOMPRESSED_BYTES)`,
+      );
     }
     const name = entry.filename.replace(/\/$/, "");
     if (entry.encrypted) throw new UnprocessableError(`source archive entry "${name}" is encrypted`);
@@ -101,6 +121,12 @@ async function inspectEntries(reader: zip.ZipReader<unknown>, limits: ArchiveLim
     byName.set(name, entry);
   }
   if (topDirectory === undefined) throw new UnprocessableError("source archive is empty");
+  if (uncompressed > 1024 * 1024 && uncompressed > compressed * limits.maxCompressionRatio) {
+    throw new UnprocessableError(
+      `source archive expands ${Math.round(uncompressed / Math.max(1, compressed))} times, over the ratio of ` +
+        `${limits.maxCompressionRatio} this registry accepts (REGISTRY_MAX_COMPRESSION_RATIO)`,
+    );
+  }
 
   for (const name of byName.keys()) {
     // An entry below a symlink would be written through the link when extracted.

@@ -58,6 +58,7 @@ export async function openRegistry(
     transforms: plugins.transforms,
     afterPublish: plugins.afterPublish,
     scratchDir,
+    archiveLimits: config.archiveLimits,
   });
   return {
     registry,

@@ -18,6 +18,7 @@ import { digestsEqual, presentedSecret, sha256Hex } from "../../plugins/credenti
 import { UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
+import { rateLimit } from "./rate_limit.ts";
 
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
@@ -28,6 +29,8 @@ export interface AppDeps {
   scratchDir: string;
   maxArchiveBytes: number;
   metrics: Metrics;
+  /** Requests per second per client IP and per principal (0 = unlimited). */
+  rateLimit: { perIp: number; perPrincipal: number };
   /** Hex SHA-256 of the token `/metrics` requires, when set. */
   metricsTokenSha256?: string;
   status?: () => Promise<unknown>;
@@ -38,7 +41,15 @@ export interface AppDeps {
 /** Builds the Hono app serving every route of the registry. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
-  app.use("*", requestId(), accessLog(deps.logger), deps.metrics.middleware(), contentVersion(), headContentLength());
+  app.use(
+    "*",
+    requestId(),
+    accessLog(deps.logger),
+    deps.metrics.middleware(),
+    contentVersion(),
+    headContentLength(),
+    rateLimit({ ...deps.rateLimit, auth: deps.auth }),
+  );
   app.onError((error, c) => {
     if (error instanceof PluginFailureError) deps.metrics.pluginErrors.inc({ plugin: error.plugin });
     return errorResponse(error, deps.logger, c.get("requestId"));

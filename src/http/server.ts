@@ -72,6 +72,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxArchiveBytes: config.maxArchiveBytes,
     metrics,
     metricsTokenSha256: config.metricsTokenSha256,
+    rateLimit: config.rateLimit,
     status,
     publicUrl: config.publicUrl,
     version: VERSION,

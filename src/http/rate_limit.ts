@@ -1,0 +1,74 @@
+/**
+ * Per-client rate limiting: a token bucket per authenticated principal, or per
+ * client IP for anonymous requests, refilled at the configured requests per
+ * second with a burst of two seconds' worth. Over the limit: 429 with
+ * `Retry-After`. `/health` and `/metrics` are exempt.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import type { Authenticator } from "../auth/auth.ts";
+import { RegistryError } from "../errors.ts";
+import { LruCache } from "../util/lru_cache.ts";
+import type { AppEnv } from "./middleware.ts";
+
+/** Too many requests from one client. */
+export class TooManyRequestsError extends RegistryError {
+  constructor(retryAfterSeconds: number) {
+    super(429, "Too Many Requests", "too many requests from this client; slow down", {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** Options: requests per second per IP and per principal (0 turns a limit off). */
+export interface RateLimitOptions {
+  perIp: number;
+  perPrincipal: number;
+  auth: Authenticator;
+  clock?: () => number;
+}
+
+const EXEMPT = new Set(["/health", "/metrics"]);
+
+/** The rate-limiting middleware (a no-op when both limits are 0). */
+export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  const now = options.clock ?? Date.now;
+  const buckets = new LruCache<string, Bucket>(100_000);
+  const take = (key: string, rate: number): number => {
+    const capacity = Math.max(1, rate * 2);
+    const time = now();
+    const bucket = buckets.get(key) ?? { tokens: capacity, updatedAt: time };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((time - bucket.updatedAt) / 1000) * rate);
+    bucket.updatedAt = time;
+    buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
+  };
+  return async (c, next) => {
+    if ((options.perIp === 0 && options.perPrincipal === 0) || EXEMPT.has(c.req.path)) return await next();
+    const principal = c.req.header("authorization") === undefined
+      ? null
+      : await options.auth.authenticate(c.req.raw).catch(() => null);
+    const wait = principal !== null && options.perPrincipal > 0
+      ? take(`principal:${principal.provider ?? ""}:${principal.id}`, options.perPrincipal)
+      : principal === null && options.perIp > 0
+      ? take(`ip:${clientAddress(c.env)}`, options.perIp)
+      : 0;
+    if (wait > 0) throw new TooManyRequestsError(wait);
+    await next();
+  };
+}
+
+function clientAddress(env: unknown): string {
+  const remote = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
+  return remote?.hostname ?? "unknown";
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { buildZip, packageZip } from "./support/archives.ts";
+import { ADMIN_TOKEN, get, problem, publish, startTestServer } from "./support/server.ts";
+
+function randomBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(length, i + 65536)));
+  return bytes;
+}
+
+Deno.test("archive limits: too many entries, too large when expanded, or a zip bomb's ratio are refused", async () => {
+  await using t = await startTestServer({
+    env: {
+      REGISTRY_MAX_ARCHIVE_ENTRIES: "8",
+      REGISTRY_MAX_UNCOMPRESSED_BYTES: "3MiB",
+      REGISTRY_MAX_COMPRESSION_RATIO: "50",
+    },
+  });
+  const many = await packageZip({
+    extra: Array.from({ length: 10 }, (_, i) => ({ name: `LinkedList/f${i}`, content: "x" })),
+  });
+  const tooMany = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: many });
+  assert.equal(tooMany.status, 413);
+  assert.match((await problem(tooMany)).detail, /REGISTRY_MAX_ARCHIVE_ENTRIES/);
+
+  const big = await packageZip({ extra: [{ name: "LinkedList/big.bin", content: randomBytes(3584 * 1024) }] });
+  const tooBig = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: big });
+  assert.equal(tooBig.status, 413);
+  assert.match((await problem(tooBig)).detail, /REGISTRY_MAX_UNCOMPRESSED_BYTES/);
+
+  const bomb = await buildZip([
+    { name: "pkg/Package.swift", content: "// swift-tools-version:5.9\n" },
+    { name: "pkg/zeros.bin", content: new Uint8Array(2048 * 1024) },
+  ]);
+  assert.ok(bomb.length < 20 * 1024, "zeros compress very well");
+  const exploded = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: bomb });
+  assert.equal(exploded.status, 422);
+  assert.match((await problem(exploded)).detail, /REGISTRY_MAX_COMPRESSION_RATIO/);
+
+  const fine = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
+  assert.equal(fine.status, 201);
+  await fine.body?.cancel();
+});
+
+Deno.test("rate limits: per IP for anonymous clients, per principal for authenticated ones; health and metrics exempt", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_RATE_LIMIT_IP: "1", REGISTRY_RATE_LIMIT_PRINCIPAL: "2" } });
+  const statuses = [];
+  for (let i = 0; i < 3; i++) {
+    const response = await get(`${t.swift}/availability`);
+    statuses.push(response.status);
+    if (response.status === 429) {
+      assert.ok(Number(response.headers.get("retry-after")) >= 1);
+      await problem(response);
+    } else await response.body?.cancel();
+  }
+  assert.deepEqual(statuses, [200, 200, 429], "a burst of two, then 429");
+  for (const path of ["/health", "/metrics"]) {
+    const exempt = await get(`${t.url}${path}`);
+    assert.equal(exempt.status, 200, path);
+    await exempt.body?.cancel();
+  }
+  const authorized: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const response = await get(`${t.swift}/availability`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    authorized.push(response.status);
+    await response.body?.cancel();
+  }
+  assert.deepEqual(authorized, [200, 200, 200, 200, 429], "the principal has its own, larger budget");
+});
