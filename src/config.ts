@@ -35,6 +35,10 @@ export interface Config {
   diskMaxBytes: number;
   /** Largest source archive a publish may upload (413 above). */
   maxArchiveBytes: number;
+  /** Memory for small archives served from RAM (`REGISTRY_MEMORY_CACHE_BYTES`). */
+  memoryCacheBytes: number;
+  /** Longest a request may take, in ms (`REGISTRY_REQUEST_TIMEOUT`). */
+  requestTimeoutMs: number;
   /** Zip-bomb and size limits applied to every archive's contents. */
   archiveLimits: ArchiveLimits;
   /** Requests per second allowed per client IP and per authenticated principal; 0 = unlimited. */
@@ -180,6 +184,8 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "true for path-style URLs (MinIO, most self-hosted stores)",
   },
   { env: "REGISTRY_MAX_ARCHIVE_BYTES", default: "2GiB", description: "largest source archive accepted on publish" },
+  { env: "REGISTRY_MEMORY_CACHE_BYTES", default: "64MiB", description: "memory for serving small archives (0 = off)" },
+  { env: "REGISTRY_REQUEST_TIMEOUT", default: "10m", description: "longest a request may take before 408/503" },
   { env: "REGISTRY_MAX_ARCHIVE_ENTRIES", default: "100000", description: "most entries an archive may have" },
   { env: "REGISTRY_MAX_UNCOMPRESSED_BYTES", default: "8GiB", description: "most bytes an archive may expand to" },
   { env: "REGISTRY_MAX_COMPRESSION_RATIO", default: "200", description: "largest expansion ratio of an archive" },
@@ -279,9 +285,14 @@ export async function loadConfig(
   };
   await ensureWritableDir(dataDir, dataDirSetting);
 
+  const memoryRaw = nonEmpty(env.REGISTRY_MEMORY_CACHE_BYTES) ?? "64MiB";
+  const memoryCacheBytes = memoryRaw === "0" ? 0 : parseByteSize(memoryRaw, "REGISTRY_MEMORY_CACHE_BYTES");
+  const requestTimeoutMs = parseDuration(nonEmpty(env.REGISTRY_REQUEST_TIMEOUT) ?? "10m", "REGISTRY_REQUEST_TIMEOUT");
   return {
     archiveLimits,
     rateLimit,
+    memoryCacheBytes,
+    requestTimeoutMs,
     s3,
     diskMaxBytes,
     maxArchiveBytes,

@@ -13,8 +13,10 @@ function random(seed: number): () => number {
   };
 }
 
-Deno.test("random requests to every route never get a 5xx", async () => {
-  await using t = await startTestServer();
+Deno.test("random requests to every route never get a 5xx, and nothing is written outside the data directory", async () => {
+  const parent = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${parent}/outside.txt`, "untouched");
+  await using t = await startTestServer({ dataDir: `${parent}/data` });
   const archive = await packageZip({ alternates: { "5.8": "5.8" } });
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
 
@@ -116,4 +118,9 @@ Deno.test("random requests to every route never get a 5xx", async () => {
   }
   const errors = t.logs.filter((line) => JSON.parse(line).level === "error");
   assert.deepEqual(errors, [], `seed ${seed}`);
+  const beside = (await Array.fromAsync(Deno.readDir(parent))).map((e) => e.name).sort();
+  assert.deepEqual(beside, ["data", "outside.txt"], `seed ${seed}: nothing appeared beside the data directory`);
+  assert.equal(await Deno.readTextFile(`${parent}/outside.txt`), "untouched");
+  await t.close();
+  await Deno.remove(parent, { recursive: true });
 });

@@ -67,3 +67,48 @@ Deno.test("rate limits: per IP for anonymous clients, per principal for authenti
   }
   assert.deepEqual(authorized, [200, 200, 200, 200, 429], "the principal has its own, larger budget");
 });
+
+Deno.test("small archives are served from memory once read; REGISTRY_MEMORY_CACHE_BYTES=0 turns that off", async () => {
+  for (const [memory, expected] of [["64MiB", 200], ["0", 503]] as const) {
+    await using t = await startTestServer({ env: { REGISTRY_MEMORY_CACHE_BYTES: memory } });
+    const archive = await packageZip();
+    await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).body?.cancel();
+    assert.equal((await (await get(`${t.swift}/mona/LinkedList/1.0.0.zip`)).arrayBuffer()).byteLength, archive.length);
+    for await (const path of walk(`${t.dataDir}/objects`)) if (path.endsWith(".zip")) await Deno.remove(path);
+    const again = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`, { headers: { Range: "bytes=0-9" } });
+    assert.equal(again.status === 206 ? 200 : again.status, expected, `memory cache ${memory}`);
+    await again.body?.cancel();
+  }
+});
+
+Deno.test("a request that takes longer than REGISTRY_REQUEST_TIMEOUT is answered 503", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/slow.ts`,
+    `export default () => ({ name: "slow", auth: { async authenticate(request) {
+      if (request.headers.get("x-slow")) await new Promise((r) => setTimeout(r, 1000));
+      return "abstain";
+    } } });\n`,
+  );
+  try {
+    await using t = await startTestServer({
+      env: { REGISTRY_PLUGINS: `${dir}/slow.ts`, REGISTRY_REQUEST_TIMEOUT: "200ms" },
+    });
+    const started = Date.now();
+    const response = await get(`${t.swift}/mona/LinkedList`, { headers: { "x-slow": "1" } });
+    assert.equal(response.status, 503);
+    assert.match((await problem(response)).detail, /REGISTRY_REQUEST_TIMEOUT/);
+    assert.ok(Date.now() - started < 900);
+    await new Promise((r) => setTimeout(r, 900)); // let the slow hook finish before the server stops
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function* walk(dir: string): AsyncIterable<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* walk(path);
+    else yield path;
+  }
+}

@@ -3,6 +3,9 @@ import { packageZip } from "./support/archives.ts";
 import { startTestS3 } from "./support/s3.ts";
 import { get, problem, publish, sha256Hex, startTestServer, type TestServer } from "./support/server.ts";
 
+/** These tests look at the disk cache itself: keep small archives out of the memory cache. */
+const DISK_ONLY = { REGISTRY_MEMORY_CACHE_BYTES: "0" };
+
 async function publishOk(t: TestServer, path: string, archive: Uint8Array, metadata?: unknown) {
   const response = await publish(t.swift, path, { archive, metadata });
   assert.equal(response.status, 201, await response.text());
@@ -186,7 +189,7 @@ Deno.test("a corrupt or truncated cached file is detected and fetched again, nev
   const dataDir = await Deno.makeTempDir();
   try {
     {
-      await using t = await startTestServer({ env: s3.env, dataDir });
+      await using t = await startTestServer({ env: { ...s3.env, ...DISK_ONLY }, dataDir });
       await publishOk(t, "mona/LinkedList/1.0.0", archive);
     }
     const checksum = await sha256Hex(archive);
@@ -198,14 +201,14 @@ Deno.test("a corrupt or truncated cached file is detected and fetched again, nev
     flipped[100] ^= 0xff;
     await Deno.writeFile(path, flipped);
     {
-      await using t = await startTestServer({ env: s3.env, dataDir });
+      await using t = await startTestServer({ env: { ...s3.env, ...DISK_ONLY }, dataDir });
       assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
       assert.equal(t.server.cache!.stats.corruptions, 1);
     }
     assert.deepEqual(await Deno.readFile(path), archive, "the cache holds the good copy again");
 
     // Truncated while the server runs.
-    await using t = await startTestServer({ env: s3.env, dataDir });
+    await using t = await startTestServer({ env: { ...s3.env, ...DISK_ONLY }, dataDir });
     assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
     await Deno.truncate(path, 50);
     assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
@@ -354,7 +357,7 @@ Deno.test("a hung S3 is answered with 503 within REGISTRY_S3_TIMEOUT, and a stal
     await using origin = await startTestServer({ env: s3.env });
     await publishOk(origin, "mona/LinkedList/1.0.0", archive);
   }
-  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms" } });
+  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms", ...DISK_ONLY } });
   await (await get(`${t.swift}/mona/LinkedList/1.0.0`)).body?.cancel();
 
   s3.fault("stall", "source-archive.zip");
@@ -363,7 +366,7 @@ Deno.test("a hung S3 is answered with 503 within REGISTRY_S3_TIMEOUT, and a stal
   s3.fault(null);
   assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
 
-  await using fresh = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms" } });
+  await using fresh = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms", ...DISK_ONLY } });
   s3.fault("hang");
   const started = Date.now();
   const response = await get(`${fresh.swift}/mona/LinkedList/1.0.0.zip`);

@@ -59,6 +59,7 @@ export async function openRegistry(
     afterPublish: plugins.afterPublish,
     scratchDir,
     archiveLimits: config.archiveLimits,
+    archiveCacheBytes: config.memoryCacheBytes,
   });
   return {
     registry,

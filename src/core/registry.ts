@@ -70,6 +70,8 @@ export interface RegistryOptions {
   archiveLimits?: ArchiveLimits;
   /** Bytes of manifest bodies kept in memory (default 32 MiB). */
   manifestCacheBytes?: number;
+  /** Bytes of small archives (up to 1 MiB each) kept in memory (default 64 MiB; 0 turns it off). */
+  archiveCacheBytes?: number;
   /**
    * How long package indexes and identifier maps are trusted from memory
    * before a cheap revalidation (default `Infinity`: this process is the only writer).
@@ -91,6 +93,8 @@ export class Registry {
   readonly #archiveLimits: ArchiveLimits;
   readonly #documents: DocumentCache;
   readonly #manifests: LruCache<string, Uint8Array<ArrayBuffer>>;
+  readonly #archives: LruCache<string, Uint8Array<ArrayBuffer>>;
+  readonly #smallArchiveBytes: number;
   readonly #inFlight = new Set<string>();
   readonly #transforms: NamedTransform[];
   readonly #background = new Set<Promise<void>>();
@@ -107,6 +111,9 @@ export class Registry {
     this.#clock = options.clock ?? (() => new Date());
     this.#archiveLimits = options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
     this.#manifests = new LruCache(options.manifestCacheBytes ?? 32 * 1024 * 1024, (b) => b.byteLength);
+    const archiveBudget = options.archiveCacheBytes ?? 64 * 1024 * 1024;
+    this.#archives = new LruCache(archiveBudget, (b) => b.byteLength);
+    this.#smallArchiveBytes = Math.min(1024 * 1024, archiveBudget);
   }
 
   /** The package's index, or `null` when it has no releases. */
@@ -144,7 +151,28 @@ export class Registry {
 
   /** Opens a release's source archive (or a range of it) for streaming. */
   async openArchive(ref: PackageRef, release: ReleaseRecord, range?: ByteRange): Promise<ObjectBody> {
-    const object = await this.#store.get(keys.archive(ref, release.version, release.checksum), { range });
+    const key = keys.archive(ref, release.version, release.checksum);
+    if (release.size <= this.#smallArchiveBytes) {
+      // Small archives are served from memory (immutable: their key holds their checksum).
+      let bytes = this.#archives.get(key);
+      if (bytes === undefined) {
+        const object = await readObjectBytes(this.#store, key, this.#smallArchiveBytes);
+        if (object === null) {
+          throw new ServiceUnavailableError(`source archive of ${release.version} is missing from storage`);
+        }
+        bytes = object.bytes;
+        if (bytes.byteLength === release.size) this.#archives.set(key, bytes);
+      }
+      const slice = range ? bytes.subarray(range.start, range.end + 1) : bytes;
+      return {
+        key,
+        size: bytes.byteLength,
+        etag: `"${release.checksum}"`,
+        lastModified: new Date(release.publishedAt),
+        body: new Response(slice).body!,
+      };
+    }
+    const object = await this.#store.get(key, { range });
     if (object === null) {
       throw new ServiceUnavailableError(`source archive of ${release.version} is missing from storage`);
     }

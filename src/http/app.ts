@@ -12,7 +12,7 @@ import type { Registry } from "../core/registry.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
 import { createSwiftApi, SWIFT_BASE_PATH } from "../formats/swift/routes.ts";
 import type { Logger } from "../log.ts";
-import { accessLog, type AppEnv, contentVersion, headContentLength, requestId } from "./middleware.ts";
+import { accessLog, type AppEnv, contentVersion, headContentLength, requestId, requestTimeout } from "./middleware.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
 import { digestsEqual, presentedSecret, sha256Hex } from "../../plugins/credentials.ts";
 import { UnauthorizedError } from "../errors.ts";
@@ -29,6 +29,8 @@ export interface AppDeps {
   scratchDir: string;
   maxArchiveBytes: number;
   metrics: Metrics;
+  /** Longest a request may take before a 503. */
+  requestTimeoutMs: number;
   /** Requests per second per client IP and per principal (0 = unlimited). */
   rateLimit: { perIp: number; perPrincipal: number };
   /** Hex SHA-256 of the token `/metrics` requires, when set. */
@@ -49,6 +51,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     contentVersion(),
     headContentLength(),
     rateLimit({ ...deps.rateLimit, auth: deps.auth }),
+    requestTimeout(deps.requestTimeoutMs),
   );
   app.onError((error, c) => {
     if (error instanceof PluginFailureError) deps.metrics.pluginErrors.inc({ plugin: error.plugin });

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { ServiceUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 /** Hono environment shared by the app: per-request variables. */
@@ -59,6 +60,30 @@ export function headContentLength(): MiddlewareHandler<AppEnv> {
     const headers = new Headers(c.res.headers);
     headers.set("Content-Length", String(length));
     c.res = new Response(null, { status: c.res.status, headers });
+  };
+}
+
+/**
+ * Answers 503 when a request is not done within `timeoutMs` (the work
+ * itself cannot be recalled; its late result is dropped).
+ */
+export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
+  return async (_c, next) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ServiceUnavailableError(`the request took longer than ${timeoutMs} ms (REGISTRY_REQUEST_TIMEOUT)`),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([next(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }
 

@@ -73,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     metrics,
     metricsTokenSha256: config.metricsTokenSha256,
     rateLimit: config.rateLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
     status,
     publicUrl: config.publicUrl,
     version: VERSION,
