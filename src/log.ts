@@ -13,6 +13,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface Logger {
   /** Writes one line at `level` with a message and extra fields. */
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+  /** Waits until every line written so far has reached its destination. */
+  flush?(): Promise<void>;
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -25,14 +27,40 @@ const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
  * const logger = createJsonLogger("info");
  * logger.log("info", "listening", { url: "http://127.0.0.1:8080" });
  */
-export function createJsonLogger(
-  minLevel: LogLevel = "info",
-  write: (line: string) => void = (line) => console.log(line),
-): Logger {
+export function createJsonLogger(minLevel: LogLevel = "info", write?: (line: string) => void): Logger {
+  const out = write ? { write, flush: () => Promise.resolve() } : batchedStdout();
   return {
     log(level, msg, fields = {}) {
       if (ORDER[level] < ORDER[minLevel]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+      out.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+    },
+    flush: out.flush,
+  };
+}
+
+/**
+ * Lines to stdout without blocking the request that logs them: lines that
+ * arrive while a write is in progress go out together in the next one.
+ */
+function batchedStdout(): { write(line: string): void; flush(): Promise<void> } {
+  const encoder = new TextEncoder();
+  let pending: string[] = [];
+  let writing: Promise<void> | null = null;
+  const drain = async () => {
+    while (pending.length > 0) {
+      const bytes = encoder.encode(pending.join("\n") + "\n");
+      pending = [];
+      for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
+    }
+    writing = null;
+  };
+  return {
+    write(line) {
+      pending.push(line);
+      writing ??= drain();
+    },
+    async flush() {
+      while (writing !== null) await writing;
     },
   };
 }

@@ -131,7 +131,12 @@ export async function runCli(args: string[], env: Record<string, string | undefi
     Deno.addSignalListener("SIGTERM", stop);
   });
   logger.log("info", "shutting down");
-  await server.shutdown();
+  // In-flight requests get a bounded time to finish; then the process exits regardless.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([server.shutdown(), new Promise((resolve) => timer = setTimeout(resolve, 30_000))]);
+  clearTimeout(timer);
+  logger.log("info", "stopped");
+  await logger.flush?.();
   return 0;
 }
 
