@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { buildZip, packageZip } from "./support/archives.ts";
 import { ADMIN_TOKEN, get, problem, publish, startTestServer } from "./support/server.ts";
+import { walk } from "./support/files.ts";
 
 function randomBytes(length: number): Uint8Array {
   const bytes = new Uint8Array(length);
@@ -104,11 +105,3 @@ Deno.test("a request that takes longer than REGISTRY_REQUEST_TIMEOUT is answered
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-async function* walk(dir: string): AsyncIterable<string> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* walk(path);
-    else yield path;
-  }
-}

@@ -3,6 +3,7 @@ import * as zip from "@zip.js/zip.js";
 import { buildZip, packageZip } from "./support/archives.ts";
 import { ROOT, runMain } from "./support/cli.ts";
 import { ADMIN_TOKEN, get, problem, publish, startTestServer } from "./support/server.ts";
+import { walk } from "./support/files.ts";
 
 const example = (name: string) => `${ROOT}plugins/examples/${name}.ts`;
 const SECRET = "shared-secret-0123456789";
@@ -357,14 +358,6 @@ Deno.test("a plugin hook that throws fails that request with a clear error, not 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-async function* walk(dir: string): AsyncIterable<string> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* walk(path);
-    else if (entry.isFile) yield path;
-  }
-}
 
 Deno.test("the README shows every example plugin exactly as it is in plugins/examples/", async () => {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);

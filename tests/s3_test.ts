@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { startTestS3 } from "./support/s3.ts";
 import { get, problem, publish, sha256Hex, startTestServer, type TestServer } from "./support/server.ts";
+import { walk } from "./support/files.ts";
 
 /** These tests look at the disk cache itself: keep small archives out of the memory cache. */
 const DISK_ONLY = { REGISTRY_MEMORY_CACHE_BYTES: "0" };
@@ -217,14 +218,6 @@ Deno.test("a corrupt or truncated cached file is detected and fetched again, nev
     await Deno.remove(dataDir, { recursive: true });
   }
 });
-
-async function* walk(dir: string): AsyncIterable<string> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* walk(path);
-    else yield path;
-  }
-}
 
 Deno.test("two nodes publishing one version asynchronously: one 301s to the release, the other's status shows 409", async () => {
   await using s3 = await startTestS3();
