@@ -75,15 +75,29 @@ Deno.test("/metrics counts plugin hook failures by plugin", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(
     `${dir}/broken.ts`,
-    `export default () => ({ name: "broken", auth: { authenticate() { throw new Error("down"); } } });\n`,
+    `export default () => ({ name: "broken", auth: { authenticate() { throw new Error("down"); } },
+      afterPublish() { throw new Error("hook down"); } });\n`,
   );
   try {
     await using t = await startTestServer({ env: { REGISTRY_PLUGINS: `${dir}/broken.ts` } });
     const failed = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() }, { token: null });
     assert.equal(failed.status, 503);
     await failed.body?.cancel();
-    const page = await (await get(`${t.url}/metrics`)).text();
-    assert.equal(sample(page, "registry_plugin_hook_errors_total", { plugin: "broken" }), 1);
+    assert.equal(
+      sample(await (await get(`${t.url}/metrics`)).text(), "registry_plugin_hook_errors_total", {
+        plugin: "broken",
+      }),
+      1,
+    );
+    // An afterPublish failure happens after the answer: it is counted too.
+    await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
+    let errors = 1;
+    for (let i = 0; i < 50 && errors < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const page = await (await get(`${t.url}/metrics`)).text();
+      errors = sample(page, "registry_plugin_hook_errors_total", { plugin: "broken" }) ?? 0;
+    }
+    assert.equal(errors, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -45,6 +45,7 @@ export async function openRegistry(
       store: storage.store,
       logger,
       metadataMaxAgeMs: storage.metadataMaxAgeMs,
+      onHookError: (plugin) => metrics?.pluginErrors.inc({ plugin }),
     });
   } catch (error) {
     await storage.close();

@@ -93,7 +93,11 @@ export async function startSources(
       name: `source-${source.name}`,
       intervalMs: config.syncIntervalMs,
       leaseTtlMs: SOURCE_LEASE_TTL_MS,
-      run: (signal) => callHook(source.name, () => source.sync(signal), Math.max(config.syncIntervalMs, 60_000)),
+      run: (signal) =>
+        callHook(source.name, () => source.sync(signal), Math.max(config.syncIntervalMs, 60_000)).catch((error) => {
+          metrics?.pluginErrors.inc({ plugin: source.name });
+          throw error;
+        }),
     });
   }
   return running;

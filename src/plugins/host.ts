@@ -87,6 +87,8 @@ export interface PluginHostDeps {
   fetch?: typeof fetch;
   /** How long plugin storage reads may trust memory (see DocumentCache). */
   metadataMaxAgeMs: number;
+  /** Told about every plugin hook that failed outside a request (for metrics). */
+  onHookError?: (plugin: string) => void;
 }
 
 /** Loads every spec in order. @throws {PluginLoadError} naming the first plugin that fails. */
@@ -114,7 +116,7 @@ export async function loadPlugins(specs: PluginSpec[], deps: PluginHostDeps): Pr
       capabilities: capabilities(plugin),
     });
   }
-  return pluginSet(loaded, deps.logger);
+  return pluginSet(loaded, deps.logger, deps.onHookError);
 }
 
 /** The capabilities a plugin provides, for logs and `plugin check`. */
@@ -239,7 +241,7 @@ function checkShape(use: string, value: unknown): asserts value is Plugin {
   if (unknown.length > 0) fail(`unknown field(s) ${unknown.join(", ")}`);
 }
 
-function pluginSet(loaded: LoadedPlugin[], logger: Logger): PluginSet {
+function pluginSet(loaded: LoadedPlugin[], logger: Logger, onHookError?: (plugin: string) => void): PluginSet {
   return {
     loaded,
     authProviders: loaded.filter((l) => l.plugin.auth).map((l) => ({
@@ -257,6 +259,7 @@ function pluginSet(loaded: LoadedPlugin[], logger: Logger): PluginSet {
           await callHook(plugin.name, () => plugin.afterPublish!(release));
         } catch (error) {
           logger.log("error", "afterPublish hook failed", { plugin: plugin.name, error: (error as Error).message });
+          onHookError?.(plugin.name);
         }
       }
     },
