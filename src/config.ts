@@ -185,7 +185,11 @@ export const SETTINGS: readonly SettingDoc[] = [
   },
   { env: "REGISTRY_MAX_ARCHIVE_BYTES", default: "2GiB", description: "largest source archive accepted on publish" },
   { env: "REGISTRY_MEMORY_CACHE_BYTES", default: "64MiB", description: "memory for serving small archives (0 = off)" },
-  { env: "REGISTRY_REQUEST_TIMEOUT", default: "10m", description: "longest a request may take before 408/503" },
+  {
+    env: "REGISTRY_REQUEST_TIMEOUT",
+    default: "10m",
+    description: "longest a request other than a publish may take before a 503",
+  },
   { env: "REGISTRY_MAX_ARCHIVE_ENTRIES", default: "100000", description: "most entries an archive may have" },
   { env: "REGISTRY_MAX_UNCOMPRESSED_BYTES", default: "8GiB", description: "most bytes an archive may expand to" },
   { env: "REGISTRY_MAX_COMPRESSION_RATIO", default: "200", description: "largest expansion ratio of an archive" },

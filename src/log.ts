@@ -44,23 +44,40 @@ export function createJsonLogger(minLevel: LogLevel = "info", write?: (line: str
  */
 function batchedStdout(): { write(line: string): void; flush(): Promise<void> } {
   const encoder = new TextEncoder();
+  const maxPending = 100_000;
   let pending: string[] = [];
+  let dropped = 0;
   let writing: Promise<void> | null = null;
   const drain = async () => {
-    while (pending.length > 0) {
-      const bytes = encoder.encode(pending.join("\n") + "\n");
-      pending = [];
-      for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
+    try {
+      while (pending.length > 0) {
+        if (dropped > 0) pending.push(JSON.stringify({ level: "warn", msg: "log lines dropped", dropped }));
+        dropped = 0;
+        const bytes = encoder.encode(pending.join("\n") + "\n");
+        pending = [];
+        for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
+      }
+    } catch {
+      pending = []; // stdout is gone (e.g. a closed pipe): nothing more can be written there
+    } finally {
+      writing = null;
     }
-    writing = null;
   };
   return {
     write(line) {
-      pending.push(line);
+      // A stdout that cannot keep up must not hold the whole server's memory.
+      if (pending.length >= maxPending) dropped++;
+      else pending.push(line);
       writing ??= drain();
     },
     async flush() {
-      while (writing !== null) await writing;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, 5_000));
+      while (writing !== null) {
+        const done = await Promise.race([writing.then(() => true), bound.then(() => false)]);
+        if (!done) break;
+      }
+      clearTimeout(timer);
     },
   };
 }

@@ -102,3 +102,14 @@ Deno.test("/metrics counts plugin hook failures by plugin", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("made-up HTTP methods share one label, so clients cannot grow the metrics", async () => {
+  await using t = await startTestServer();
+  for (const method of ["FOO", "BAR", "M0X20"]) {
+    const response = await fetch(`${t.url}/health`, { method });
+    await response.body?.cancel();
+  }
+  const page = await (await get(`${t.url}/metrics`)).text();
+  assert.ok(!/method="(FOO|BAR|M0X20)"/.test(page));
+  assert.equal(sample(page, "registry_http_requests_total", { method: "other", route: "unmatched" }), 3);
+});

@@ -216,7 +216,30 @@ async function readEntry(entry: zip.Entry, maxBytes: number, label: string): Pro
   if (entry.uncompressedSize > maxBytes) {
     throw new UnprocessableError(`"${label}" is ${entry.uncompressedSize} bytes, over the ${maxBytes}-byte limit`);
   }
-  return await entry.getData(new zip.Uint8ArrayWriter(), { checkSignature: true });
+  // The declared size may lie: count what actually inflates and stop at the limit.
+  const tooLarge = new UnprocessableError(`"${label}" inflates to more than ${maxBytes} bytes`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const sink = new WritableStream<Uint8Array>({
+    write(chunk) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge;
+      chunks.push(chunk);
+    },
+  });
+  try {
+    await entry.getData(sink, { checkSignature: true });
+  } catch (error) {
+    if (size > maxBytes) throw tooLarge;
+    throw error;
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }
 
 function describeZipError(error: unknown): string {

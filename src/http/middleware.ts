@@ -65,10 +65,13 @@ export function headContentLength(): MiddlewareHandler<AppEnv> {
 
 /**
  * Answers 503 when a request is not done within `timeoutMs` (the work
- * itself cannot be recalled; its late result is dropped).
+ * itself cannot be recalled; its late result is dropped). Publishes are
+ * exempt: a publish that went on after a 503 could still commit, and uploads
+ * are bounded by REGISTRY_MAX_ARCHIVE_BYTES instead.
  */
 export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
-  return async (_c, next) => {
+  return async (c, next) => {
+    if (c.req.method === "PUT") return await next();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(

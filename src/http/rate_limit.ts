@@ -54,7 +54,8 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
   };
   return async (c, next) => {
-    if ((options.perIp === 0 && options.perPrincipal === 0) || EXEMPT.has(c.req.path)) return await next();
+    const path = c.req.path.replace(/\/+$/, "") || "/";
+    if ((options.perIp === 0 && options.perPrincipal === 0) || EXEMPT.has(path)) return await next();
     const principal = c.req.header("authorization") === undefined
       ? null
       : await options.auth.authenticate(c.req.raw).catch(() => null);
@@ -68,7 +69,13 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
   };
 }
 
+/** The client's address; IPv6 clients are keyed by their /64, which one client usually holds whole. */
 function clientAddress(env: unknown): string {
-  const remote = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
-  return remote?.hostname ?? "unknown";
+  const host = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "unknown";
+  if (!host.includes(":") || /^::ffff:\d/.test(host)) return host;
+  const [head, tail = ""] = host.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === "" ? [] : tail.split(":");
+  const full = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${full.slice(0, 4).join(":")}::/64`;
 }
