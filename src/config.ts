@@ -42,7 +42,7 @@ export interface Config {
   /** Zip-bomb and size limits applied to every archive's contents. */
   archiveLimits: ArchiveLimits;
   /** Requests per second allowed per client IP and per authenticated principal; 0 = unlimited. */
-  rateLimit: { perIp: number; perPrincipal: number };
+  rateLimit: { perIp: number; perPrincipal: number; trustedProxies: string[] };
   /** Plugins in order: from the config file, then `REGISTRY_PLUGINS`. */
   plugins: PluginSpec[];
   /** Anonymous reads are refused (401). */
@@ -199,6 +199,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: "0 (off)",
     description: "requests per second per authenticated caller (429 above)",
   },
+  {
+    env: "REGISTRY_TRUSTED_PROXIES",
+    default: "(none)",
+    description: "comma-separated proxy IPs whose X-Forwarded-For names the client (for rate limits)",
+  },
   { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
 ];
 
@@ -286,6 +291,7 @@ export async function loadConfig(
   const rateLimit = {
     perIp: positive("REGISTRY_RATE_LIMIT_IP", "0", true),
     perPrincipal: positive("REGISTRY_RATE_LIMIT_PRINCIPAL", "0", true),
+    trustedProxies: (nonEmpty(env.REGISTRY_TRUSTED_PROXIES) ?? "").split(",").map((p) => p.trim()).filter((p) => p),
   };
   await ensureWritableDir(dataDir, dataDirSetting);
 

@@ -38,9 +38,10 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
     ],
     () => [pick(["identifiers", "login", "availability", ""])],
     () => ["-", "publishes", pick(["x", crypto.randomUUID(), "..", ""])],
+    () => ["-", pick(["status", "status/", "metrics"])],
     () => Array.from({ length: 1 + Math.floor(next() * 6) }, () => pick([...scopes, ...names, ...versions])),
   ];
-  const methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"];
+  const methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "FOO"];
   const headerChoices: Array<[string, string[]]> = [
     ["Accept", [
       "application/vnd.swift.registry.v1+json",
@@ -102,7 +103,10 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
         body = multipart.body.slice(0, Math.floor(next() * multipart.body.length) + 1);
       }
     }
-    const url = `${t.swift}/${path}${pick(queries)}`;
+    const base = next() < 0.05
+      ? `${t.url}/${pick(["health", "metrics", "health/", "metrics/"])}`
+      : `${t.swift}/${path}`;
+    const url = `${base}${pick(queries)}`;
     let response: Response;
     try {
       response = await fetch(url, { method, headers, body });

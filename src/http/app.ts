@@ -31,8 +31,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Longest a request may take before a 503. */
   requestTimeoutMs: number;
-  /** Requests per second per client IP and per principal (0 = unlimited). */
-  rateLimit: { perIp: number; perPrincipal: number };
+  /** Requests per second per client IP and per principal (0 = unlimited), and trusted proxies. */
+  rateLimit: { perIp: number; perPrincipal: number; trustedProxies: string[] };
   /** Hex SHA-256 of the token `/metrics` requires, when set. */
   metricsTokenSha256?: string;
   status?: () => Promise<unknown>;

@@ -30,6 +30,8 @@ interface Bucket {
 export interface RateLimitOptions {
   perIp: number;
   perPrincipal: number;
+  /** Addresses of reverse proxies whose `X-Forwarded-For` names the real client. */
+  trustedProxies?: string[];
   auth: Authenticator;
   clock?: () => number;
 }
@@ -40,6 +42,7 @@ const EXEMPT = new Set(["/health", "/metrics"]);
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const now = options.clock ?? Date.now;
   const buckets = new LruCache<string, Bucket>(100_000);
+  const trusted = new Set(options.trustedProxies ?? []);
   const take = (key: string, rate: number): number => {
     const capacity = Math.max(1, rate * 2);
     const time = now();
@@ -62,16 +65,26 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     const wait = principal !== null && options.perPrincipal > 0
       ? take(`principal:${principal.provider ?? ""}:${principal.id}`, options.perPrincipal)
       : principal === null && options.perIp > 0
-      ? take(`ip:${clientAddress(c.env)}`, options.perIp)
+      ? take(`ip:${clientKey(clientAddress(c.env, c.req.header("x-forwarded-for"), trusted))}`, options.perIp)
       : 0;
     if (wait > 0) throw new TooManyRequestsError(wait);
     await next();
   };
 }
 
-/** The client's address; IPv6 clients are keyed by their /64, which one client usually holds whole. */
-function clientAddress(env: unknown): string {
-  const host = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "unknown";
+/**
+ * The client's address: the connection's, or, when that is a trusted proxy,
+ * the nearest `X-Forwarded-For` hop that is not itself a trusted proxy.
+ */
+export function clientAddress(env: unknown, forwardedFor: string | undefined, trusted: Set<string>): string {
+  let address = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "unknown";
+  const hops = (forwardedFor ?? "").split(",").map((h) => h.trim()).filter((h) => h !== "");
+  while (trusted.has(address) && hops.length > 0) address = hops.pop()!;
+  return address;
+}
+
+/** The rate-limit key of an address; IPv6 clients are keyed by their /64, which one client usually holds whole. */
+function clientKey(host: string): string {
   if (!host.includes(":") || /^::ffff:\d/.test(host)) return host;
   const [head, tail = ""] = host.split("::");
   const left = head === "" ? [] : head.split(":");
