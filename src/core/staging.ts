@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
-import { writeAll } from "../storage/disk_store.ts";
+import { writeHashedFile } from "../storage/disk_store.ts";
 
 /** An upload written to a scratch file. Call {@link dispose} when done. */
 export interface StagedFile {
@@ -30,22 +29,14 @@ export async function stageStream(
 ): Promise<StagedFile> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, crypto.randomUUID());
-  const dispose = () => Deno.remove(path).catch(() => {});
-  const file = await Deno.open(path, { write: true, createNew: true });
-  const hash = createHash("sha256");
-  let size = 0;
+  let written;
   try {
-    for await (const chunk of source) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        throw new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`);
-      }
-      hash.update(chunk);
-      await writeAll(file, chunk);
-    }
+    written = await writeHashedFile(path, source, {
+      maxBytes,
+      tooLarge: () =>
+        new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`),
+    });
   } catch (error) {
-    file.close();
-    await dispose();
     if (isDiskError(error)) {
       throw new ServiceUnavailableError(
         `the server cannot store the upload right now (${(error as Error).message})`,
@@ -54,8 +45,7 @@ export async function stageStream(
     }
     throw error;
   }
-  file.close();
-  return { path, size, sha256Hex: hash.digest("hex"), dispose };
+  return { path, size: written.size, sha256Hex: written.sha256, dispose: () => Deno.remove(path).catch(() => {}) };
 }
 
 /** File-system failures (disk full, I/O errors), as opposed to client errors raised while reading the body. */

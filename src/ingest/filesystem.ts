@@ -165,8 +165,9 @@ export class FilesystemSource {
 
 /** The newest modification time of a file, or of anything inside a folder (a fix deep inside counts). */
 async function newestModification(path: string): Promise<number> {
-  let newest = (await Deno.lstat(path)).mtime?.getTime() ?? 0;
-  if ((await Deno.lstat(path)).isDirectory) {
+  const info = await Deno.lstat(path);
+  let newest = info.mtime?.getTime() ?? 0;
+  if (info.isDirectory) {
     for await (const file of walk(path)) newest = Math.max(newest, (await Deno.lstat(file.path)).mtime?.getTime() ?? 0);
   }
   return newest;

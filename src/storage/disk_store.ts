@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { dirname, join, relative, sep as SEPARATOR } from "node:path";
 import { KeyedMutex } from "../util/keyed_mutex.ts";
 import {
@@ -209,6 +210,38 @@ export class DiskStore implements ObjectStore {
 export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/**
+ * Writes `source` to a new file at `path`, computing its size and SHA-256 as
+ * it goes; with `sync`, fsyncs it. Past `maxBytes`, `tooLarge()` is thrown.
+ * On any failure the file is removed.
+ */
+export async function writeHashedFile(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  options: { maxBytes?: number; tooLarge?: () => Error; sync?: boolean } = {},
+): Promise<{ size: number; sha256: string }> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      size += chunk.byteLength;
+      if (options.maxBytes !== undefined && size > options.maxBytes) {
+        throw options.tooLarge?.() ?? new Error(`more than ${options.maxBytes} bytes`);
+      }
+      hash.update(chunk);
+      await writeAll(file, chunk);
+    }
+    if (options.sync) await file.sync();
+  } catch (error) {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+    throw error;
+  }
+  file.close();
+  return { size, sha256: hash.digest("hex") };
 }
 
 /** Fsyncs a directory so a rename or link in it survives a crash. */

@@ -21,7 +21,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { KeyedMutex } from "../util/keyed_mutex.ts";
-import { DiskStore, writeAll } from "./disk_store.ts";
+import { DiskStore, writeAll, writeHashedFile } from "./disk_store.ts";
 import {
   type ByteRange,
   type GetOptions,
@@ -205,14 +205,19 @@ export class TieredStore implements ObjectStore {
     if (isFileBody(body)) {
       const info = await this.#remote.put(key, body, options);
       const { size } = await Deno.stat(body.file);
-      await this.#keepCopy(key, info.etag, size, (temp) => withBodyStream(body, (stream) => writeStream(temp, stream)));
+      await this.#keepCopy(
+        key,
+        info.etag,
+        size,
+        (temp) => withBodyStream(body, (stream) => writeHashedFile(temp, stream, { sync: true })),
+      );
       return info;
     }
     // A stream can be read once: stage it, then store the file (memory stays constant).
     const staged = this.#data.tempPath();
     try {
       try {
-        await writeStream(staged, body);
+        await writeHashedFile(staged, body, { sync: true });
       } catch (error) {
         this.#diskFailed(error, `staging ${key}`);
         throw new StorageUnavailableError(`the disk cache cannot stage ${key}`);
@@ -677,23 +682,6 @@ class Download {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-async function writeStream(path: string, body: ReadableStream<Uint8Array>): Promise<{ size: number; sha256: string }> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  const hash = createHash("sha256");
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-      await writeAll(file, chunk);
-    }
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  return { size, sha256: hash.digest("hex") };
 }
 
 async function readSidecar(store: DiskStore, key: string): Promise<Sidecar | null> {

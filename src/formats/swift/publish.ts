@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Context } from "hono";
 import { packageRef } from "../../core/identity.ts";
 import { MAX_METADATA_BYTES, parseReleaseMetadata, type SigningRecord } from "../../core/release.ts";
@@ -213,7 +214,5 @@ function prefersAsync(prefer: string | undefined): boolean {
 }
 
 function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { type Context, Hono } from "hono";
 import { AUTH_CHALLENGE, type Authenticator } from "../../auth/auth.ts";
 import { packageId, type PackageRef, packageRef } from "../../core/identity.ts";
@@ -257,5 +258,5 @@ function signatureHeaders(release: ReleaseRecord): Record<string, string> {
 }
 
 function hexToBase64(hex: string): string {
-  return btoa(String.fromCharCode(...hex.match(/../g)!.map((byte) => parseInt(byte, 16))));
+  return Buffer.from(hex, "hex").toString("base64");
 }
