@@ -36,10 +36,14 @@ export class BadRequestError extends RegistryError {
   }
 }
 
-/** No credentials, or credentials that are not valid. */
+/**
+ * No credentials, or credentials that are not valid. The `WWW-Authenticate`
+ * challenge is the format's choice (SwiftPM hangs on a `Basic` one, pip needs
+ * it), so it is added where the error becomes a response, unless given here.
+ */
 export class UnauthorizedError extends RegistryError {
-  constructor(detail: string, challenge: string) {
-    super(401, "Unauthorized", detail, { "WWW-Authenticate": challenge });
+  constructor(detail: string, challenge?: string) {
+    super(401, "Unauthorized", detail, challenge === undefined ? {} : { "WWW-Authenticate": challenge });
   }
 }
 

@@ -115,7 +115,7 @@ Deno.test("REGISTRY_REQUIRE_AUTH_FOR_READ turns anonymous reads into 401 with WW
   await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
   const anonymous = await get(`${t.swift}/mona/LinkedList`);
   assert.equal(anonymous.status, 401);
-  assert.match(anonymous.headers.get("www-authenticate")!, /Basic/);
+  assert.match(anonymous.headers.get("www-authenticate")!, /^Bearer /);
   await problem(anonymous);
   const authenticated = await get(`${t.swift}/mona/LinkedList`, {
     headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },

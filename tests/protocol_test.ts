@@ -150,7 +150,7 @@ Deno.test("login works by POST on the base path and on /login", async () => {
 
     const missing = await fetch(`${t.swift}${path}`, { method: "POST" });
     assert.equal(missing.status, 401);
-    assert.match(missing.headers.get("www-authenticate")!, /Basic/);
+    assert.equal(missing.headers.get("www-authenticate"), 'Bearer realm="swift-registry"');
     await problem(missing);
   }
 });

@@ -28,6 +28,3 @@ export interface Authenticator {
    */
   authorize(principal: Principal | null, action: Action, pkg?: PackageRef): Promise<void>;
 }
-
-/** The `WWW-Authenticate` challenge sent with 401 responses. */
-export const AUTH_CHALLENGE = 'Bearer realm="swift-registry", Basic realm="swift-registry"';

@@ -11,7 +11,7 @@ import type { PackageRef } from "../core/identity.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 import { callHook } from "../plugins/hooks.ts";
 import type { Action, AuthProvider, Principal } from "../../plugins/types.ts";
-import { AUTH_CHALLENGE, type Authenticator } from "./auth.ts";
+import type { Authenticator } from "./auth.ts";
 
 /** A provider with the name of the plugin that supplied it. */
 export interface NamedAuthProvider {
@@ -41,10 +41,10 @@ export function createAuthChain(
         if (result === "abstain") continue;
         // The provider is who answered, whatever the principal claims.
         if ("principal" in result) return { ...result.principal, provider: plugin };
-        throw new UnauthorizedError(result.reject, AUTH_CHALLENGE);
+        throw new UnauthorizedError(result.reject);
       }
       if (request.headers.has("authorization")) {
-        throw new UnauthorizedError("the credentials were not recognised by this registry", AUTH_CHALLENGE);
+        throw new UnauthorizedError("the credentials were not recognised by this registry");
       }
       return null;
     },
@@ -71,7 +71,7 @@ export function createAuthChain(
 function refusal(principal: Principal | null, action: Action, pkg?: PackageRef): Error {
   const target = pkg ? ` ${pkg.scope}.${pkg.name}` : "";
   if (principal === null) {
-    return new UnauthorizedError(`authentication is required to ${action}${target}`, AUTH_CHALLENGE);
+    return new UnauthorizedError(`authentication is required to ${action}${target}`);
   }
   return new ForbiddenError(`${principal.id} may not ${action}${target}`);
 }

@@ -10,7 +10,7 @@ import type { Authenticator } from "../auth/auth.ts";
 import type { PublishJobs } from "../core/publish_jobs.ts";
 import type { Registry } from "../core/registry.ts";
 import type { PublishedRelease } from "../formats/swift/publish.ts";
-import { createSwiftApi, SWIFT_BASE_PATH } from "../formats/swift/routes.ts";
+import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "../formats/swift/routes.ts";
 import type { Logger } from "../log.ts";
 import { accessLog, type AppEnv, contentVersion, headContentLength, requestId, requestTimeout } from "./middleware.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
@@ -19,6 +19,9 @@ import { UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
 import { rateLimit } from "./rate_limit.ts";
+
+/** The challenge of 401s outside any format's API. */
+const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
 
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
@@ -55,7 +58,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.onError((error, c) => {
     if (error instanceof PluginFailureError) deps.metrics.pluginErrors.inc({ plugin: error.plugin });
-    return errorResponse(error, deps.logger, c.get("requestId"));
+    const challenge = c.req.path.startsWith(SWIFT_BASE_PATH) ? SWIFT_AUTH_CHALLENGE : DEFAULT_AUTH_CHALLENGE;
+    return errorResponse(error, deps.logger, c.get("requestId"), challenge);
   });
   app.notFound(() => problemResponse(404, "Not Found", "no such resource"));
 

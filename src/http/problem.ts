@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { RegistryError } from "../errors.ts";
+import { RegistryError, UnauthorizedError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 /** Media type of every error body. */
@@ -24,11 +24,21 @@ export function problemResponse(
 
 /**
  * Maps any thrown value to a response: {@link RegistryError}s to their status,
- * anything else to a 500 whose cause is logged (not sent).
+ * anything else to a 500 whose cause is logged (not sent). A 401 without its
+ * own challenge gets `challenge`, the `WWW-Authenticate` value of the format
+ * that answers.
  */
-export function errorResponse(error: unknown, logger: Logger, requestId: string | undefined): Response {
+export function errorResponse(
+  error: unknown,
+  logger: Logger,
+  requestId: string | undefined,
+  challenge: string,
+): Response {
   if (error instanceof RegistryError) {
-    return problemResponse(error.status, error.title, error.message, error.headers);
+    const headers = error instanceof UnauthorizedError && !("WWW-Authenticate" in error.headers)
+      ? { ...error.headers, "WWW-Authenticate": challenge }
+      : error.headers;
+    return problemResponse(error.status, error.title, error.message, headers);
   }
   logger.log("error", "unhandled error", {
     id: requestId,

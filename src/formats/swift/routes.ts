@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type Context, Hono } from "hono";
-import { AUTH_CHALLENGE, type Authenticator } from "../../auth/auth.ts";
+import type { Authenticator } from "../../auth/auth.ts";
 import { packageId, type PackageRef, packageRef } from "../../core/identity.ts";
 import { swiftVersionCandidates } from "../../core/manifest.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
@@ -51,6 +51,14 @@ export interface SwiftApiDeps {
 /** Path under which the API is mounted. */
 export const SWIFT_BASE_PATH = "/swift";
 
+/**
+ * The `WWW-Authenticate` challenge of the Swift API: `Bearer` only. SwiftPM on
+ * Linux (Foundation up to Swift 6.3.1) hangs forever on a 401 whose challenge
+ * offers `Basic` when it has no credentials to answer with; Basic credentials
+ * it sends pre-emptively are still accepted.
+ */
+export const SWIFT_AUTH_CHALLENGE = 'Bearer realm="swift-registry"';
+
 /** Builds the Swift registry routes (to be mounted at {@link SWIFT_BASE_PATH}). */
 export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
@@ -82,7 +90,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
       return problemResponse(501, "Not Implemented", "registry does not support authentication");
     }
     const principal = await auth.authenticate(c.req.raw);
-    if (principal === null) throw new UnauthorizedError("credentials are required to log in", AUTH_CHALLENGE);
+    if (principal === null) throw new UnauthorizedError("credentials are required to log in");
     return new Response(null, { status: 200 });
   };
   app.post("/", login);
