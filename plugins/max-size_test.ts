@@ -17,6 +17,7 @@ function context(options: unknown): PluginContext<MaxSizeOptions> {
     fetch: globalThis.fetch,
     storage,
     semver: {} as SemverApi,
+    now: Date.now,
   };
 }
 

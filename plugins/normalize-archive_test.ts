@@ -21,6 +21,7 @@ function context<O>(options: O): PluginContext<O> {
     fetch: globalThis.fetch,
     storage,
     semver: {} as SemverApi,
+    now: Date.now,
   };
 }
 

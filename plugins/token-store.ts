@@ -89,8 +89,8 @@ export async function revokeToken(storage: PluginStorage, id: string, now = new 
   return true;
 }
 
-const tokenStore: PluginFactory<{ now?: () => Date }> = ({ storage, options }) => {
-  const now = options?.now ?? (() => new Date());
+const tokenStore: PluginFactory = ({ storage, now: clock }) => {
+  const now = () => new Date(clock());
   return {
     name: "token-store",
     auth: {

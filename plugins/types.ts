@@ -161,6 +161,8 @@ export interface PluginContext<Options = Record<string, unknown>> {
   /** Storage reserved to this plugin. */
   storage: PluginStorage;
   semver: SemverApi;
+  /** The current time in ms since the epoch. Use it instead of `Date.now()`, so tests can control time. */
+  now(): number;
 }
 
 /** The default export of a plugin module. */

@@ -29,7 +29,7 @@ export interface UpstreamOptions {
 
 type Verdict = { principal: Principal } | { reject: string };
 
-const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger }) => {
+const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger, now: clock }) => {
   let endpoint: URL;
   try {
     endpoint = new URL(options?.url);
@@ -76,7 +76,7 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger }) =>
         const token = presentedSecret(request);
         if (typeof token !== "string") return "abstain";
         const digest = sha256Hex(token);
-        const now = Date.now();
+        const now = clock();
         const cached = cache.get(digest);
         if (cached && cached.until > now) return cached.verdict;
         // Concurrent requests with one token share one validation.

@@ -30,7 +30,7 @@ const config = await loadConfig({ dataDir }, {
   REGISTRY_SYNC_PACKAGES: "bench/*",
   REGISTRY_SYNC_CONCURRENCY: "8",
 });
-const open = await openRegistry(config, silentLogger, "bench");
+const open = await openRegistry(config, silentLogger, { scratchName: "bench" });
 const ingestion = await createIngestion(config.github!, open, silentLogger, config.maxArchiveBytes);
 for (const label of ["first pass (all new)", "second pass (unchanged)"]) {
   const started = performance.now();

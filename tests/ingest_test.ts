@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
+import { eventually } from "./support/eventually.ts";
 import * as zip from "@zip.js/zip.js";
 import { mainCommand, runMain } from "./support/cli.ts";
 import { packageZip } from "./support/archives.ts";
 import { type FakeRepository, manifest, startFakeGitHub } from "./support/fake_github.ts";
 import { startTestS3 } from "./support/s3.ts";
+import { loadConfig } from "../src/config.ts";
+import { openRegistry } from "../src/core/open_registry.ts";
+import { createIngestion } from "../src/ingest/ingestion.ts";
+import { createMemoryLogger } from "../src/log.ts";
 import { ADMIN_TOKEN, get, startTestServer } from "./support/server.ts";
 
 function repositories(): FakeRepository[] {
@@ -145,21 +150,29 @@ Deno.test("a rate limit stops the pass and records when to resume; the next pass
 Deno.test("a version that failed is retried after REGISTRY_SYNC_RETRY_AFTER; others are not downloaded again", async () => {
   await using github = startFakeGitHub(repositories());
   const dataDir = await Deno.makeTempDir();
+  let now = Date.parse("2026-01-01T00:00:00Z");
+  const config = await loadConfig({ dataDir }, {
+    REGISTRY_GITHUB_TOKEN: "fake-token",
+    REGISTRY_GITHUB_API_URL: github.url,
+    REGISTRY_SYNC_RETRY_AFTER: "5m",
+  });
+  const logger = createMemoryLogger();
+  const open = await openRegistry(config, logger, { now: () => now });
   try {
+    const ingestion = await createIngestion(config.github!, open, logger, config.maxArchiveBytes, { now: () => now });
     github.failZipball("v1.1.0", 1);
-    const env = { REGISTRY_SYNC_RETRY_AFTER: "300ms" };
-    const first = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
-    assert.equal(first.code, 1, "a failed version makes the pass fail");
-    assert.match(first.stdout, /new versions 2, skipped 1, failed 1/);
+    const first = await ingestion.pass(["mona/LinkedList"]);
+    assert.deepEqual([first.newVersions, first.skipped, first.failed], [2, 1, 1]);
     const zipballsBefore = github.count(/zipball.* 200$/);
-    const tooSoon = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
-    assert.match(tooSoon.stdout, /new versions 0, skipped 0, failed 0/, "backing off");
-    await new Promise((r) => setTimeout(r, 400));
-    const second = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
-    assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /new versions 1, skipped 0, failed 0/);
+    now += 4 * 60_000;
+    const tooSoon = await ingestion.pass(["mona/LinkedList"]);
+    assert.deepEqual([tooSoon.newVersions, tooSoon.skipped, tooSoon.failed], [0, 0, 0], "backing off");
+    now += 2 * 60_000;
+    const second = await ingestion.pass(["mona/LinkedList"]);
+    assert.deepEqual([second.newVersions, second.skipped, second.failed], [1, 0, 0]);
     assert.equal(github.count(/zipball.* 200$/) - zipballsBefore, 1, "only the failed version was downloaded again");
   } finally {
+    await open.close();
     await Deno.remove(dataDir, { recursive: true });
   }
 });
@@ -295,13 +308,12 @@ Deno.test("the server mirrors on its scheduler, one node at a time, and admins s
   };
   await using a = await startTestServer({ env });
   await using b = await startTestServer({ env });
-  let versions: string[] = [];
-  for (let i = 0; i < 100 && versions.length < 3; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+  const versions = await eventually("three versions listed on the other node", async () => {
     const response = await get(`${b.swift}/mona/LinkedList`);
-    versions = response.ok ? Object.keys((await response.json()).releases) : [];
-    if (!response.ok) await response.body?.cancel();
-  }
+    if (!response.ok) return void await response.body?.cancel();
+    const listed = Object.keys((await response.json()).releases);
+    return listed.length >= 3 ? listed : undefined;
+  });
   assert.deepEqual(versions, ["2.0.0-beta.1", "1.1.0", "1.0.0"]);
   await new Promise((r) => setTimeout(r, 2_500)); // more passes on both nodes
   assert.equal(github.count(/zipball.* 200$/), 4, "each version was downloaded once across the cluster");
@@ -328,16 +340,13 @@ Deno.test("the filesystem source picks up new releases while the server runs, zi
     await Deno.writeFile(`${root}/mona/LinkedList/1.0.0.zip`, await packageZip());
     await Deno.writeTextFile(`${root}/mona/LinkedList/notes.txt`, "not a release");
     await using t = await startTestServer({ env: { REGISTRY_FILESYSTEM_ROOT: root, REGISTRY_SYNC_INTERVAL: "1h" } });
-    const versionsEventually = async (count: number) => {
-      let versions: string[] = [];
-      for (let i = 0; i < 100 && versions.length < count; i++) {
-        await new Promise((r) => setTimeout(r, 100));
+    const versionsEventually = (count: number) =>
+      eventually(`${count} versions listed`, async () => {
         const response = await get(`${t.swift}/mona/LinkedList`);
-        versions = response.ok ? Object.keys((await response.json()).releases) : [];
-        if (!response.ok) await response.body?.cancel();
-      }
-      return versions;
-    };
+        if (!response.ok) return void await response.body?.cancel();
+        const listed = Object.keys((await response.json()).releases);
+        return listed.length >= count ? listed : undefined;
+      });
     assert.deepEqual(await versionsEventually(1), ["1.0.0"], "the first pass after start-up");
 
     // A new version folder, written while the server runs: the watcher triggers a pass.
@@ -353,9 +362,7 @@ Deno.test("the filesystem source picks up new releases while the server runs, zi
 
     // A broken release is refused once and not retried until it changes.
     await Deno.writeTextFile(`${root}/mona/LinkedList/2.0.0.zip`, "not a zip");
-    for (let i = 0; i < 50 && !t.logs.some((l) => l.includes("filesystem release refused")); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually("the broken release refused", () => t.logs.some((l) => l.includes("filesystem release refused")));
     assert.ok(t.logs.some((l) => l.includes("filesystem release refused") && l.includes("2.0.0.zip")));
     await t.server.scheduler.runNow("source-filesystem");
     const refusals = t.logs.filter((l) => l.includes("filesystem release refused")).length;

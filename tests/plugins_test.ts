@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "./support/eventually.ts";
 import * as zip from "@zip.js/zip.js";
 import { buildZip, packageZip } from "./support/archives.ts";
 import { ROOT, runMain } from "./support/cli.ts";
@@ -191,10 +192,14 @@ Deno.test("upstream provider: validates tokens at an HTTP endpoint, caching succ
   });
   const config = await writeConfig([{
     use: "upstream",
-    options: { url: `http://127.0.0.1:${endpoint.addr.port}/swift/login`, cacheFailureMs: 300 },
+    options: { url: `http://127.0.0.1:${endpoint.addr.port}/swift/login` },
   }]);
+  let now = Date.parse("2026-01-01T00:00:00Z");
   try {
-    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config, REGISTRY_ADMIN_TOKEN: "" } });
+    await using t = await startTestServer({
+      env: { REGISTRY_CONFIG: config, REGISTRY_ADMIN_TOKEN: "" },
+      now: () => now,
+    });
     for (let i = 0; i < 3; i++) {
       const response = await publish(t.swift, `mona/LinkedList/1.0.${i}`, { archive: await packageZip() }, {
         token: "good-upstream-token",
@@ -211,10 +216,17 @@ Deno.test("upstream provider: validates tokens at an HTTP endpoint, caching succ
       await response.body?.cancel();
     }
     assert.equal(calls, 2, "a failure is cached too");
-    await new Promise((r) => setTimeout(r, 350));
+    now += 3_001; // failures are cached for 3 s
     const again = await publish(t.swift, "mona/LinkedList/2.0.0", { archive: await packageZip() }, { token: "bad" });
     await again.body?.cancel();
     assert.equal(calls, 3, "a failure is asked again once its short cache expires");
+    now += 10 * 60_000; // successes are cached for 10 minutes
+    const renewed = await publish(t.swift, "mona/LinkedList/1.1.0", { archive: await packageZip() }, {
+      token: "good-upstream-token",
+    });
+    assert.equal(renewed.status, 201);
+    await renewed.body?.cancel();
+    assert.equal(calls, 4, "a success is asked again once its cache expires");
   } finally {
     await Deno.remove(config);
     await endpoint.shutdown();
@@ -347,9 +359,8 @@ Deno.test("a plugin hook that throws fails that request with a clear error, not 
     const ok = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
     assert.equal(ok.status, 201, "the afterPublish failure does not undo or fail the publish");
     await ok.body?.cancel();
-    for (let i = 0; i < 50 && !t.logs.some((l) => l.includes("webhook exploded")); i++) {
-      await new Promise((r) => setTimeout(r, 20)); // hooks run after the answer
-    }
+    // Hooks run after the answer.
+    await eventually("the hook failure logged", () => t.logs.some((l) => l.includes("webhook exploded")));
     assert.ok(t.logs.some((l) => l.includes("afterPublish hook failed") && l.includes("webhook exploded")));
     const health = await fetch(`${t.url}/health`);
     assert.equal(health.status, 200);
@@ -387,7 +398,7 @@ Deno.test("REGISTRY_PLUGINS loads a plugin by absolute path, and the example web
     const loaded = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "plugin loaded").map((l) => l.source);
     assert.ok(loaded.includes(example("release-policy")), "loaded from REGISTRY_PLUGINS");
     await (await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).body?.cancel();
-    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually("the webhook called", () => received.length > 0);
     assert.deepEqual(received.map((r) => (r as { id: string; version: string; event: string })), [
       { ...received[0] as object, event: "release.published", id: "mona.LinkedList", version: "1.0.0" },
     ]);

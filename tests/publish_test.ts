@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "./support/eventually.ts";
 import { buildZip, packageZip } from "./support/archives.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
 import { ADMIN_TOKEN, get, problem, publish, sha256Hex, startTestServer } from "./support/server.ts";
@@ -43,16 +44,13 @@ Deno.test("Prefer: respond-async gives 202 with Location and Retry-After; the st
   assert.match(location, new RegExp(`^${t.swift}/-/publishes/[0-9a-f-]{36}$`));
   await response.body?.cancel();
 
-  let status = 202;
-  let poll: Response | undefined;
-  for (let i = 0; i < 100 && status === 202; i++) {
-    poll = await get(location, { redirect: "manual" });
-    status = poll.status;
-    await poll.body?.cancel();
-    if (status === 202) await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(status, 301);
-  assert.equal(poll!.headers.get("location"), `${t.swift}/mona/LinkedList/1.0.0`);
+  const poll = await eventually("the publish finished", async () => {
+    const response = await get(location, { redirect: "manual" });
+    await response.body?.cancel();
+    return response.status === 202 ? undefined : response;
+  });
+  assert.equal(poll.status, 301);
+  assert.equal(poll.headers.get("location"), `${t.swift}/mona/LinkedList/1.0.0`);
   const release = await get(`${t.swift}/mona/LinkedList/1.0.0`);
   assert.equal(release.status, 200);
   await release.body?.cancel();

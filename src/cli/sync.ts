@@ -18,7 +18,7 @@ export async function runSync(config: Config, only: string[]): Promise<number> {
   }
   // Progress goes to stdout; log lines (warnings and up) to stderr.
   const logger = createJsonLogger("warn", (line) => console.error(line));
-  const open = await openRegistry(config, logger, "sync");
+  const open = await openRegistry(config, logger, { scratchName: "sync" });
   try {
     const ingestion = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
     const terminal = Deno.stdout.isTerminal();

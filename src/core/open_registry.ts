@@ -24,6 +24,15 @@ export interface OpenRegistry {
   close(): Promise<void>;
 }
 
+/** Optional parts of {@link openRegistry}. */
+export interface OpenRegistryOptions {
+  /** Name of this process's scratch directory under `<data>/tmp` (default `uploads`). */
+  scratchName?: string;
+  metrics?: Metrics;
+  /** The clock (default `Date.now`); tests pass their own to control time. */
+  now?: () => number;
+}
+
 /**
  * Opens storage, loads the plugins and builds the registry.
  *
@@ -32,8 +41,7 @@ export interface OpenRegistry {
 export async function openRegistry(
   config: Config,
   logger: Logger,
-  scratchName = "uploads",
-  metrics?: Metrics,
+  { scratchName = "uploads", metrics, now = Date.now }: OpenRegistryOptions = {},
 ): Promise<OpenRegistry> {
   const storage = await openStorage(config, logger, metrics);
   const scratchDir = join(config.dataDir, "tmp", scratchName);
@@ -46,6 +54,7 @@ export async function openRegistry(
       logger,
       metadataMaxAgeMs: storage.metadataMaxAgeMs,
       onHookError: (plugin) => metrics?.pluginErrors.inc({ plugin }),
+      now,
     });
   } catch (error) {
     await storage.close();
@@ -61,6 +70,7 @@ export async function openRegistry(
     scratchDir,
     archiveLimits: config.archiveLimits,
     archiveCacheBytes: config.memoryCacheBytes,
+    clock: () => new Date(now()),
   });
   return {
     registry,

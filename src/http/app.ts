@@ -41,6 +41,8 @@ export interface AppDeps {
   status?: () => Promise<unknown>;
   publicUrl?: string;
   version: string;
+  /** The clock (rate limits). */
+  now: () => number;
 }
 
 /** Builds the Hono app serving every route of the registry. */
@@ -53,7 +55,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deps.metrics.middleware(),
     contentVersion(),
     headContentLength(),
-    rateLimit({ ...deps.rateLimit, auth: deps.auth }),
+    rateLimit({ ...deps.rateLimit, auth: deps.auth, clock: deps.now }),
     requestTimeout(deps.requestTimeoutMs),
   );
   app.onError((error, c) => {

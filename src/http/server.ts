@@ -32,14 +32,24 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/** Optional dependencies of {@link startServer}. */
+export interface ServerOptions {
+  /** The clock (default `Date.now`); tests pass their own to control time. */
+  now?: () => number;
+}
+
 /**
  * Starts a registry for `config`, logging to `logger`.
  *
  * @throws {ConfigError} when it cannot listen on the configured host and port.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
   const metrics = new Metrics();
-  const open = await openRegistry(config, logger, "uploads", metrics);
+  const open = await openRegistry(config, logger, { metrics, now: options.now });
   const { registry, storage, plugins, scratchDir } = open;
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const publishJobs = new PublishJobs<PublishedRelease>();
@@ -77,6 +87,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     status,
     publicUrl: config.publicUrl,
     version: VERSION,
+    now: options.now ?? Date.now,
   });
 
   let server: Deno.HttpServer<Deno.NetAddr>;

@@ -27,7 +27,7 @@ export async function createIngestion(
   open: OpenRegistry,
   logger: Logger,
   maxArchiveBytes: number,
-  fetchImpl?: typeof fetch,
+  options: { fetch?: typeof fetch; now?: () => number } = {},
 ): Promise<Ingestion> {
   const transforms = await ingestionTransforms(open, logger);
   const source = new GitHubSource({
@@ -43,7 +43,8 @@ export async function createIngestion(
     requestTimeoutMs: github.requestTimeoutMs,
     maxArchiveBytes,
     retryAfterMs: github.retryAfterMs,
-    fetch: fetchImpl,
+    fetch: options.fetch,
+    clock: options.now && (() => new Date(options.now!())),
   });
   return {
     source,

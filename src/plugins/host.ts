@@ -89,6 +89,8 @@ export interface PluginHostDeps {
   metadataMaxAgeMs: number;
   /** Told about every plugin hook that failed outside a request (for metrics). */
   onHookError?: (plugin: string) => void;
+  /** The clock plugins see (default `Date.now`). */
+  now?: () => number;
 }
 
 /** Loads every spec in order. @throws {PluginLoadError} naming the first plugin that fails. */
@@ -183,6 +185,7 @@ function pluginContext(spec: PluginSpec, deps: PluginHostDeps, documents: Docume
       compare: (a, b) => semver.compare(a, b),
       satisfies: (v, r) => semver.satisfies(v, r),
     },
+    now: deps.now ?? Date.now,
   };
 }
 

@@ -25,9 +25,12 @@ export interface TestServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Options: extra `REGISTRY_*` settings, and a data dir to reuse (e.g. across a restart). */
+/**
+ * Options: extra `REGISTRY_*` settings, a data dir to reuse (e.g. across a
+ * restart), and a clock to control time.
+ */
 export async function startTestServer(
-  options: { env?: Record<string, string>; dataDir?: string } = {},
+  options: { env?: Record<string, string>; dataDir?: string; now?: () => number } = {},
 ): Promise<TestServer> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "registry-test-" });
@@ -37,7 +40,7 @@ export async function startTestServer(
     ...options.env,
   });
   const logger = createMemoryLogger();
-  const server = await startServer(config, logger);
+  const server = await startServer(config, logger, { now: options.now });
   let closed = false;
   const close = async () => {
     if (closed) return;
