@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(() => problemResponse(404, "Not Found", "no such resource"));
 
   app.get("/health", (c) => c.json({ status: "ok", version: deps.version }));
-  app.get("/metrics", async (c) => {
+  app.get("/metrics", (c) => {
     if (deps.metricsTokenSha256 !== undefined) {
       const presented = presentedSecret(c.req.raw);
       if (typeof presented !== "string" || !digestsEqual(sha256Hex(presented), deps.metricsTokenSha256)) {
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         );
       }
     }
-    return c.text(await deps.metrics.text(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+    return c.text(deps.metrics.text(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
   app.route(SWIFT_BASE_PATH, createSwiftApi(deps));
   return app;

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (`GET /metrics`, text format) with prom-client: HTTP
+ * Prometheus metrics (`GET /metrics`, text format): HTTP
  * requests by route, method and status with latency histograms, bytes served,
  * the disk cache, S3 calls and errors, ingestion and plugin hook errors.
  * One {@link Metrics} per server (no global registry), so tests can run
@@ -7,77 +7,57 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { MiddlewareHandler } from "hono";
 import type { TieredStore } from "../storage/tiered_store.ts";
+import { MetricRegistry } from "../util/prometheus.ts";
 import type { AppEnv } from "./middleware.ts";
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]);
 
 /** The metrics of one server. */
 export class Metrics {
-  readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: "registry_http_requests_total",
-    help: "HTTP requests by route, method and status",
-    labelNames: ["route", "method", "status"] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: "registry_http_request_duration_seconds",
-    help: "HTTP request latency by route and method",
-    labelNames: ["route", "method"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
-  readonly bytesServed = new Counter({
-    name: "registry_http_response_bytes_total",
-    help: "Bytes of response bodies sent, by route",
-    labelNames: ["route"] as const,
-    registers: [this.registry],
-  });
-  readonly s3Calls = new Counter({
-    name: "registry_s3_calls_total",
-    help: "S3 API calls by operation",
-    labelNames: ["operation"] as const,
-    registers: [this.registry],
-  });
-  readonly s3Errors = new Counter({
-    name: "registry_s3_errors_total",
-    help: "Failed S3 API calls by operation",
-    labelNames: ["operation"] as const,
-    registers: [this.registry],
-  });
-  readonly ingested = new Counter({
-    name: "registry_ingest_versions_total",
-    help: "Versions handled by ingestion, by source and outcome (ingested, skipped, failed)",
-    labelNames: ["source", "outcome"] as const,
-    registers: [this.registry],
-  });
-  readonly rateLimitPauses = new Counter({
-    name: "registry_ingest_rate_limit_pauses_total",
-    help: "Ingestion passes stopped by a rate limit",
-    labelNames: ["source"] as const,
-    registers: [this.registry],
-  });
-  readonly pluginErrors = new Counter({
-    name: "registry_plugin_hook_errors_total",
-    help: "Plugin hooks that failed or timed out, by plugin",
-    labelNames: ["plugin"] as const,
-    registers: [this.registry],
-  });
+  readonly registry = new MetricRegistry();
+  readonly requests = this.registry.counter(
+    "registry_http_requests_total",
+    "HTTP requests by route, method and status",
+    ["route", "method", "status"],
+  );
+  readonly duration = this.registry.histogram(
+    "registry_http_request_duration_seconds",
+    "HTTP request latency by route and method",
+    ["route", "method"],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+  readonly bytesServed = this.registry.counter(
+    "registry_http_response_bytes_total",
+    "Bytes of response bodies sent, by route",
+    ["route"],
+  );
+  readonly s3Calls = this.registry.counter("registry_s3_calls_total", "S3 API calls by operation", ["operation"]);
+  readonly s3Errors = this.registry.counter(
+    "registry_s3_errors_total",
+    "Failed S3 API calls by operation",
+    ["operation"],
+  );
+  readonly ingested = this.registry.counter(
+    "registry_ingest_versions_total",
+    "Versions handled by ingestion, by source and outcome (ingested, skipped, failed)",
+    ["source", "outcome"],
+  );
+  readonly rateLimitPauses = this.registry.counter(
+    "registry_ingest_rate_limit_pauses_total",
+    "Ingestion passes stopped by a rate limit",
+    ["source"],
+  );
+  readonly pluginErrors = this.registry.counter(
+    "registry_plugin_hook_errors_total",
+    "Plugin hooks that failed or timed out, by plugin",
+    ["plugin"],
+  );
 
   /** Reports the disk cache's counters and usage (when S3 is on). */
   observeCache(cache: TieredStore): void {
-    const stat = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [this.registry],
-        collect() {
-          this.set(read());
-        },
-      });
+    const stat = (name: string, help: string, read: () => number) => this.registry.gauge(name, help, read);
     stat("registry_disk_cache_hits", "Disk cache hits since start", () => cache.stats.hits);
     stat("registry_disk_cache_misses", "Disk cache misses since start", () => cache.stats.misses);
     stat("registry_disk_cache_evictions", "Files evicted from the disk cache since start", () => cache.stats.evictions);
@@ -122,7 +102,7 @@ export class Metrics {
   }
 
   /** The metrics in Prometheus text format. */
-  async text(): Promise<string> {
-    return await this.registry.metrics();
+  text(): string {
+    return this.registry.text();
   }
 }
