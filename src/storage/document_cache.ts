@@ -4,12 +4,25 @@
  * from memory; after it, a `head` compares etags and only a changed document
  * is fetched again. When the store is unreachable, the last known version is
  * served. Writes go through compare-and-swap and invalidate the entry.
+ * Concurrent updates of one document from this process are applied together
+ * in one write (a burst of publishes to one package commits in a few writes,
+ * instead of racing each other until they give up).
  *
  * @module
  */
 import { LruCache } from "../util/lru_cache.ts";
 import { readJsonDocument, updateJsonDocument } from "./json_document.ts";
 import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
+
+/** An update waiting for the next write of its document. */
+interface QueuedUpdate {
+  mutate: (current: unknown) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Thrown inside a batch when no update changed an absent document: there is nothing to write. */
+const NOTHING_TO_WRITE = Symbol("nothing to write");
 
 interface Entry {
   value: unknown;
@@ -37,6 +50,8 @@ export class DocumentCache {
   readonly #now: () => number;
   readonly #entries: LruCache<string, Entry>;
   readonly #pending = new Map<string, Promise<Entry>>();
+  /** Updates per key waiting for the write in progress to finish. */
+  readonly #queued = new Map<string, QueuedUpdate[]>();
   /** Bumped by every write, so a read racing a write does not cache what it read. */
   #generation = 0;
 
@@ -72,15 +87,67 @@ export class DocumentCache {
 
   /**
    * Compare-and-swap update (see {@link updateJsonDocument}); returns the
-   * stored document. The next read fetches it again.
+   * stored document. The next read fetches it again. Updates of one key that
+   * arrive while a write of it is in progress are applied in arrival order to
+   * the same document and written together; one that throws fails alone.
    */
-  async update<T>(key: string, mutate: (current: T | null) => T | undefined): Promise<T> {
+  update<T>(key: string, mutate: (current: T | null) => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const update = { mutate, resolve, reject } as QueuedUpdate;
+      const queue = this.#queued.get(key);
+      if (queue !== undefined) return void queue.push(update);
+      this.#queued.set(key, [update]);
+      void this.#drain(key);
+    });
+  }
+
+  async #drain(key: string): Promise<void> {
+    for (;;) {
+      const batch = this.#queued.get(key)!;
+      if (batch.length === 0) {
+        this.#queued.delete(key);
+        return;
+      }
+      this.#queued.set(key, []);
+      await this.#write(key, batch);
+    }
+  }
+
+  async #write(key: string, batch: QueuedUpdate[]): Promise<void> {
+    let failures = new Map<QueuedUpdate, unknown>();
+    let stored: unknown;
     try {
-      return (await updateJsonDocument(this.#store, key, mutate)).value;
+      // `mutate` may run again after a lost race: each run starts from the stored document.
+      stored = (await updateJsonDocument<unknown>(this.#store, key, (current) => {
+        failures = new Map();
+        let document = current;
+        let changed = false;
+        for (const update of batch) {
+          try {
+            const next = update.mutate(document);
+            if (next !== undefined) [document, changed] = [next, true];
+          } catch (error) {
+            failures.set(update, error);
+          }
+        }
+        if (!changed && current === null) throw NOTHING_TO_WRITE;
+        return changed ? document : undefined;
+      })).value;
+    } catch (error) {
+      if (error !== NOTHING_TO_WRITE) {
+        for (const update of batch) update.reject(error);
+        return;
+      }
+      stored = null;
     } finally {
       this.#generation++;
       this.#entries.delete(key);
       this.#pending.delete(key);
+    }
+    for (const update of batch) {
+      if (failures.has(update)) update.reject(failures.get(update));
+      else if (stored === null) update.reject(new Error(`mutation of absent document ${key} returned nothing`));
+      else update.resolve(stored);
     }
   }
 
