@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { buildZip } from "../tests/support/archives.ts";
 import factory, { type MaxSizeOptions } from "./max-size.ts";
-import type { PluginContext, PluginStorage, SemverApi, TransformResult } from "./types.ts";
+import type { PluginContext, PluginStorage, RegistryApi, SemverApi, TransformResult } from "./types.ts";
 
 const noop = () => {};
 const storage: PluginStorage = {
@@ -18,6 +18,7 @@ function context(options: unknown): PluginContext<MaxSizeOptions> {
     storage,
     semver: {} as SemverApi,
     now: Date.now,
+    registry: {} as RegistryApi,
   };
 }
 
@@ -38,7 +39,8 @@ async function check(maxBytes: number, bytes: Uint8Array): Promise<{ result: Tra
     },
   });
   const result = await transform.transform({
-    package: { scope: "mona", name: "LinkedList" },
+    format: "swift",
+    package: { format: "swift", scope: "mona", name: "LinkedList" },
     version: "1.0.0",
     archive,
     size: bytes.length,

@@ -68,7 +68,14 @@ const factory: PluginFactory<NormalizeArchiveOptions> = (ctx) => {
     name: "normalize-archive",
     transforms: [{
       name: "normalize-archive",
-      transform: (input) => normalize(input, limits, tempDir, ctx.logger),
+      // Swift source archives only: other formats' artifacts pass through untouched.
+      transform: async (input) => {
+        if (input.format !== "swift") {
+          await input.archive.cancel();
+          return {};
+        }
+        return await normalize(input, limits, tempDir, ctx.logger);
+      },
     }],
   };
 };

@@ -3,7 +3,7 @@ import * as zip from "@zip.js/zip.js";
 import { buildZip, packageZip, type TestEntry } from "../tests/support/archives.ts";
 import { inspectSourceArchive } from "../src/core/archive.ts";
 import factory, { type NormalizeArchiveOptions } from "./normalize-archive.ts";
-import type { PluginContext, PluginStorage, SemverApi, TransformResult } from "./types.ts";
+import type { PluginContext, PluginStorage, RegistryApi, SemverApi, TransformResult } from "./types.ts";
 
 zip.configure({ useWebWorkers: false });
 
@@ -22,6 +22,7 @@ function context<O>(options: O): PluginContext<O> {
     storage,
     semver: {} as SemverApi,
     now: Date.now,
+    registry: {} as RegistryApi,
   };
 }
 
@@ -48,7 +49,8 @@ async function normalize(
   assert.ok(transform);
   const stream = archive instanceof Uint8Array ? ReadableStream.from([archive]) : archive;
   return await transform.transform({
-    package: { scope: "mona", name: "LinkedList" },
+    format: "swift",
+    package: { format: "swift", scope: "mona", name: "LinkedList" },
     version: "1.0.0",
     archive: stream,
     size: archive instanceof Uint8Array ? archive.length : 0,

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Action, PluginFactory, Principal } from "./types.ts";
+import type { Action, PackageName, PluginFactory, Principal } from "./types.ts";
 import { digestsEqual, presentedSecret, sha256Hex } from "./credentials.ts";
 
 /** One configured token. */
@@ -62,7 +62,7 @@ const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
       },
       authorize(principal, action, pkg) {
         if (principal?.provider !== "static-token") return "abstain";
-        return decide(principal, action, pkg?.scope);
+        return decide(principal, action, pkg);
       },
     },
   };
@@ -73,17 +73,25 @@ const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
  * scopes grant; for reads it lacks, abstain (so public reads stay public for
  * a publish-only token); deny the rest.
  */
-export function decide(principal: Principal, action: Action, scope: string | undefined): "allow" | "deny" | "abstain" {
-  if (grants(principal, action, scope)) return "allow";
+export function decide(
+  principal: Principal,
+  action: Action,
+  pkg: PackageName | undefined,
+): "allow" | "deny" | "abstain" {
+  if (grants(principal, action, pkg)) return "allow";
   return action === "read" ? "abstain" : "deny";
 }
 
-/** True when `principal`'s scopes (admin implies all) and package scopes allow `action` on a package of `scope`. */
-export function grants(principal: Principal, action: Action, scope: string | undefined): boolean {
+/**
+ * True when `principal`'s scopes (admin implies all) and package scopes allow
+ * `action` on `pkg` (or on no package in particular). A caller limited to
+ * package scopes may not publish a package without a scope.
+ */
+export function grants(principal: Principal, action: Action, pkg: PackageName | undefined): boolean {
   const scopes = principal.scopes ?? [];
   if (!scopes.includes("admin") && !scopes.includes(action)) return false;
-  if (action !== "publish" || principal.packageScopes === undefined || scope === undefined) return true;
-  return principal.packageScopes.includes(scope.toLowerCase());
+  if (action !== "publish" || principal.packageScopes === undefined || pkg === undefined) return true;
+  return pkg.scope !== undefined && principal.packageScopes.includes(pkg.scope.toLowerCase());
 }
 
 export default staticToken;

@@ -114,7 +114,7 @@ const tokenStore: PluginFactory = ({ storage, now: clock }) => {
       },
       authorize(principal, action, pkg) {
         if (principal?.provider !== "token-store") return "abstain";
-        return decide(principal, action, pkg?.scope);
+        return decide(principal, action, pkg);
       },
     },
   };

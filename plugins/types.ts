@@ -28,13 +28,20 @@ export interface Principal {
   provider?: string;
   /** Actions this caller was granted by its provider, when the provider decides per token. */
   scopes?: Action[];
-  /** Package scopes (the `mona` of `mona.LinkedList`) it may publish to; absent means any. */
+  /**
+   * Package scopes it may publish to (Swift's `mona` of `mona.LinkedList`, npm's `mona` of `@mona/pkg`); absent
+   * means any. A caller limited to scopes may not publish packages that have no scope.
+   */
   packageScopes?: string[];
 }
 
-/** A package as auth providers and hooks see it. */
+/** A package as auth providers, transforms, hooks and sources see it. */
 export interface PackageName {
-  scope: string;
+  /** Its format: `"swift"`, `"npm"`, `"pypi"`, `"go"` or `"cache"`. */
+  format: string;
+  /** Swift's scope, or an npm scope without `@`; absent where the package has none. */
+  scope?: string;
+  /** The name within the scope (npm: without the scope; Go: the module path). */
   name: string;
 }
 
@@ -62,13 +69,20 @@ export interface AuthProvider {
   ): AuthorizeDecision | Promise<AuthorizeDecision>;
 }
 
-/** A source archive on its way into the registry, before it is stored. */
+/** An artifact on its way into the registry, before it is stored. */
 export interface TransformInput {
+  /** The format of the package (`package.format`): it says what the archive is. */
+  format: string;
   /** Package and version being published or ingested. */
   package: PackageName;
   version: string;
-  /** The archive bytes (a zip); read it at most once. */
+  /**
+   * The artifact's bytes; read it at most once. Swift: a source archive (zip); npm: a package tarball (.tgz);
+   * PyPI: a wheel or sdist; Go: a module zip; cache: a blob.
+   */
   archive: ReadableStream<Uint8Array>;
+  /** The artifact's file name, where the format has one (PyPI, npm). */
+  filename?: string;
   /** Size of the archive in bytes. */
   size: number;
   /** Release metadata so far. */
@@ -77,7 +91,7 @@ export interface TransformInput {
 
 /** What a transform decides. Omitted fields keep what came in. */
 export interface TransformResult {
-  /** A replacement archive (a zip with exactly one top-level directory). */
+  /** A replacement artifact of the same kind (it is validated again like the original). */
   archive?: ReadableStream<Uint8Array>;
   /** Fields merged into the release metadata. */
   metadata?: Record<string, unknown>;
@@ -94,22 +108,71 @@ export interface ArchiveTransform {
 
 /** A release that was just published or ingested. */
 export interface PublishedRelease {
-  /** `scope.name` */
+  format: string;
+  package: PackageName;
+  /** How the format's clients name the package: `scope.name` (Swift), `@scope/name` (npm), the project name, ... */
   id: string;
   version: string;
-  /** Lowercase hex SHA-256 of the archive. */
+  /** Lowercase hex SHA-256 of the artifact. */
   checksum: string;
   metadata: Record<string, unknown>;
 }
 
 /**
- * An ingestion source: where packages come from (GitHub, a directory, ...).
- * The scheduler calls `sync` periodically; the ingestion issue defines what a
- * source reports. Declared here so plugins can already ship sources.
+ * An ingestion source: where packages come from (GitHub, a directory, another
+ * system). The scheduler calls `sync` every `REGISTRY_SYNC_INTERVAL`, on one
+ * node of the cluster at a time; it publishes through `ctx.registry`.
  */
 export interface SourcePlugin {
   name: string;
+  /** One pass; stop early when `signal` aborts (shutdown). Throwing marks the pass failed. */
   sync(signal: AbortSignal): Promise<void>;
+}
+
+/** A release an ingestion source hands to the registry. */
+export interface IngestRelease {
+  package: PackageName;
+  version: string;
+  /** The artifact, as the format's clients publish it (see {@link TransformInput.archive}). */
+  archive: ReadableStream<Uint8Array>;
+  /** The artifact's file name, where the format needs one (PyPI: the wheel or sdist name). */
+  filename?: string;
+  /** Release metadata (Swift: SE-0292 metadata such as `repositoryURLs`, `description`, `licenseURL`). */
+  metadata?: Record<string, unknown>;
+}
+
+/** What became of an {@link IngestRelease}. */
+export type IngestOutcome =
+  /** Stored and visible to clients. */
+  | { status: "published"; checksum: string }
+  /** The version was there already (published meanwhile, perhaps by another node): nothing changed. */
+  | { status: "exists" }
+  /** Refused by validation or a transform; trying again with the same bytes gives the same answer. */
+  | { status: "refused"; reason: string };
+
+/** One version of a package, as sources see it. */
+export interface VersionInfo {
+  publishedAt: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The registry as an ingestion source uses it (`ctx.registry`). Publishing
+ * here is a publish like any other: the same validation, transforms,
+ * immutability, and exactly-once commit across a cluster. Storage problems
+ * are thrown (retry later); refusals are returned.
+ */
+export interface RegistryApi {
+  /** The formats this registry serves (`REGISTRY_FORMATS`). */
+  readonly formats: readonly string[];
+  /** The versions of a package, or `null` when it has none. */
+  versions(pkg: PackageName): Promise<Record<string, VersionInfo> | null>;
+  /** Publishes a release of any served format. */
+  publish(release: IngestRelease): Promise<IngestOutcome>;
+  /** Records that this source will not ingest `version`, and why (operators see it in the status). */
+  skip(pkg: PackageName, version: string, reason: string): Promise<void>;
+  /** The versions of `pkg` this source recorded as skipped, with their reasons. */
+  skipped(pkg: PackageName): Promise<Record<string, string>>;
 }
 
 /** A plugin: a name and any of the capabilities. */
@@ -163,6 +226,8 @@ export interface PluginContext<Options = Record<string, unknown>> {
   semver: SemverApi;
   /** The current time in ms since the epoch. Use it instead of `Date.now()`, so tests can control time. */
   now(): number;
+  /** Publishing into the registry, for ingestion sources. */
+  registry: RegistryApi;
 }
 
 /** The default export of a plugin module. */

@@ -98,7 +98,7 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger, now:
       },
       authorize(principal, action, pkg) {
         if (principal?.provider !== "upstream") return "abstain";
-        return decide(principal, action, pkg?.scope);
+        return decide(principal, action, pkg);
       },
     },
   };

@@ -12,6 +12,7 @@ import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc
 import type { LogLevel } from "./log.ts";
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from "./core/archive.ts";
 import type { PluginSpec } from "./plugins/spec.ts";
+import { FORMATS } from "./formats/index.ts";
 
 /** The validated settings of one registry process. */
 export interface Config {
@@ -53,6 +54,8 @@ export interface Config {
   filesystemRoot?: string;
   /** Time between scheduled sync passes. */
   syncIntervalMs: number;
+  /** Ids of the formats served (`REGISTRY_FORMATS`), in mounting order. */
+  formats: string[];
 }
 
 /** Where and what to mirror from GitHub. */
@@ -103,6 +106,11 @@ export interface SettingDoc {
 /** Every setting the server reads. */
 export const SETTINGS: readonly SettingDoc[] = [
   { env: "REGISTRY_HOST", flag: "--host", default: "127.0.0.1", description: "interface to listen on" },
+  {
+    env: "REGISTRY_FORMATS",
+    default: "(all)",
+    description: `formats to serve, comma-separated: ${FORMATS.map((f) => f.id).join(", ")}`,
+  },
   { env: "REGISTRY_PORT", flag: "--port", default: "8080", description: "TCP port to listen on (0 = any free port)" },
   {
     env: "REGISTRY_DATA_DIR",
@@ -299,6 +307,7 @@ export async function loadConfig(
   const memoryCacheBytes = memoryRaw === "0" ? 0 : parseByteSize(memoryRaw, "REGISTRY_MEMORY_CACHE_BYTES");
   const requestTimeoutMs = parseDuration(nonEmpty(env.REGISTRY_REQUEST_TIMEOUT) ?? "10m", "REGISTRY_REQUEST_TIMEOUT");
   return {
+    formats: parseFormats(nonEmpty(env.REGISTRY_FORMATS)),
     archiveLimits,
     rateLimit,
     memoryCacheBytes,
@@ -445,6 +454,19 @@ async function readConfigFile(path: string | undefined): Promise<PluginSpec[]> {
     );
   }
   return plugins as PluginSpec[];
+}
+
+function parseFormats(raw: string | undefined): string[] {
+  const known = FORMATS.map((f) => f.id);
+  if (raw === undefined) return known;
+  const wanted = raw.split(",").map((f) => f.trim().toLowerCase()).filter((f) => f !== "");
+  const unknown = wanted.filter((f) => !known.includes(f));
+  if (wanted.length === 0 || unknown.length > 0) {
+    throw new ConfigError(
+      `REGISTRY_FORMATS must list formats among ${known.join(", ")} (got "${raw}")`,
+    );
+  }
+  return known.filter((f) => wanted.includes(f));
 }
 
 function parseBoolean(raw: string | undefined, setting: string): boolean {

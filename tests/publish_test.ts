@@ -371,12 +371,38 @@ Deno.test("publish validates metadata: invalid JSON or shapes SwiftPM cannot dec
     [{ author: { email: "a@b.c" } }, /author/],
     [{ repositoryURLs: "https://github.com/mona/LinkedList" }, /repositoryURLs/],
     [{ originalPublicationTime: "yesterday" }, /originalPublicationTime/],
+    // A date alone makes the release unreadable for every SwiftPM client (seen with SwiftPM 6.3.1).
+    [{ originalPublicationTime: "2024-01-02" }, /originalPublicationTime.*2024-01-02T03:04:05Z/],
+    [{ originalPublicationTime: "2024-01-02T03:04:05.123Z" }, /whole seconds/],
+    [{ originalPublicationTime: "2024-01-02T03:04:05" }, /zone/],
+    [{ author: { name: 42 } }, /metadata\.author must be an object with a non-empty "name"/],
+    [{ author: { name: "Mona", email: ["x"] } }, /metadata\.author\.email must be a string/],
+    [{ author: { name: "Mona", organization: { url: "https://x.y" } } }, /metadata\.author\.organization/],
+    [{ author: { name: "Mona", organization: { name: "O", url: "not a url" } } }, /organization\.url/],
+    [{ licenseURL: "LICENSE" }, /metadata\.licenseURL must be an absolute URL/],
+    [{ readmeURL: 7 }, /metadata\.readmeURL must be a string/],
+    [{ description: { text: "x" } }, /metadata\.description/],
+    [{ repositoryURLs: ["https://github.com/mona/LinkedList", "no url"] }, /"no url"/],
   ];
   for (const [metadata, detail] of cases) {
     const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive, metadata });
     assert.equal(response.status, 422, JSON.stringify(metadata));
     assert.match((await problem(response)).detail, detail);
   }
+  const list = await get(`${t.swift}/mona/LinkedList`);
+  assert.equal(list.status, 404, "nothing was stored");
+  await list.body?.cancel();
+
+  const valid = {
+    description: "A linked list",
+    licenseURL: "https://github.com/mona/LinkedList/blob/main/LICENSE",
+    originalPublicationTime: "2024-01-02T03:04:05+02:00",
+    author: { name: "Mona", email: "mona@example.com", organization: { name: "Octo", url: "https://octo.example" } },
+    repositoryURLs: ["https://github.com/mona/LinkedList", "git@github.com:mona/LinkedList.git"],
+  };
+  const accepted = await publish(t.swift, "mona/LinkedList/1.0.0", { archive, metadata: valid });
+  assert.equal(accepted.status, 201);
+  await accepted.body?.cancel();
 });
 
 Deno.test("signed releases: signature stored in metadata and sent with the archive; a format is required", async () => {

@@ -17,7 +17,8 @@ const factory: PluginFactory<{ scopes: string[] }> = ({ options }) => {
     auth: {
       authenticate: () => "abstain",
       authorize(_principal, action, pkg) {
-        return action === "publish" && pkg !== undefined && frozen.has(pkg.scope.toLowerCase()) ? "deny" : "abstain";
+        const scope = pkg?.scope?.toLowerCase();
+        return action === "publish" && scope !== undefined && frozen.has(scope) ? "deny" : "abstain";
       },
     },
   };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PackageRef } from "../core/identity.ts";
+import type { PackageRef } from "../core/package.ts";
 import type { Action, Principal } from "../../plugins/types.ts";
 
 export type { Action, Principal };

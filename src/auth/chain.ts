@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { PackageRef } from "../core/identity.ts";
+import { packageName, type PackageRef } from "../core/package.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 import { callHook } from "../plugins/hooks.ts";
 import type { Action, AuthProvider, Principal } from "../../plugins/types.ts";
@@ -53,7 +53,7 @@ export function createAuthChain(
       for (const { plugin, provider } of providers) {
         if (provider.authorize === undefined) continue;
         const decision = await callHook(plugin, async () => {
-          const answer = await provider.authorize!(principal, action, pkg);
+          const answer = await provider.authorize!(principal, action, pkg && packageName(pkg));
           if (answer !== "allow" && answer !== "deny" && answer !== "abstain") {
             throw new Error(`authorize returned ${JSON.stringify(answer)}`);
           }
@@ -69,7 +69,7 @@ export function createAuthChain(
 }
 
 function refusal(principal: Principal | null, action: Action, pkg?: PackageRef): Error {
-  const target = pkg ? ` ${pkg.scope}.${pkg.name}` : "";
+  const target = pkg ? ` ${pkg.id}` : "";
   if (principal === null) {
     return new UnauthorizedError(`authentication is required to ${action}${target}`);
   }

@@ -7,6 +7,8 @@
 import { silentLogger } from "../log.ts";
 import { capabilities, loadPlugins } from "../plugins/host.ts";
 import { DiskStore } from "../storage/disk_store.ts";
+import { DocumentCache } from "../storage/document_cache.ts";
+import { SourceRegistry } from "../formats/registry_api.ts";
 
 /** Loads the plugin at `use` (path or built-in name) with `options`; returns the exit code. */
 export async function runPluginCheck(use: string, options: Record<string, unknown> = {}): Promise<number> {
@@ -14,7 +16,14 @@ export async function runPluginCheck(use: string, options: Record<string, unknow
   try {
     const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
     await store.init();
-    const set = await loadPlugins([{ use, options }], { store, logger: silentLogger, metadataMaxAgeMs: 0 });
+    // Nothing is served here: a source that publishes while being checked is told no format is.
+    const sources = new SourceRegistry(new DocumentCache(store, { maxAgeMs: 0 }));
+    const set = await loadPlugins([{ use, options }], {
+      store,
+      logger: silentLogger,
+      metadataMaxAgeMs: 0,
+      registry: (name) => sources.for(name),
+    });
     const [{ plugin, source, sha256 }] = set.loaded;
     console.log(`ok: plugin "${plugin.name}" from ${source}${sha256 ? ` (sha256 ${sha256})` : ""}`);
     console.log(`provides: ${capabilities(plugin).join(", ") || "nothing"}`);

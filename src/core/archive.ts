@@ -8,7 +8,7 @@
 import * as zip from "@zip.js/zip.js";
 import { FsFileReader } from "../../plugins/zip_file_reader.ts";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
-import { declaredToolsVersion, MANIFEST_FILENAME } from "./manifest.ts";
+import { declaredToolsVersion, MANIFEST_FILENAME } from "../formats/swift/manifest.ts";
 
 zip.configure({ useWebWorkers: false });
 

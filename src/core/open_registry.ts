@@ -1,24 +1,36 @@
 /**
- * Assembles a registry for a configuration: storage, plugins and the core.
- * Shared by the server and by commands that work on the same data (`sync`).
+ * Assembles a registry for a configuration: storage, plugins, the publish
+ * pipeline and the served formats. Shared by the server and by commands that
+ * work on the same data (`sync`).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Config, ConfigError } from "../config.ts";
-import type { Logger } from "../log.ts";
-import { loadPlugins, PluginLoadError, type PluginSet } from "../plugins/host.ts";
-import type { PluginSpec } from "../plugins/spec.ts";
-import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
+import type { Format } from "../formats/format.ts";
+import { FORMATS } from "../formats/index.ts";
+import { SourceRegistry } from "../formats/registry_api.ts";
 import type { Metrics } from "../http/metrics.ts";
-import { Registry } from "./registry.ts";
+import type { Logger } from "../log.ts";
+import { loadPlugins, type NamedTransform, PluginLoadError, type PluginSet } from "../plugins/host.ts";
+import type { PluginSpec } from "../plugins/spec.ts";
+import { DocumentCache } from "../storage/document_cache.ts";
+import { LeaseManager } from "../storage/leases.ts";
+import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
+import { Artifacts } from "./artifacts.ts";
+import { Publisher } from "./publisher.ts";
 
 /** A registry with everything it was built from. */
 export interface OpenRegistry {
-  registry: Registry;
   storage: OpenStorage;
   plugins: PluginSet;
+  publisher: Publisher;
+  /** The served formats, in mounting order. */
+  formats: Format[];
+  /** `ctx.registry` of the ingestion sources. */
+  sources: SourceRegistry;
   /** Where uploads and transformed archives are staged. */
   scratchDir: string;
   close(): Promise<void>;
@@ -31,57 +43,97 @@ export interface OpenRegistryOptions {
   metrics?: Metrics;
   /** The clock (default `Date.now`); tests pass their own to control time. */
   now?: () => number;
+  /** The `fetch` for outbound HTTP (upstreams, plugins). */
+  fetch?: typeof fetch;
 }
 
 /**
- * Opens storage, loads the plugins and builds the registry.
+ * Opens storage, loads the plugins, and builds the publish pipeline and the
+ * formats `config.formats` names.
  *
  * @throws {ConfigError} when a plugin cannot be loaded.
  */
 export async function openRegistry(
   config: Config,
   logger: Logger,
-  { scratchName = "uploads", metrics, now = Date.now }: OpenRegistryOptions = {},
+  { scratchName = "uploads", metrics, now = Date.now, fetch = globalThis.fetch }: OpenRegistryOptions = {},
 ): Promise<OpenRegistry> {
   const storage = await openStorage(config, logger, metrics);
   const scratchDir = join(config.dataDir, "tmp", scratchName);
   await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(scratchDir, { recursive: true });
+  const documents = new DocumentCache(storage.store, { maxAgeMs: storage.metadataMaxAgeMs, clock: now });
+  const sources = new SourceRegistry(documents);
+  const hostDeps = {
+    store: storage.store,
+    logger,
+    metadataMaxAgeMs: storage.metadataMaxAgeMs,
+    onHookError: (plugin: string) => metrics?.pluginErrors.inc({ plugin }),
+    now,
+    fetch,
+    registry: (name: string) => sources.for(name),
+  };
   let plugins: PluginSet;
+  let ingestTransforms: NamedTransform[];
   try {
-    plugins = await loadPlugins(pluginSpecs(config), {
-      store: storage.store,
-      logger,
-      metadataMaxAgeMs: storage.metadataMaxAgeMs,
-      onHookError: (plugin) => metrics?.pluginErrors.inc({ plugin }),
-      now,
-    });
+    plugins = await loadPlugins(pluginSpecs(config), hostDeps);
+    ingestTransforms = await ingestionTransforms(plugins, () => loadPlugins([{ use: "normalize-archive" }], hostDeps));
   } catch (error) {
     await storage.close();
     if (error instanceof PluginLoadError) throw new ConfigError(error.message);
     throw error;
   }
-  const registry = new Registry({
-    store: storage.store,
-    logger,
-    metadataMaxAgeMs: storage.metadataMaxAgeMs,
-    transforms: plugins.transforms,
+  const publisher = new Publisher({
+    documents,
+    claims: new LeaseManager(storage.store, { owner: hostname(), clock: now, prefix: "claims/" }),
+    transforms: { publish: plugins.transforms, ingest: ingestTransforms },
     afterPublish: plugins.afterPublish,
     scratchDir,
-    archiveLimits: config.archiveLimits,
-    archiveCacheBytes: config.memoryCacheBytes,
-    clock: () => new Date(now()),
+    logger,
   });
+  const services = {
+    config,
+    publisher,
+    artifacts: new Artifacts({ store: storage.store, memoryBytes: config.memoryCacheBytes }),
+    documents,
+    store: storage.store,
+    scratchDir,
+    logger,
+    now,
+    fetch,
+  };
+  const formats: Format[] = [];
+  for (const definition of FORMATS) {
+    if (config.formats.includes(definition.id)) formats.push(await definition.create(services));
+  }
+  sources.bind(formats);
   return {
-    registry,
     storage,
     plugins,
+    publisher,
+    formats,
+    sources,
     scratchDir,
     async close() {
-      await registry.settle();
+      for (const format of formats) await format.close?.();
+      await publisher.settle();
       await storage.close();
     },
   };
+}
+
+/**
+ * The transforms ingested artifacts go through: `normalize-archive` first
+ * (zipballs may hold symlinks and macOS junk; the operator's instance and
+ * options when it is configured), then the other configured transforms.
+ */
+async function ingestionTransforms(
+  plugins: PluginSet,
+  loadDefault: () => Promise<PluginSet>,
+): Promise<NamedTransform[]> {
+  const configured = plugins.transforms.filter((t) => t.plugin === "normalize-archive");
+  const normalize = configured.length > 0 ? configured : (await loadDefault()).transforms;
+  return [...normalize, ...plugins.transforms.filter((t) => t.plugin !== "normalize-archive")];
 }
 
 /**

@@ -1,21 +1,20 @@
 /**
  * The composed HTTP application: middleware in order (request id, access log,
- * Content-Version), `/health`, the Swift API under `/swift`, and problem+json
- * for every error and unknown route.
+ * metrics, Content-Version, limits), `/health`, `/metrics`, the routes of
+ * every served format, and the one place where errors become responses:
+ * under a format's paths in that format's error shape, elsewhere as
+ * problem+json.
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Authenticator } from "../auth/auth.ts";
-import type { PublishJobs } from "../core/publish_jobs.ts";
-import type { Registry } from "../core/registry.ts";
-import type { PublishedRelease } from "../formats/swift/publish.ts";
-import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "../formats/swift/routes.ts";
+import type { Format, HttpServices } from "../formats/format.ts";
 import type { Logger } from "../log.ts";
 import { accessLog, type AppEnv, contentVersion, headContentLength, requestId, requestTimeout } from "./middleware.ts";
-import { errorResponse, problemResponse } from "./problem.ts";
+import { problemFromError } from "./problem.ts";
 import { digestsEqual, presentedSecret, sha256Hex } from "../../plugins/credentials.ts";
-import { UnauthorizedError } from "../errors.ts";
+import { NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
 import { rateLimit } from "./rate_limit.ts";
@@ -25,12 +24,9 @@ const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
 
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
-  registry: Registry;
+  formats: readonly Format[];
   auth: Authenticator;
-  publishJobs: PublishJobs<PublishedRelease>;
   logger: Logger;
-  scratchDir: string;
-  maxArchiveBytes: number;
   metrics: Metrics;
   /** Longest a request may take before a 503. */
   requestTimeoutMs: number;
@@ -38,7 +34,7 @@ export interface AppDeps {
   rateLimit: { perIp: number; perPrincipal: number; trustedProxies: string[] };
   /** Hex SHA-256 of the token `/metrics` requires, when set. */
   metricsTokenSha256?: string;
-  status?: () => Promise<unknown>;
+  status: () => Promise<unknown>;
   publicUrl?: string;
   version: string;
   /** The clock (rate limits). */
@@ -58,12 +54,22 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     rateLimit({ ...deps.rateLimit, auth: deps.auth, clock: deps.now }),
     requestTimeout(deps.requestTimeoutMs),
   );
+  const formatOf = (path: string) =>
+    deps.formats.find((format) => format.paths.some((p) => path === p || path.startsWith(`${p}/`)));
+  const respond = (c: Context, error: RegistryError) =>
+    formatOf(c.req.path)?.errorResponse(error) ?? problemFromError(error, DEFAULT_AUTH_CHALLENGE);
   app.onError((error, c) => {
     if (error instanceof PluginFailureError) deps.metrics.pluginErrors.inc({ plugin: error.plugin });
-    const challenge = c.req.path.startsWith(SWIFT_BASE_PATH) ? SWIFT_AUTH_CHALLENGE : DEFAULT_AUTH_CHALLENGE;
-    return errorResponse(error, deps.logger, c.get("requestId"), challenge);
+    if (error instanceof RegistryError) return respond(c, error);
+    const requestId = c.get("requestId");
+    deps.logger.log("error", "unhandled error", {
+      id: requestId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return respond(c, new RegistryError(500, "Internal Server Error", `internal error (request id ${requestId})`));
   });
-  app.notFound(() => problemResponse(404, "Not Found", "no such resource"));
+  app.notFound((c) => respond(c, new NotFoundError("no such resource")));
 
   app.get("/health", (c) => c.json({ status: "ok", version: deps.version }));
   app.get("/metrics", (c) => {
@@ -78,6 +84,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
     return c.text(deps.metrics.text(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
-  app.route(SWIFT_BASE_PATH, createSwiftApi(deps));
+
+  const http: HttpServices = {
+    auth: deps.auth,
+    status: deps.status,
+    publicBaseUrl: (c) => deps.publicUrl ?? new URL(c.req.url).origin,
+  };
+  for (const format of deps.formats) app.route("/", format.routes(http));
   return app;
 }

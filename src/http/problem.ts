@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { RegistryError, UnauthorizedError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { RegistryError } from "../errors.ts";
 
 /** Media type of every error body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -23,27 +22,21 @@ export function problemResponse(
 }
 
 /**
- * Maps any thrown value to a response: {@link RegistryError}s to their status,
- * anything else to a 500 whose cause is logged (not sent). A 401 without its
- * own challenge gets `challenge`, the `WWW-Authenticate` value of the format
- * that answers.
+ * The headers of an error's response: its own, plus `challenge` as
+ * `WWW-Authenticate` on a 401 that does not name one (the challenge is the
+ * answering format's choice: SwiftPM hangs on `Basic`, pip needs it).
  */
-export function errorResponse(
-  error: unknown,
-  logger: Logger,
-  requestId: string | undefined,
+export function errorHeaders(error: RegistryError, challenge: string): Record<string, string> {
+  return error.status === 401 && !("WWW-Authenticate" in error.headers)
+    ? { ...error.headers, "WWW-Authenticate": challenge }
+    : error.headers;
+}
+
+/** A {@link RegistryError} as problem+json, with `challenge` on a 401 and any `extra` headers. */
+export function problemFromError(
+  error: RegistryError,
   challenge: string,
+  extra: Record<string, string> = {},
 ): Response {
-  if (error instanceof RegistryError) {
-    const headers = error instanceof UnauthorizedError && !("WWW-Authenticate" in error.headers)
-      ? { ...error.headers, "WWW-Authenticate": challenge }
-      : error.headers;
-    return problemResponse(error.status, error.title, error.message, headers);
-  }
-  logger.log("error", "unhandled error", {
-    id: requestId,
-    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    stack: error instanceof Error ? error.stack : undefined,
-  });
-  return problemResponse(500, "Internal Server Error", `internal error (request id ${requestId ?? "unknown"})`);
+  return problemResponse(error.status, error.title, error.message, { ...errorHeaders(error, challenge), ...extra });
 }

@@ -11,8 +11,6 @@ import { openRegistry } from "../core/open_registry.ts";
 import { startSources } from "../ingest/sources.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { LeaseManager } from "../storage/leases.ts";
-import { PublishJobs } from "../core/publish_jobs.ts";
-import type { PublishedRelease } from "../formats/swift/publish.ts";
 import type { Logger } from "../log.ts";
 import type { TieredStore } from "../storage/tiered_store.ts";
 import { VERSION } from "../version.ts";
@@ -50,9 +48,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const metrics = new Metrics();
   const open = await openRegistry(config, logger, { metrics, now: options.now });
-  const { registry, storage, plugins, scratchDir } = open;
+  const { storage, plugins } = open;
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
-  const publishJobs = new PublishJobs<PublishedRelease>();
   const scheduler = new Scheduler(new LeaseManager(storage.store, { owner: hostname() }), logger);
   if (storage.cache !== undefined) {
     metrics.observeCache(storage.cache);
@@ -74,12 +71,9 @@ export async function startServer(
     jobs: scheduler.status(),
   });
   const app = createApp({
-    registry,
+    formats: open.formats,
     auth,
-    publishJobs,
     logger,
-    scratchDir,
-    maxArchiveBytes: config.maxArchiveBytes,
     metrics,
     metricsTokenSha256: config.metricsTokenSha256,
     rateLimit: config.rateLimit,
@@ -122,7 +116,6 @@ export async function startServer(
       sources.stop();
       await scheduler.stop();
       await server.shutdown();
-      await publishJobs.settle();
       await open.close();
     },
   };

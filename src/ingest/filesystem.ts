@@ -8,23 +8,19 @@
  * ```
  *
  * Version folders are zipped under a top-level directory named after the
- * package. Everything goes through the archive transforms and is published
- * like a client would; a release, once stored, is never re-read. Files that
- * fail are remembered with their modification time and retried only when they
- * change. `watch()` runs a pass shortly after anything under the root changes.
+ * package. Everything is published through `ctx.registry`, the contract
+ * plugin sources use (the ingestion transforms, validation and exactly-once
+ * commit); a release, once stored, is never re-read. Entries that fail are
+ * remembered with their modification time and retried only when they change.
+ * `watch()` runs a pass shortly after anything under the root changes.
  *
  * @module
  */
 import * as zip from "@zip.js/zip.js";
 import { join, relative } from "node:path";
-import { packageRef } from "../core/identity.ts";
-import type { Registry } from "../core/registry.ts";
-import { stageStream } from "../core/staging.ts";
-import { normalizeVersion } from "../core/version.ts";
-import { ConflictError, RegistryError } from "../errors.ts";
+import type { PackageName, PluginStorage, RegistryApi } from "../../plugins/types.ts";
+import { normalizeVersion } from "../formats/swift/version.ts";
 import type { Logger } from "../log.ts";
-import type { NamedTransform } from "../plugins/host.ts";
-import type { DocumentCache } from "../storage/document_cache.ts";
 
 zip.configure({ useWebWorkers: false });
 
@@ -39,21 +35,27 @@ interface FilesystemState {
   failed: Record<string, { mtime: number; reason: string }>;
 }
 
-const STATE_KEY = "ingest/filesystem/state.json";
-
 /** Options of a {@link FilesystemSource}. */
 export interface FilesystemSourceOptions {
   root: string;
-  registry: Registry;
-  transforms: NamedTransform[];
-  documents: DocumentCache;
+  /** The registry, as every ingestion source sees it. */
+  registry: RegistryApi;
+  /** The source's own state. */
+  storage: PluginStorage;
+  /** Where version folders are zipped. */
   scratchDir: string;
   logger: Logger;
-  /** Largest archive accepted (REGISTRY_MAX_ARCHIVE_BYTES). */
-  maxArchiveBytes: number;
 }
 
-/** Mirrors a directory tree of releases into the registry. */
+interface Entry {
+  pkg: PackageName;
+  version: string;
+  path: string;
+  mtime: number;
+  isDirectory: boolean;
+}
+
+/** Mirrors a directory tree of releases into the registry, through the same contract as plugin sources. */
 export class FilesystemSource {
   readonly #options: FilesystemSourceOptions;
 
@@ -63,29 +65,40 @@ export class FilesystemSource {
 
   /** One pass over the tree. */
   async sync(signal?: AbortSignal): Promise<FilesystemSummary> {
-    const { registry, logger, documents } = this.#options;
+    const { registry, logger, storage } = this.#options;
     const summary: FilesystemSummary = { newVersions: 0, failed: 0 };
-    const state = (await documents.read<FilesystemState>(STATE_KEY)) ?? { failed: {} };
+    const state = (await storage.read<FilesystemState>("state.json")) ?? { failed: {} };
     const failed = { ...state.failed };
     for await (const entry of this.#entries()) {
       if (signal?.aborted) break;
-      const { ref, version, path, mtime } = entry;
-      if ((await registry.getPackage(ref))?.releases[version] !== undefined) continue;
+      const { pkg, version, path, mtime } = entry;
+      if ((await registry.versions(pkg))?.[version] !== undefined) continue;
       if (failed[path]?.mtime === mtime) continue;
       try {
-        await this.#ingest(entry);
+        const outcome = await registry.publish({ package: pkg, version, archive: await this.#archive(entry) });
+        if (outcome.status === "refused") {
+          failed[path] = { mtime, reason: outcome.reason };
+          summary.failed++;
+          logger.log("warn", "filesystem release refused", { path, reason: outcome.reason });
+          continue;
+        }
         delete failed[path];
-        summary.newVersions++;
-        logger.log("info", "version ingested", { source: "filesystem", package: `${ref.scope}.${ref.name}`, version });
+        if (outcome.status === "published") {
+          summary.newVersions++;
+          logger.log("info", "version ingested", {
+            source: "filesystem",
+            package: `${pkg.scope}.${pkg.name}`,
+            version,
+          });
+        }
       } catch (error) {
-        if (error instanceof ConflictError) continue;
         const reason = error instanceof Error ? error.message : String(error);
         failed[path] = { mtime, reason };
         summary.failed++;
-        logger.log(error instanceof RegistryError ? "warn" : "error", "filesystem release refused", { path, reason });
+        logger.log("error", "filesystem release refused", { path, reason });
       }
     }
-    await documents.update<FilesystemState>(STATE_KEY, () => ({ failed }));
+    await storage.update<FilesystemState>("state.json", () => ({ failed }));
     return summary;
   }
 
@@ -109,19 +122,13 @@ export class FilesystemSource {
     }
   }
 
-  async *#entries() {
+  async *#entries(): AsyncIterable<Entry> {
     const root = this.#options.root;
     for (const scope of await listDir(root)) {
       if (!scope.isDirectory) continue;
       for (const name of await listDir(join(root, scope.name))) {
         if (!name.isDirectory) continue;
-        let ref;
-        try {
-          ref = packageRef(scope.name, name.name);
-        } catch {
-          this.#options.logger.log("warn", "not a package folder name", { path: join(scope.name, name.name) });
-          continue;
-        }
+        const pkg = { format: "swift", scope: scope.name, name: name.name };
         for (const item of await listDir(join(root, scope.name, name.name))) {
           const raw = item.isFile && item.name.endsWith(".zip")
             ? item.name.slice(0, -4)
@@ -132,34 +139,16 @@ export class FilesystemSource {
           if (version === null) continue;
           const path = join(root, scope.name, name.name, item.name);
           const mtime = await newestModification(path);
-          yield { ref, version, path, mtime, isDirectory: item.isDirectory };
+          yield { pkg, version, path, mtime, isDirectory: item.isDirectory };
         }
       }
     }
   }
 
-  async #ingest(entry: { ref: ReturnType<typeof packageRef>; version: string; path: string; isDirectory: boolean }) {
-    const { registry, scratchDir, transforms } = this.#options;
-    const archive = entry.isDirectory
-      ? await stageStream(
-        scratchDir,
-        await zipDirectory(entry.path, entry.ref.name, scratchDir),
-        this.#options.maxArchiveBytes,
-      )
-      : await stageStream(
-        scratchDir,
-        (await Deno.open(entry.path, { read: true })).readable,
-        this.#options.maxArchiveBytes,
-      );
-    try {
-      const prepared = await registry.prepare(
-        { ref: entry.ref, version: entry.version, archive, metadata: {} },
-        { transforms },
-      );
-      await prepared.commit();
-    } finally {
-      await archive.dispose();
-    }
+  /** The entry as a source archive: the zip itself, or the folder zipped under a directory named after the package. */
+  async #archive(entry: Entry): Promise<ReadableStream<Uint8Array>> {
+    if (entry.isDirectory) return await zipDirectory(entry.path, entry.pkg.name, this.#options.scratchDir);
+    return (await Deno.open(entry.path, { read: true })).readable;
   }
 }
 

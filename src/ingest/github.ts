@@ -10,12 +10,11 @@
  * @module
  */
 import { Octokit } from "@octokit/rest";
-import type { PackageRef } from "../core/identity.ts";
-import type { Registry } from "../core/registry.ts";
+import type { PackageRef } from "../formats/swift/identity.ts";
+import type { SwiftRegistry } from "../formats/swift/registry.ts";
 import { stageStream } from "../core/staging.ts";
 import { ConflictError, RegistryError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { NamedTransform } from "../plugins/host.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import { packageForRepository, repositoryUrls } from "./github_identity.ts";
@@ -54,9 +53,7 @@ export interface GitHubSourceOptions {
   token: string;
   /** API base URL (GitHub Enterprise or a compatible server). */
   apiUrl: string;
-  registry: Registry;
-  /** Transforms for ingested archives (normalize-archive first, so zipballs with symlinks are mirrored). */
-  transforms: NamedTransform[];
+  registry: SwiftRegistry;
   /** Where per-repository state is kept. */
   documents: DocumentCache;
   /** The store behind `documents` (to list repository states). */
@@ -373,10 +370,9 @@ export class GitHubSource {
           ? { originalPublicationTime: new Date(committedAt).toISOString().replace(/\.\d{3}Z$/, "Z") }
           : {}),
       };
-      const prepared = await this.#options.registry.prepare(
-        { ref, version, archive, metadata },
-        { transforms: this.#options.transforms },
-      );
+      const prepared = await this.#options.registry.prepare({ ref, version, archive, metadata }, {
+        transforms: "ingest",
+      });
       await prepared.commit();
       this.#options.logger.log("info", "version ingested", { repository: `${owner}/${repo}`, version, tag: tag.name });
       return "published";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { isValidName, isValidScope, type PackageRef, packageRef } from "../core/identity.ts";
+import { isValidName, isValidScope, type PackageRef, packageRef } from "../formats/swift/identity.ts";
 
 /** The package a GitHub repository is mirrored as, or `null` when no valid identity exists. */
 export function packageForRepository(owner: string, repo: string): PackageRef | null {

@@ -7,7 +7,8 @@
 import type { GitHubConfig } from "../config.ts";
 import type { OpenRegistry } from "../core/open_registry.ts";
 import type { Logger } from "../log.ts";
-import { loadPlugins, type NamedTransform } from "../plugins/host.ts";
+import { ConfigError } from "../config.ts";
+import type { SwiftFormat } from "../formats/swift/format.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { GitHubSource, type ProgressListener, RateLimitedError, type SyncSummary } from "./github.ts";
 
@@ -22,19 +23,21 @@ export interface Ingestion {
 }
 
 /** Builds the GitHub ingestion for `github` settings over `open`. */
-export async function createIngestion(
+export function createIngestion(
   github: GitHubConfig,
   open: OpenRegistry,
   logger: Logger,
   maxArchiveBytes: number,
   options: { fetch?: typeof fetch; now?: () => number } = {},
-): Promise<Ingestion> {
-  const transforms = await ingestionTransforms(open, logger);
+): Ingestion {
+  const swift = open.formats.find((f) => f.id === "swift") as SwiftFormat | undefined;
+  if (swift === undefined) {
+    throw new ConfigError("REGISTRY_GITHUB_TOKEN mirrors Swift packages: REGISTRY_FORMATS must include swift");
+  }
   const source = new GitHubSource({
     token: github.token,
     apiUrl: github.apiUrl,
-    registry: open.registry,
-    transforms,
+    registry: swift.registry,
     documents: new DocumentCache(open.storage.store, { maxAgeMs: 0 }),
     store: open.storage.store,
     scratchDir: open.scratchDir,
@@ -86,19 +89,4 @@ export async function createIngestion(
       return summary;
     },
   };
-}
-
-/**
- * The transforms ingested archives go through: `normalize-archive` first
- * (zipballs may hold symlinks and macOS junk; the operator's instance and
- * options when it is configured), then the other configured transforms.
- */
-export async function ingestionTransforms(open: OpenRegistry, logger: Logger): Promise<NamedTransform[]> {
-  const configured = open.plugins.transforms.filter((t) => t.plugin === "normalize-archive");
-  const normalize = configured.length > 0 ? configured : (await loadPlugins([{ use: "normalize-archive" }], {
-    store: open.storage.store,
-    logger,
-    metadataMaxAgeMs: open.storage.metadataMaxAgeMs,
-  })).transforms;
-  return [...normalize, ...open.plugins.transforms.filter((t) => t.plugin !== "normalize-archive")];
 }

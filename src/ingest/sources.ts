@@ -16,7 +16,8 @@ import type { Metrics } from "../http/metrics.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { FilesystemSource } from "./filesystem.ts";
-import { createIngestion, type Ingestion, ingestionTransforms } from "./ingestion.ts";
+import { createIngestion, type Ingestion } from "./ingestion.ts";
+import { pluginStorage } from "../plugins/host.ts";
 
 /** Lease TTL of source jobs (renewed every third of it while a pass runs). */
 const SOURCE_LEASE_TTL_MS = 60_000;
@@ -65,12 +66,10 @@ export async function startSources(
     running.filesystemRoot = config.filesystemRoot;
     const directory = new FilesystemSource({
       root: config.filesystemRoot,
-      registry: open.registry,
-      transforms: await ingestionTransforms(open, logger),
-      documents: new DocumentCache(open.storage.store, { maxAgeMs: 0 }),
+      registry: open.sources.for("filesystem"),
+      storage: pluginStorage(open.storage.store, new DocumentCache(open.storage.store, { maxAgeMs: 0 }), "filesystem"),
       scratchDir: open.scratchDir,
       logger,
-      maxArchiveBytes: config.maxArchiveBytes,
     });
     sources.push({
       name: "filesystem",

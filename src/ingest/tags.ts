@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { normalizeVersion } from "../core/version.ts";
+import { normalizeVersion } from "../formats/swift/version.ts";
 
 /** A tag as the forge lists it. */
 export interface Tag {

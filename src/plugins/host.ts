@@ -27,6 +27,7 @@ import type {
   PluginLogger,
   PluginStorage,
   PublishedRelease,
+  RegistryApi,
   SourcePlugin,
 } from "../../plugins/types.ts";
 import type { NamedAuthProvider } from "../auth/chain.ts";
@@ -91,6 +92,8 @@ export interface PluginHostDeps {
   onHookError?: (plugin: string) => void;
   /** The clock plugins see (default `Date.now`). */
   now?: () => number;
+  /** `ctx.registry` of the plugin with this name (for ingestion sources). */
+  registry: (pluginName: string) => RegistryApi;
 }
 
 /** Loads every spec in order. @throws {PluginLoadError} naming the first plugin that fails. */
@@ -186,6 +189,7 @@ function pluginContext(spec: PluginSpec, deps: PluginHostDeps, documents: Docume
       satisfies: (v, r) => semver.satisfies(v, r),
     },
     now: deps.now ?? Date.now,
+    registry: deps.registry(name),
   };
 }
 

@@ -117,6 +117,16 @@ export class LeaseManager {
     }
   }
 
+  /**
+   * Gives a held lease up and deletes its object (for short-lived leases, such
+   * as a claim on one version, that would otherwise pile up). Nothing happens
+   * when the lease was lost meanwhile.
+   */
+  async remove(lease: Lease): Promise<void> {
+    const key = this.#key(lease.name);
+    if ((await this.#store.head(key))?.etag === lease.etag) await this.#store.delete(key);
+  }
+
   #key(name: string): string {
     return `${this.#prefix}${name}.json`;
   }

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { PackageIndex, ReleaseRecord } from "../../core/release.ts";
-import { sortVersionsDescending } from "../../core/version.ts";
+import type { PackageIndex, ReleaseRecord } from "./release.ts";
+import { sortVersionsDescending } from "./version.ts";
 
 /** A package's scope and name as shown in URLs. */
 export interface PackageName {

@@ -7,10 +7,10 @@
  */
 import { Buffer } from "node:buffer";
 import type { Context } from "hono";
-import { packageRef } from "../../core/identity.ts";
-import { MAX_METADATA_BYTES, parseReleaseMetadata, type SigningRecord } from "../../core/release.ts";
+import { packageRef } from "./identity.ts";
+import { MAX_METADATA_BYTES, parseReleaseMetadata, type SigningRecord } from "./release.ts";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
-import { parseVersion } from "../../core/version.ts";
+import { parseVersion } from "./version.ts";
 import {
   BadRequestError,
   ConflictError,
@@ -80,7 +80,10 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
   }
 
   // Validate before answering, also for asynchronous publishes: conflicts and
-  // bad archives are reported on this response, where SwiftPM shows them.
+  // bad archives are reported on this response, where SwiftPM shows them. An
+  // asynchronous publish claims its version across the cluster first, so the
+  // 409 of a concurrent publish on another node is on that publish too.
+  const async = prefersAsync(c.req.header("prefer"));
   let prepared;
   try {
     prepared = await registry.prepare({
@@ -90,7 +93,7 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
       metadata,
       signing,
       metadataSignatureBase64: form.metadataSignature && toBase64(form.metadataSignature),
-    });
+    }, { claimCluster: async });
   } catch (error) {
     await archive.dispose();
     throw error;
@@ -104,7 +107,7 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
     }
   };
 
-  if (prefersAsync(c.req.header("prefer"))) {
+  if (async) {
     const statusUrl = urls.publishStatus(deps.publishJobs.start(commit));
     return c.json({ message: "publish accepted; poll the Location for its outcome", url: statusUrl }, 202, {
       Location: statusUrl,

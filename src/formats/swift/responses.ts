@@ -6,9 +6,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { packageId } from "../../core/identity.ts";
-import type { PackageIndex, ReleaseRecord } from "../../core/release.ts";
-import { sortVersionsDescending } from "../../core/version.ts";
+import { packageId } from "./identity.ts";
+import type { PackageIndex, ReleaseRecord } from "./release.ts";
+import { sortVersionsDescending } from "./version.ts";
 import { ifNoneMatchHits } from "../../http/range.ts";
 import type { SwiftUrls } from "./links.ts";
 

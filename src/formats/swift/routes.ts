@@ -7,12 +7,12 @@
 import { Buffer } from "node:buffer";
 import { type Context, Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
-import { packageId, type PackageRef, packageRef } from "../../core/identity.ts";
-import { swiftVersionCandidates } from "../../core/manifest.ts";
+import { packageId, type PackageRef, packageRef } from "./identity.ts";
+import { swiftVersionCandidates } from "./manifest.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
-import type { Registry, ReleaseView } from "../../core/registry.ts";
-import type { ReleaseRecord } from "../../core/release.ts";
-import { parseVersion } from "../../core/version.ts";
+import type { ReleaseView, SwiftRegistry } from "./registry.ts";
+import type { ReleaseRecord } from "./release.ts";
+import { parseVersion } from "./version.ts";
 import {
   BadRequestError,
   MethodNotAllowedError,
@@ -34,7 +34,7 @@ import { jsonResponse, releaseBody, releaseListBody } from "./responses.ts";
 
 /** What the Swift API needs from the host. */
 export interface SwiftApiDeps {
-  registry: Registry;
+  registry: SwiftRegistry;
   auth: Authenticator;
   publishJobs: PublishJobs<PublishedRelease>;
   /** Directory for staging uploads. */
@@ -43,8 +43,8 @@ export interface SwiftApiDeps {
   maxArchiveBytes: number;
   /** The operational status (ingestion, jobs) served to admins at `/-/status`. */
   status?: () => Promise<unknown>;
-  /** Absolute public base URL of the server (without `/swift`), or undefined to derive it per request. */
-  publicUrl?: string;
+  /** The absolute base URL of the server (without `/swift`) for a request. */
+  publicBaseUrl(c: Context): string;
   logger: Logger;
 }
 
@@ -63,7 +63,7 @@ export const SWIFT_AUTH_CHALLENGE = 'Bearer realm="swift-registry"';
 export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
   const app = new Hono<AppEnv>({ strict: false });
-  const urlsFor = (c: Context) => new SwiftUrls(`${deps.publicUrl ?? new URL(c.req.url).origin}${SWIFT_BASE_PATH}`);
+  const urlsFor = (c: Context) => new SwiftUrls(`${deps.publicBaseUrl(c)}${SWIFT_BASE_PATH}`);
   // Reads ignore credentials that do not authenticate: SwiftPM sends stored
   // credentials with every request, and a stale token must not block public reads.
   const readAccess = async (c: Context, ref?: PackageRef) => {
@@ -213,7 +213,7 @@ function stripSuffix(value: string, suffix: string): string {
 
 async function archiveResponse(
   c: Context,
-  registry: Registry,
+  registry: SwiftRegistry,
   ref: PackageRef,
   { pkg, release }: ReleaseView,
   logger: Logger,

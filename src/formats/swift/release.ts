@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { PayloadTooLargeError, UnprocessableError } from "../errors.ts";
+import { PayloadTooLargeError, UnprocessableError } from "../../errors.ts";
 import type { PackageRef } from "./identity.ts";
 
 /** A manifest stored with a release. */
@@ -89,36 +89,80 @@ export function parseReleaseMetadata(bytes: Uint8Array | undefined): Record<stri
   } catch (error) {
     throw new UnprocessableError(`metadata is not valid JSON: ${(error as Error).message}`);
   }
-  if (!isObject(value)) throw new UnprocessableError("metadata must be a JSON object");
+  return checkReleaseMetadata(value);
+}
 
-  for (const field of ["description", "licenseURL", "readmeURL"]) {
-    if (value[field] !== undefined && typeof value[field] !== "string") {
-      throw new UnprocessableError(`metadata.${field} must be a string`);
-    }
-  }
-  if (value.author !== undefined) checkPerson(value.author, "metadata.author");
-  if (isObject(value.author) && value.author.organization !== undefined) {
-    checkPerson(value.author.organization, "metadata.author.organization");
+/**
+ * Checks release metadata (from a publish or an ingestion source): a JSON
+ * object whose known fields (SE-0292 Appendix B) have the types SwiftPM decodes.
+ *
+ * @throws {UnprocessableError} naming the offending field.
+ */
+export function checkReleaseMetadata(value: unknown): Record<string, unknown> {
+  if (!isObject(value)) throw new UnprocessableError("metadata must be a JSON object");
+  checkString(value, "description", "metadata");
+  checkUrl(value, "licenseURL", "metadata");
+  checkUrl(value, "readmeURL", "metadata");
+  if (value.author !== undefined) {
+    const author = checkPerson(value.author, "metadata.author");
+    if (author.organization !== undefined) checkPerson(author.organization, "metadata.author.organization");
   }
   if (value.repositoryURLs !== undefined) {
     const urls = value.repositoryURLs;
     if (!Array.isArray(urls) || urls.length > 64 || !urls.every((u) => typeof u === "string" && u.length <= 2048)) {
       throw new UnprocessableError("metadata.repositoryURLs must be an array of at most 64 URL strings");
     }
+    const bad = urls.find((u) => !isUrl(u) && !SCP_LIKE.test(u));
+    if (bad !== undefined) {
+      throw new UnprocessableError(
+        `metadata.repositoryURLs: "${bad}" is neither an absolute URL nor a git@host:path address`,
+      );
+    }
   }
   if (value.originalPublicationTime !== undefined) {
     const time = value.originalPublicationTime;
-    if (typeof time !== "string" || Number.isNaN(Date.parse(time))) {
-      throw new UnprocessableError("metadata.originalPublicationTime must be an ISO 8601 date-time string");
+    if (typeof time !== "string" || !DATE_TIME.test(time) || Number.isNaN(Date.parse(time))) {
+      throw new UnprocessableError(
+        "metadata.originalPublicationTime must be an ISO 8601 date-time with whole seconds and a zone, " +
+          `e.g. 2024-01-02T03:04:05Z, as SwiftPM decodes it (got ${JSON.stringify(time)})`,
+      );
     }
   }
   return value;
 }
 
-function checkPerson(value: unknown, path: string): void {
+/** ISO 8601 as Foundation's `.iso8601` decoding strategy reads it: whole seconds and a zone. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/** `git@github.com:owner/repo.git` */
+const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/;
+
+/** Checks the fields SwiftPM decodes for a person or organization; returns the object. */
+function checkPerson(value: unknown, path: string): Record<string, unknown> {
   if (!isObject(value) || typeof value.name !== "string" || value.name === "") {
     throw new UnprocessableError(`${path} must be an object with a non-empty "name"`);
   }
+  checkString(value, "email", path);
+  checkString(value, "description", path);
+  checkUrl(value, "url", path);
+  return value;
+}
+
+function checkString(object: Record<string, unknown>, field: string, path: string): void {
+  if (object[field] !== undefined && typeof object[field] !== "string") {
+    throw new UnprocessableError(`${path}.${field} must be a string`);
+  }
+}
+
+function checkUrl(object: Record<string, unknown>, field: string, path: string): void {
+  checkString(object, field, path);
+  if (object[field] !== undefined && !isUrl(object[field] as string)) {
+    throw new UnprocessableError(`${path}.${field} must be an absolute URL (got ${JSON.stringify(object[field])})`);
+  }
+}
+
+function isUrl(text: string): boolean {
+  return URL.canParse(text) && !/\s/.test(text);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

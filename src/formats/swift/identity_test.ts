@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isValidName, isValidScope, packageId, packageRef } from "./identity.ts";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError } from "../../errors.ts";
 
 Deno.test("isValidScope accepts letters, digits and single inner hyphens", () => {
   for (const scope of ["mona", "Mona", "a", "A1", "9", "mona-lisa", "a-b-c", "0-0", "MONA"]) {
@@ -48,7 +48,13 @@ Deno.test("isValidName rejects dots, empty names and other characters", () => {
 });
 
 Deno.test("packageRef keeps the caller's case and lower-cases the key", () => {
-  assert.deepEqual(packageRef("Mona", "LinkedList"), { scope: "Mona", name: "LinkedList", key: "mona/linkedlist" });
+  assert.deepEqual(packageRef("Mona", "LinkedList"), {
+    format: "swift",
+    scope: "Mona",
+    name: "LinkedList",
+    key: "mona/linkedlist",
+    id: "Mona.LinkedList",
+  });
 });
 
 Deno.test("packageRef gives the same key for scopes and names that differ only in case", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizeVersion, parseVersion, sortVersionsDescending } from "./version.ts";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError } from "../../errors.ts";
 
 Deno.test("normalizeVersion keeps a canonical three-part version unchanged", () => {
   assert.equal(normalizeVersion("1.2.3"), "1.2.3");

@@ -5,7 +5,7 @@
  * @module
  */
 import semver from "semver";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError } from "../../errors.ts";
 
 const LENIENT =
   /^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;

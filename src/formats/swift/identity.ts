@@ -4,15 +4,16 @@
  *
  * @module
  */
-import { BadRequestError } from "../errors.ts";
+import type { PackageRef as CoreRef } from "../../core/package.ts";
+import { BadRequestError } from "../../errors.ts";
 
 const SCOPE = /^[a-zA-Z0-9](?:[a-zA-Z0-9]|-(?=[a-zA-Z0-9])){0,38}$/;
 const NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9]|[-_](?=[a-zA-Z0-9])){0,99}$/;
 
-/** A validated package reference. `scope`/`name` keep the caller's case; `key` is lower-cased. */
-export interface PackageRef {
+/** A validated Swift package reference. `scope`/`name` keep the caller's case; `key` is lower-cased. */
+export interface PackageRef extends CoreRef {
+  format: "swift";
   scope: string;
-  name: string;
   /** `scope/name` lower-cased: the identity used for storage and comparison. */
   key: string;
 }
@@ -45,7 +46,7 @@ export function packageRef(scope: string, name: string): PackageRef {
       `invalid package name "${name}": use 1-100 letters, digits or single inner hyphens or underscores`,
     );
   }
-  return { scope, name, key: `${scope}/${name}`.toLowerCase() };
+  return { format: "swift", scope, name, key: `${scope}/${name}`.toLowerCase(), id: `${scope}.${name}` };
 }
 
 /** The package identifier `scope.name`. */

@@ -1,0 +1,105 @@
+/**
+ * Immutable artifacts of every format: bytes stored once under a key that
+ * includes their checksum, never changed, served the same forever. Small
+ * artifacts and small files read whole (manifests, metadata files) are kept
+ * in memory once read, since their keys can never point at other bytes.
+ *
+ * @module
+ */
+import { ServiceUnavailableError } from "../errors.ts";
+import { type ByteRange, type ObjectBody, type ObjectStore, readObjectBytes } from "../storage/object_store.ts";
+import { LruCache } from "../util/lru_cache.ts";
+import type { StagedFile } from "./staging.ts";
+
+/** What a format's record knows of a stored artifact. */
+export interface ArtifactInfo {
+  key: string;
+  size: number;
+  /** The ETag to serve (usually the quoted SHA-256). */
+  etag: string;
+  lastModified: Date;
+}
+
+/** Options of {@link Artifacts}. */
+export interface ArtifactsOptions {
+  store: ObjectStore;
+  /** Bytes of small artifacts (up to 1 MiB each) kept in memory (0 turns it off). */
+  memoryBytes: number;
+  /** Bytes of small files read whole (manifests, metadata) kept in memory (default 32 MiB). */
+  smallFileBytes?: number;
+}
+
+/** Stores and serves immutable artifacts. */
+export class Artifacts {
+  readonly #store: ObjectStore;
+  readonly #memory: LruCache<string, Uint8Array<ArrayBuffer>>;
+  readonly #smallFiles: LruCache<string, Uint8Array<ArrayBuffer>>;
+  readonly #smallArtifactBytes: number;
+
+  constructor(options: ArtifactsOptions) {
+    this.#store = options.store;
+    this.#memory = new LruCache(options.memoryBytes, (b) => b.byteLength);
+    this.#smallFiles = new LruCache(options.smallFileBytes ?? 32 * 1024 * 1024, (b) => b.byteLength);
+    this.#smallArtifactBytes = Math.min(1024 * 1024, options.memoryBytes);
+  }
+
+  /** Stores a staged file at `key`. */
+  async putFile(key: string, file: StagedFile, contentType: string): Promise<void> {
+    await this.#store.put(key, { file: file.path }, { contentType });
+  }
+
+  /** Stores bytes at `key`. */
+  async putBytes(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    await this.#store.put(key, bytes, { contentType });
+  }
+
+  /** Removes the artifact at `key` (absent keys are fine). */
+  async delete(key: string): Promise<void> {
+    this.#memory.delete(key);
+    this.#smallFiles.delete(key);
+    await this.#store.delete(key);
+  }
+
+  /**
+   * Opens an artifact (or a range of it) for streaming; small ones are
+   * served from memory.
+   *
+   * @throws {ServiceUnavailableError} when storage no longer has it.
+   */
+  async open(info: ArtifactInfo, range?: ByteRange): Promise<ObjectBody> {
+    if (info.size <= this.#smallArtifactBytes) {
+      const bytes = this.#memory.get(info.key) ?? await this.#readSmall(info);
+      const slice = range ? bytes.subarray(range.start, range.end + 1) : bytes;
+      return { ...info, size: bytes.byteLength, body: new Response(slice).body! };
+    }
+    const object = await this.#store.get(info.key, { range });
+    if (object === null) throw missing(info.key);
+    return object;
+  }
+
+  /**
+   * The whole bytes of a small file (kept in memory once read).
+   *
+   * @throws {ServiceUnavailableError} when storage no longer has it.
+   */
+  async read(key: string, maxBytes = 16 * 1024 * 1024): Promise<Uint8Array<ArrayBuffer>> {
+    const cached = this.#smallFiles.get(key);
+    if (cached !== undefined) return cached;
+    const object = await readObjectBytes(this.#store, key, maxBytes);
+    if (object === null) throw missing(key);
+    this.#smallFiles.set(key, object.bytes);
+    return object.bytes;
+  }
+
+  async #readSmall(info: ArtifactInfo): Promise<Uint8Array<ArrayBuffer>> {
+    const object = await readObjectBytes(this.#store, info.key, this.#smallArtifactBytes);
+    if (object === null) throw missing(info.key);
+    // Only a complete copy is kept: a damaged one is served once (the caller checks sizes) and read again.
+    if (object.bytes.byteLength === info.size) this.#memory.set(info.key, object.bytes);
+    return object.bytes;
+  }
+}
+
+function missing(key: string): ServiceUnavailableError {
+  return new ServiceUnavailableError(`${key.split("/").pop()} is missing from storage`);
+}

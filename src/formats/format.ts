@@ -1,0 +1,95 @@
+/**
+ * What a package format is to the host: a folder under `src/formats/` that
+ * brings its protocol (routes), its validation and metadata shapes, its error
+ * shape, and how ingestion sources publish into it. The host gives every
+ * format the same services: storage, the publish pipeline, the auth chain,
+ * plugins' transforms and hooks, metrics, limits and logs.
+ *
+ * Adding a format: a folder with a {@link FormatDefinition}, and one line in
+ * `src/formats/index.ts`.
+ *
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import type { IngestOutcome, IngestRelease, PackageName, VersionInfo } from "../../plugins/types.ts";
+import type { Authenticator } from "../auth/auth.ts";
+import type { Config } from "../config.ts";
+import type { Artifacts } from "../core/artifacts.ts";
+import type { PackageRef } from "../core/package.ts";
+import type { Publisher } from "../core/publisher.ts";
+import { RegistryError } from "../errors.ts";
+import type { AppEnv } from "../http/middleware.ts";
+import type { Logger } from "../log.ts";
+import type { DocumentCache } from "../storage/document_cache.ts";
+import type { ObjectStore } from "../storage/object_store.ts";
+
+/** What the host gives every format, in a server and in commands alike. */
+export interface FormatServices {
+  config: Config;
+  /** Package documents and the publish pipeline. */
+  publisher: Publisher;
+  /** Immutable blobs. */
+  artifacts: Artifacts;
+  /** Other JSON documents of the format (indexes), shared by every node within the 2-second bound. */
+  documents: DocumentCache;
+  /** The object store under everything (for listing). */
+  store: ObjectStore;
+  /** Where uploads are staged. */
+  scratchDir: string;
+  logger: Logger;
+  /** The clock; tests control it. */
+  now: () => number;
+  /** The `fetch` for outbound HTTP (upstream registries); tests may replace it. */
+  fetch: typeof fetch;
+}
+
+/** What the HTTP side gives a format's routes. */
+export interface HttpServices {
+  auth: Authenticator;
+  /** The absolute base URL clients reach this server at, without a trailing slash. */
+  publicBaseUrl(c: Context): string;
+  /** The operational status (sources, jobs), for admins. */
+  status(): Promise<unknown>;
+}
+
+/** A format, ready to serve. */
+export interface Format {
+  readonly id: string;
+  /** Path prefixes its routes live under (`/swift`): errors and unknown routes there take its shape. */
+  readonly paths: readonly string[];
+  /** Its routes, at their full paths. */
+  routes(http: HttpServices): Hono<AppEnv>;
+  /**
+   * An error as this format's clients expect it (problem+json for Swift,
+   * `{"error"}` for npm, text for Go). A 401 carries the format's challenge.
+   */
+  errorResponse(error: RegistryError): Response;
+  /**
+   * A package named by a plugin, validated into a ref.
+   *
+   * @throws {BadRequestError} when the name is not valid in this format.
+   */
+  ref(pkg: PackageName): PackageRef;
+  /** The versions of a package (for ingestion sources), or `null` when it has none. */
+  versions(ref: PackageRef): Promise<Record<string, VersionInfo> | null>;
+  /** Publishes a release handed over by an ingestion source, with the ingestion transforms. */
+  ingest(ref: PackageRef, release: IngestRelease): Promise<IngestOutcome>;
+  /** Waits for the format's background work (asynchronous publishes) at shutdown. */
+  close?(): Promise<void>;
+}
+
+/** A format before it is built: its id and how to build it for one process. */
+export interface FormatDefinition {
+  readonly id: string;
+  create(services: FormatServices): Format | Promise<Format>;
+}
+
+/**
+ * The outcome of an ingestion that failed with `error`: a refusal when the
+ * registry refused the release (a client error, which trying again will not
+ * change); anything else (storage down) is thrown again.
+ */
+export function refusal(error: unknown): IngestOutcome {
+  if (error instanceof RegistryError && error.status < 500) return { status: "refused", reason: error.message };
+  throw error;
+}

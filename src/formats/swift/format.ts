@@ -1,0 +1,88 @@
+/**
+ * The Swift format: the Swift Package Registry API (SE-0292) under `/swift`,
+ * on the format-neutral core.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { PublishJobs } from "../../core/publish_jobs.ts";
+import type { AppEnv } from "../../http/middleware.ts";
+import { type StagedFile, stageStream } from "../../core/staging.ts";
+import { ConflictError, type RegistryError } from "../../errors.ts";
+import { problemFromError } from "../../http/problem.ts";
+import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
+import { type PackageRef, packageRef } from "./identity.ts";
+import type { PublishedRelease } from "./publish.ts";
+import { SwiftRegistry } from "./registry.ts";
+import { checkReleaseMetadata } from "./release.ts";
+import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
+import { parseVersion } from "./version.ts";
+
+/** The Swift format of a process, with its registry (for the built-in mirrors). */
+export interface SwiftFormat extends Format {
+  readonly registry: SwiftRegistry;
+}
+
+/** Builds the Swift format. */
+export function createSwiftFormat(services: FormatServices): SwiftFormat {
+  const { config } = services;
+  const registry = new SwiftRegistry({
+    publisher: services.publisher,
+    artifacts: services.artifacts,
+    documents: services.documents,
+    archiveLimits: config.archiveLimits,
+    clock: () => new Date(services.now()),
+  });
+  const publishJobs = new PublishJobs<PublishedRelease>(undefined, services.now);
+  const asSwiftRef = (ref: { scope?: string; name: string }): PackageRef => packageRef(ref.scope ?? "", ref.name);
+  return {
+    id: "swift",
+    paths: [SWIFT_BASE_PATH],
+    registry,
+    routes: (http) =>
+      new Hono<AppEnv>().route(
+        SWIFT_BASE_PATH,
+        createSwiftApi({
+          registry,
+          auth: http.auth,
+          publishJobs,
+          scratchDir: services.scratchDir,
+          maxArchiveBytes: config.maxArchiveBytes,
+          status: http.status,
+          publicBaseUrl: http.publicBaseUrl,
+          logger: services.logger,
+        }),
+      ),
+    errorResponse: (error: RegistryError) => problemFromError(error, SWIFT_AUTH_CHALLENGE, { "Content-Version": "1" }),
+    ref: asSwiftRef,
+    async versions(ref) {
+      const pkg = await registry.getPackage(asSwiftRef(ref));
+      if (pkg === null) return null;
+      return Object.fromEntries(
+        Object.values(pkg.releases).map((r) => [r.version, { publishedAt: r.publishedAt, metadata: r.metadata }]),
+      );
+    },
+    async ingest(ref, release) {
+      let archive: StagedFile | undefined;
+      try {
+        archive = await stageStream(services.scratchDir, release.archive, config.maxArchiveBytes);
+        const version = parseVersion(release.version);
+        const metadata = checkReleaseMetadata(release.metadata ?? {});
+        const prepared = await registry.prepare({ ref: asSwiftRef(ref), version, archive, metadata }, {
+          transforms: "ingest",
+        });
+        const pkg = await prepared.commit();
+        return { status: "published", checksum: pkg.releases[version].checksum };
+      } catch (error) {
+        if (error instanceof ConflictError) return { status: "exists" };
+        return refusal(error);
+      } finally {
+        await archive?.dispose();
+      }
+    },
+    close: () => publishJobs.settle(),
+  };
+}
+
+/** The Swift format's definition (see `src/formats/index.ts`). */
+export const swiftFormat: FormatDefinition = { id: "swift", create: createSwiftFormat };

@@ -1,0 +1,226 @@
+/**
+ * Swift packages on the format-neutral core: reading releases, their
+ * manifests and archives, looking packages up by repository URL, and the
+ * Swift side of a publish (archive inspection, the release record, the
+ * identifier index). Storage, transforms, claims and the commit are the
+ * core's ({@link Publisher}, {@link Artifacts}).
+ *
+ * @module
+ */
+import { type ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
+import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
+import type { StagedFile } from "../../core/staging.ts";
+import { ConflictError, NotFoundError } from "../../errors.ts";
+import type { DocumentCache } from "../../storage/document_cache.ts";
+import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
+import {
+  type ArchiveInspection,
+  type ArchiveLimits,
+  DEFAULT_ARCHIVE_LIMITS,
+  inspectSourceArchive,
+} from "../../core/archive.ts";
+import { packageId, type PackageRef } from "./identity.ts";
+import {
+  type IdentifierIndex,
+  keys,
+  type PackageIndex,
+  type ReleaseRecord,
+  type SigningRecord,
+  wholeSecondIso,
+} from "./release.ts";
+import { normalizeRepositoryUrl } from "./repository_url.ts";
+
+/** What a publish hands to the Swift registry. The archive is already staged on disk. */
+export interface PublishInput {
+  ref: PackageRef;
+  version: string;
+  archive: StagedFile;
+  metadata: Record<string, unknown>;
+  signing?: SigningRecord;
+  metadataSignatureBase64?: string;
+}
+
+/** A release together with the package it belongs to. */
+export interface ReleaseView {
+  pkg: PackageIndex;
+  release: ReleaseRecord;
+}
+
+/** Dependencies of the {@link SwiftRegistry}. */
+export interface SwiftRegistryOptions {
+  publisher: Publisher;
+  artifacts: Artifacts;
+  /** Documents besides package indexes (the identifier index). */
+  documents: DocumentCache;
+  clock?: () => Date;
+  archiveLimits?: ArchiveLimits;
+}
+
+/** Swift packages and releases: read, publish, look up by repository URL. */
+export class SwiftRegistry {
+  readonly #publisher: Publisher;
+  readonly #artifacts: Artifacts;
+  readonly #documents: DocumentCache;
+  readonly #clock: () => Date;
+  readonly #archiveLimits: ArchiveLimits;
+
+  constructor(options: SwiftRegistryOptions) {
+    this.#publisher = options.publisher;
+    this.#artifacts = options.artifacts;
+    this.#documents = options.documents;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#archiveLimits = options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
+  }
+
+  /** The package's index, or `null` when it has no releases. */
+  getPackage(ref: PackageRef): Promise<PackageIndex | null> {
+    return this.#publisher.read<PackageIndex>(ref);
+  }
+
+  /** The package's index. @throws {NotFoundError} when it does not exist. */
+  async requirePackage(ref: PackageRef): Promise<PackageIndex> {
+    const pkg = await this.getPackage(ref);
+    if (pkg === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
+    return pkg;
+  }
+
+  /** A release. @throws {NotFoundError} when the package or version does not exist. */
+  async requireRelease(ref: PackageRef, version: string): Promise<ReleaseView> {
+    const pkg = await this.requirePackage(ref);
+    const release = pkg.releases[version];
+    if (release === undefined) throw new NotFoundError(`release ${version} of ${packageId(ref)} not found`);
+    return { pkg, release };
+  }
+
+  /** The bytes of one of a release's manifests (kept in memory once read). */
+  readManifest(ref: PackageRef, release: ReleaseRecord, filename: string): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#artifacts.read(keys.manifest(ref, release.version, release.checksum, filename));
+  }
+
+  /** Opens a release's source archive (or a range of it) for streaming. */
+  openArchive(ref: PackageRef, release: ReleaseRecord, range?: ByteRange): Promise<ObjectBody> {
+    return this.#artifacts.open(archiveInfo(ref, release), range);
+  }
+
+  /**
+   * Identifiers (`scope.name`) of packages with a release that declares the
+   * repository `url` (in any of its spellings), sorted. Empty when none.
+   */
+  async lookupIdentifiers(url: string): Promise<string[]> {
+    const normalized = normalizeRepositoryUrl(url);
+    if (normalized === null) return [];
+    const index = await this.#documents.read<IdentifierIndex>(keys.identifiers(normalized));
+    const identifiers: string[] = [];
+    for (const packageKey of index?.packages ?? []) {
+      const [scope, name] = packageKey.split("/");
+      const pkg = await this.getPackage({ format: "swift", scope, name, key: packageKey, id: `${scope}.${name}` });
+      if (pkg !== null && declaresUrl(pkg, normalized)) identifiers.push(packageId(pkg));
+    }
+    return identifiers.sort();
+  }
+
+  /**
+   * Validates a publish without storing anything (see {@link Publisher.prepare}):
+   * the version is claimed until the returned handle commits or is abandoned.
+   *
+   * @throws {ConflictError} when the version exists or is being published.
+   * @throws {UnprocessableError} when the archive is refused.
+   */
+  prepare(input: PublishInput, options: PrepareOptions = {}): Promise<PreparedPublish<PackageIndex>> {
+    return this.#publisher.prepare(this.#plan(input), options);
+  }
+
+  #plan(input: PublishInput): PublishPlan<PackageIndex, ArchiveInspection> {
+    const { ref, version } = input;
+    // One record per publish attempt: the commit may run again after a lost answer and must recognise itself.
+    let release: ReleaseRecord | undefined;
+    const recordOf = (final: FinalArtifact, inspection: ArchiveInspection): ReleaseRecord =>
+      release ??= {
+        version,
+        checksum: final.artifact.sha256Hex,
+        size: final.artifact.size,
+        publishedAt: wholeSecondIso(this.#clock()),
+        metadata: final.metadata,
+        ...(input.signing ? { signing: input.signing } : {}),
+        ...(input.metadataSignatureBase64 ? { metadataSignatureBase64: input.metadataSignatureBase64 } : {}),
+        manifests: inspection.manifests.map(({ filename, swiftVersion, toolsVersion, content }) => ({
+          filename,
+          swiftVersion,
+          toolsVersion,
+          size: content.byteLength,
+        })),
+        publishId: crypto.randomUUID(),
+      };
+    return {
+      ref,
+      version,
+      artifact: input.archive,
+      metadata: input.metadata,
+      sealed: input.signing !== undefined,
+      ensureAbsent(pkg) {
+        if (pkg?.releases[version] !== undefined) throw conflict(ref, version);
+      },
+      validate: (final) => inspectSourceArchive(final.artifact.path, this.#archiveLimits),
+      store: async (final, inspection) => {
+        const checksum = final.artifact.sha256Hex;
+        await this.#artifacts.putFile(keys.archive(ref, version, checksum), final.artifact, "application/zip");
+        for (const manifest of inspection.manifests) {
+          await this.#artifacts.putBytes(
+            keys.manifest(ref, version, checksum, manifest.filename),
+            manifest.content,
+            "text/x-swift",
+          );
+        }
+        // Identifier mappings first: harmless if the commit fails, because
+        // lookups only answer for URLs that a committed release declares.
+        for (const url of repositoryUrls(recordOf(final, inspection))) {
+          await this.#documents.update<IdentifierIndex>(keys.identifiers(url), (current) => {
+            if (current?.packages.includes(ref.key)) return undefined;
+            return { url, packages: [...(current?.packages ?? []), ref.key] };
+          });
+        }
+      },
+      commit(current, final, inspection) {
+        const release = recordOf(final, inspection);
+        const existing = current?.releases[version];
+        if (existing !== undefined && existing.publishId === release.publishId) return undefined; // our own write
+        if (existing !== undefined) throw conflict(ref, version);
+        const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
+        return { ...base, releases: { ...base.releases, [version]: release } };
+      },
+      discard: async (final, inspection, winner) => {
+        const checksum = final.artifact.sha256Hex;
+        if (winner?.releases[version]?.checksum === checksum) return;
+        await this.#artifacts.delete(keys.archive(ref, version, checksum));
+        for (const manifest of inspection.manifests) {
+          await this.#artifacts.delete(keys.manifest(ref, version, checksum, manifest.filename));
+        }
+      },
+    };
+  }
+}
+
+/** Where a release's archive is stored, and the validators it is served with. */
+function archiveInfo(ref: PackageRef, release: ReleaseRecord): ArtifactInfo {
+  return {
+    key: keys.archive(ref, release.version, release.checksum),
+    size: release.size,
+    etag: `"${release.checksum}"`,
+    lastModified: new Date(release.publishedAt),
+  };
+}
+
+function conflict(ref: PackageRef, version: string): ConflictError {
+  return new ConflictError(`release ${version} of ${packageId(ref)} already exists`);
+}
+
+/** Normalised repository URLs a release declares in its metadata. */
+function repositoryUrls(release: ReleaseRecord): string[] {
+  const urls = release.metadata.repositoryURLs;
+  if (!Array.isArray(urls)) return [];
+  return [...new Set(urls.map((u) => normalizeRepositoryUrl(String(u))).filter((u): u is string => u !== null))];
+}
+
+function declaresUrl(pkg: PackageIndex, normalizedUrl: string): boolean {
+  return Object.values(pkg.releases).some((release) => repositoryUrls(release).includes(normalizedUrl));
+}
