@@ -13,6 +13,7 @@ import type { LogLevel } from "./log.ts";
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from "./core/archive.ts";
 import type { PluginSpec } from "./plugins/spec.ts";
 import { FORMATS } from "./formats/index.ts";
+import type { UpstreamSettings } from "./core/upstream.ts";
 
 /** The validated settings of one registry process. */
 export interface Config {
@@ -56,6 +57,8 @@ export interface Config {
   syncIntervalMs: number;
   /** Ids of the formats served (`REGISTRY_FORMATS`), in mounting order. */
   formats: string[];
+  /** Upstream registries to pull through from, by format id (`REGISTRY_<FORMAT>_UPSTREAM`). */
+  upstreams: Record<string, UpstreamSettings>;
 }
 
 /** Where and what to mirror from GitHub. */
@@ -117,6 +120,22 @@ export const SETTINGS: readonly SettingDoc[] = [
     flag: "--data-dir",
     default: "./data",
     description: "where packages and metadata are stored",
+  },
+  {
+    env: "REGISTRY_<FORMAT>_UPSTREAM",
+    default: "(none)",
+    description:
+      "upstream registry a format pulls through from, e.g. REGISTRY_NPM_UPSTREAM (credentials: user:password@ in it)",
+  },
+  {
+    env: "REGISTRY_<FORMAT>_UPSTREAM_TOKEN",
+    default: "(none)",
+    description: "bearer token sent to that upstream (only to its own host)",
+  },
+  {
+    env: "REGISTRY_UPSTREAM_TTL",
+    default: "5m",
+    description: "how long upstream metadata is used before asking again",
   },
   {
     env: "REGISTRY_PUBLIC_URL",
@@ -306,8 +325,10 @@ export async function loadConfig(
   const memoryRaw = nonEmpty(env.REGISTRY_MEMORY_CACHE_BYTES) ?? "64MiB";
   const memoryCacheBytes = memoryRaw === "0" ? 0 : parseByteSize(memoryRaw, "REGISTRY_MEMORY_CACHE_BYTES");
   const requestTimeoutMs = parseDuration(nonEmpty(env.REGISTRY_REQUEST_TIMEOUT) ?? "10m", "REGISTRY_REQUEST_TIMEOUT");
+  const formats = parseFormats(nonEmpty(env.REGISTRY_FORMATS));
   return {
-    formats: parseFormats(nonEmpty(env.REGISTRY_FORMATS)),
+    formats,
+    upstreams: parseUpstreams(env, formats),
     archiveLimits,
     rateLimit,
     memoryCacheBytes,
@@ -454,6 +475,40 @@ async function readConfigFile(path: string | undefined): Promise<PluginSpec[]> {
     );
   }
   return plugins as PluginSpec[];
+}
+
+/** `REGISTRY_<FORMAT>_UPSTREAM` (+ `_TOKEN`) of each served format, with `REGISTRY_UPSTREAM_TTL`. */
+function parseUpstreams(env: Record<string, string | undefined>, formats: string[]): Record<string, UpstreamSettings> {
+  const ttlMs = parseDuration(nonEmpty(env.REGISTRY_UPSTREAM_TTL) ?? "5m", "REGISTRY_UPSTREAM_TTL");
+  const upstreams: Record<string, UpstreamSettings> = {};
+  for (const format of formats) {
+    const setting = `REGISTRY_${format.toUpperCase()}_UPSTREAM`;
+    const raw = nonEmpty(env[setting]);
+    if (raw === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(`${setting} must be an absolute http(s) URL (got "${raw}")`);
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+      throw new ConfigError(`${setting} must be an http(s) URL without query or fragment (got "${raw}")`);
+    }
+    const token = nonEmpty(env[`${setting}_TOKEN`]);
+    let authorization = token === undefined ? undefined : `Bearer ${token}`;
+    if (url.username !== "" || url.password !== "") {
+      if (token !== undefined) {
+        throw new ConfigError(`${setting}: give credentials in the URL or in ${setting}_TOKEN, not both`);
+      }
+      const user = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      authorization = `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${user}:${password}`)))}`;
+      url.username = "";
+      url.password = "";
+    }
+    upstreams[format] = { url: url.href.replace(/\/+$/, ""), authorization, ttlMs };
+  }
+  return upstreams;
 }
 
 function parseFormats(raw: string | undefined): string[] {

@@ -113,3 +113,17 @@ export class ServiceUnavailableError extends RegistryError {
     });
   }
 }
+
+/** An upstream registry failed or sent something wrong (bytes that do not match its checksums). */
+export class BadGatewayError extends RegistryError {
+  constructor(detail: string, retryAfterSeconds = 5) {
+    super(502, "Bad Gateway", detail, { "Retry-After": String(retryAfterSeconds) });
+  }
+}
+
+/** An upstream registry did not answer in time. */
+export class GatewayTimeoutError extends RegistryError {
+  constructor(detail: string, retryAfterSeconds = 5) {
+    super(504, "Gateway Timeout", detail, { "Retry-After": String(retryAfterSeconds) });
+  }
+}

@@ -21,6 +21,7 @@ import { LeaseManager } from "../storage/leases.ts";
 import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
 import { Artifacts } from "./artifacts.ts";
 import { Publisher } from "./publisher.ts";
+import { Upstream } from "./upstream.ts";
 
 /** A registry with everything it was built from. */
 export interface OpenRegistry {
@@ -101,6 +102,21 @@ export async function openRegistry(
     logger,
     now,
     fetch,
+    upstream: (format: string, maxArtifactBytes: number) => {
+      const settings = config.upstreams[format];
+      if (settings === undefined) return undefined;
+      return new Upstream({
+        ...settings,
+        format,
+        store: storage.store,
+        scratchDir,
+        logger,
+        fetch,
+        now,
+        maxArtifactBytes,
+        onStale: (name) => metrics?.upstreamStale.inc({ format: name }),
+      });
+    },
   };
   const formats: Format[] = [];
   for (const definition of FORMATS) {

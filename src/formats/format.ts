@@ -16,6 +16,7 @@ import type { Authenticator } from "../auth/auth.ts";
 import type { Config } from "../config.ts";
 import type { Artifacts } from "../core/artifacts.ts";
 import type { PackageRef } from "../core/package.ts";
+import type { Upstream } from "../core/upstream.ts";
 import type { Publisher } from "../core/publisher.ts";
 import { RegistryError } from "../errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
@@ -41,6 +42,11 @@ export interface FormatServices {
   now: () => number;
   /** The `fetch` for outbound HTTP (upstream registries); tests may replace it. */
   fetch: typeof fetch;
+  /**
+   * The pull-through upstream configured for `format` (`REGISTRY_<FORMAT>_UPSTREAM`), or `undefined`.
+   * `maxArtifactBytes` bounds what is downloaded from it.
+   */
+  upstream(format: string, maxArtifactBytes: number): Upstream | undefined;
 }
 
 /** What the HTTP side gives a format's routes. */

@@ -49,6 +49,11 @@ export class Metrics {
     "Ingestion passes stopped by a rate limit",
     ["source"],
   );
+  readonly upstreamStale = this.registry.counter(
+    "registry_upstream_stale_total",
+    "Upstream metadata served stale because the upstream failed, by format",
+    ["format"],
+  );
   readonly pluginErrors = this.registry.counter(
     "registry_plugin_hook_errors_total",
     "Plugin hooks that failed or timed out, by plugin",
