@@ -20,6 +20,7 @@ import { DocumentCache } from "../storage/document_cache.ts";
 import { LeaseManager } from "../storage/leases.ts";
 import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
 import { Artifacts } from "./artifacts.ts";
+import { Catalog } from "./catalog.ts";
 import { Publisher } from "./publisher.ts";
 import { Upstream } from "./upstream.ts";
 
@@ -32,6 +33,8 @@ export interface OpenRegistry {
   formats: Format[];
   /** `ctx.registry` of the ingestion sources. */
   sources: SourceRegistry;
+  /** Package summaries of every served format. */
+  catalog: Catalog;
   /** Where uploads and transformed archives are staged. */
   scratchDir: string;
   close(): Promise<void>;
@@ -84,8 +87,10 @@ export async function openRegistry(
     if (error instanceof PluginLoadError) throw new ConfigError(error.message);
     throw error;
   }
+  const catalog = new Catalog({ documents, formats: config.formats, logger });
   const publisher = new Publisher({
     documents,
+    catalog,
     claims: new LeaseManager(storage.store, { owner: hostname(), clock: now, prefix: "claims/" }),
     transforms: { publish: plugins.transforms, ingest: ingestTransforms },
     afterPublish: plugins.afterPublish,
@@ -96,6 +101,7 @@ export async function openRegistry(
     config,
     publisher,
     artifacts: new Artifacts({ store: storage.store, memoryBytes: config.memoryCacheBytes }),
+    catalog,
     documents,
     store: storage.store,
     scratchDir,
@@ -129,6 +135,7 @@ export async function openRegistry(
     publisher,
     formats,
     sources,
+    catalog,
     scratchDir,
     async close() {
       for (const format of formats) await format.close?.();

@@ -22,6 +22,7 @@ import type { NamedTransform } from "../plugins/host.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 import { ContentionError } from "../storage/json_document.ts";
 import type { Lease, LeaseManager } from "../storage/leases.ts";
+import type { Catalog, CatalogEntry } from "./catalog.ts";
 import { keySegment, packageDocumentKey, packageName, type PackageRef } from "./package.ts";
 import { type StagedFile, stageStream } from "./staging.ts";
 
@@ -61,6 +62,8 @@ export interface PublishPlan<D, V> {
   commit(document: D | null, final: FinalArtifact, validated: V): D | undefined;
   /** Removes the blobs `store` wrote after a lost commit, unless `winner` uses the same ones. */
   discard(final: FinalArtifact, validated: V, winner: D | null): Promise<void>;
+  /** The package's catalog entry after the commit (for listings and search). */
+  summarize(document: D): CatalogEntry;
 }
 
 /** A validated publish holding its version's claim: commit it, or abandon it to free the claim. */
@@ -95,6 +98,8 @@ export interface PublisherOptions {
   transforms: Record<TransformSet, NamedTransform[]>;
   /** Runs the `afterPublish` hooks (failures are the callee's to log). */
   afterPublish: (release: PublishedRelease) => Promise<void>;
+  /** Package summaries, updated after each commit. */
+  catalog: Catalog;
   /** Where transformed artifacts are staged. */
   scratchDir: string;
   logger: Logger;
@@ -159,6 +164,7 @@ export class Publisher {
       commit: async () => {
         try {
           const document = await this.#commit(plan, final, validated);
+          await this.#options.catalog.record(plan.summarize(document));
           this.#runAfterPublish({
             format: ref.format,
             package: packageName(ref),

@@ -15,6 +15,7 @@ import type { IngestOutcome, IngestRelease, PackageName, VersionInfo } from "../
 import type { Authenticator } from "../auth/auth.ts";
 import type { Config } from "../config.ts";
 import type { Artifacts } from "../core/artifacts.ts";
+import type { Catalog } from "../core/catalog.ts";
 import type { PackageRef } from "../core/package.ts";
 import type { Upstream } from "../core/upstream.ts";
 import type { Publisher } from "../core/publisher.ts";
@@ -31,6 +32,8 @@ export interface FormatServices {
   publisher: Publisher;
   /** Immutable blobs. */
   artifacts: Artifacts;
+  /** Package summaries for listings and search (the publisher records local releases itself). */
+  catalog: Catalog;
   /** Other JSON documents of the format (indexes), shared by every node within the 2-second bound. */
   documents: DocumentCache;
   /** The object store under everything (for listing). */

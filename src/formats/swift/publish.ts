@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import type { Context } from "hono";
 import { packageRef } from "./identity.ts";
+import { authorizeAction } from "../../auth/access.ts";
 import { MAX_METADATA_BYTES, parseReleaseMetadata, type SigningRecord } from "./release.ts";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
 import { parseVersion } from "./version.ts";
@@ -51,7 +52,7 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
   }
   const ref = packageRef(c.req.param("scope")!, c.req.param("name")!);
   const version = parseVersion(c.req.param("version")!);
-  await auth.authorize(await auth.authenticate(c.req.raw), "publish", ref);
+  await authorizeAction(auth, c.req.raw, "publish", ref);
 
   const location = urls.release(ref, version);
   if ((await registry.getPackage(ref))?.releases[version] !== undefined) {

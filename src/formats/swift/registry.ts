@@ -29,6 +29,8 @@ import {
   wholeSecondIso,
 } from "./release.ts";
 import { normalizeRepositoryUrl } from "./repository_url.ts";
+import { sortVersionsDescending } from "./version.ts";
+import type { CatalogEntry } from "../../core/catalog.ts";
 
 /** What a publish hands to the Swift registry. The archive is already staged on disk. */
 export interface PublishInput {
@@ -188,6 +190,7 @@ export class SwiftRegistry {
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
         return { ...base, releases: { ...base.releases, [version]: release } };
       },
+      summarize: (pkg) => summarize(ref, pkg),
       discard: async (final, inspection, winner) => {
         const checksum = final.artifact.sha256Hex;
         if (winner?.releases[version]?.checksum === checksum) return;
@@ -198,6 +201,29 @@ export class SwiftRegistry {
       },
     };
   }
+}
+
+/** The catalog entry of a Swift package: from its latest release. */
+export function summarize(ref: PackageRef, pkg: PackageIndex): CatalogEntry {
+  const versions = sortVersionsDescending(Object.keys(pkg.releases));
+  const latestVersion = versions.find((v) => !v.includes("-")) ?? versions[0];
+  const latest = pkg.releases[latestVersion];
+  const author = latest.metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
+  const authors = [author?.name, author?.organization?.name].filter((n): n is string => typeof n === "string");
+  const description = latest.metadata.description;
+  return {
+    format: "swift",
+    key: ref.key,
+    id: `${pkg.scope}.${pkg.name}`,
+    scope: pkg.scope,
+    name: pkg.name,
+    ...(typeof description === "string" ? { description } : {}),
+    ...(authors.length > 0 ? { authors } : {}),
+    latestVersion,
+    versions: versions.length,
+    updatedAt: Object.values(pkg.releases).map((r) => r.publishedAt).sort().at(-1)!,
+    origin: "local",
+  };
 }
 
 /** Where a release's archive is stored, and the validators it is served with. */

@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { type Context, Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
+import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import { packageId, type PackageRef, packageRef } from "./identity.ts";
 import { swiftVersionCandidates } from "./manifest.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
@@ -28,7 +29,6 @@ import { problemResponse } from "../../http/problem.ts";
 import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
 import { alternateManifestLinks, releaseLinks, releaseListLinks, SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
-import { PluginFailureError } from "../../plugins/hooks.ts";
 import { handlePublish, type PublishedRelease } from "./publish.ts";
 import { jsonResponse, releaseBody, releaseListBody } from "./responses.ts";
 
@@ -64,16 +64,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
   const app = new Hono<AppEnv>({ strict: false });
   const urlsFor = (c: Context) => new SwiftUrls(`${deps.publicBaseUrl(c)}${SWIFT_BASE_PATH}`);
-  // Reads ignore credentials that do not authenticate: SwiftPM sends stored
-  // credentials with every request, and a stale token must not block public reads.
-  const readAccess = async (c: Context, ref?: PackageRef) => {
-    // A provider that fails (e.g. an unreachable upstream) does not block reads either.
-    const principal = await auth.authenticate(c.req.raw).catch((error) => {
-      if (error instanceof UnauthorizedError || error instanceof PluginFailureError) return null;
-      throw error;
-    });
-    await auth.authorize(principal, "read", ref);
-  };
+  const readAccess = (c: Context, ref?: PackageRef) => authorizeRead(auth, c.req.raw, ref);
 
   app.use("*", async (c, next) => {
     checkAcceptHeader(c.req.header("accept"));
@@ -106,7 +97,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   });
 
   app.get("/-/status", async (c) => {
-    await auth.authorize(await auth.authenticate(c.req.raw), "admin");
+    await authorizeAction(auth, c.req.raw, "admin");
     return c.json(deps.status ? await deps.status() : { ingestion: { enabled: false } });
   });
 

@@ -1,0 +1,48 @@
+/**
+ * The two access checks every format's routes make, so each format asks the
+ * auth chain the same way.
+ *
+ * @module
+ */
+import type { PackageRef } from "../core/package.ts";
+import { UnauthorizedError } from "../errors.ts";
+import { PluginFailureError } from "../plugins/hooks.ts";
+import type { Action, Authenticator, Principal } from "./auth.ts";
+
+/**
+ * Allows a read of `ref` (or of the registry) or throws. Credentials that do
+ * not authenticate, and providers that fail (an unreachable upstream), count
+ * as anonymous here: clients send stored credentials with every request, and
+ * a stale token must not block public reads.
+ *
+ * @throws {UnauthorizedError} / {ForbiddenError} when the caller may not read.
+ */
+export async function authorizeRead(
+  auth: Authenticator,
+  request: Request,
+  ref?: PackageRef,
+): Promise<Principal | null> {
+  const principal = await auth.authenticate(request).catch((error) => {
+    if (error instanceof UnauthorizedError || error instanceof PluginFailureError) return null;
+    throw error;
+  });
+  await auth.authorize(principal, "read", ref);
+  return principal;
+}
+
+/**
+ * The caller, allowed `action` (publish, admin) on `ref` (or in general).
+ *
+ * @throws {UnauthorizedError} when the credentials are missing or invalid.
+ * @throws {ForbiddenError} when the caller may not perform the action.
+ */
+export async function authorizeAction(
+  auth: Authenticator,
+  request: Request,
+  action: Exclude<Action, "read">,
+  ref?: PackageRef,
+): Promise<Principal> {
+  const principal = await auth.authenticate(request);
+  await auth.authorize(principal, action, ref);
+  return principal!;
+}

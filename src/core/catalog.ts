@@ -1,0 +1,144 @@
+/**
+ * The catalog: one summary per package of every format (name, description,
+ * keywords, latest version, when it changed, whether it is local or cached
+ * from an upstream), kept up to date as releases are published, yanked or
+ * filled from an upstream. It feeds package listings and search (the web
+ * pages, SwiftPM's registry search, `npm search`) without scanning storage.
+ *
+ * Each format's entries are one JSON document in storage, updated with
+ * compare-and-swap and revalidated by every node within the documents'
+ * bound (2 s with S3); each node answers listings and searches from memory.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { DocumentCache } from "../storage/document_cache.ts";
+
+/** The summary of one package. */
+export interface CatalogEntry {
+  format: string;
+  /** The package's storage key within its format. */
+  key: string;
+  /** How the format's clients write its name (`mona.LinkedList`, `@mona/pkg`, ...). */
+  id: string;
+  scope?: string;
+  name: string;
+  description?: string;
+  keywords?: string[];
+  /** Author or organization names. */
+  authors?: string[];
+  license?: string;
+  /** The highest non-pre-release version (or the highest of all when there are only pre-releases). */
+  latestVersion: string;
+  /** How many versions the package has. */
+  versions: number;
+  /** ISO 8601 time of the last change (a publish, most often). */
+  updatedAt: string;
+  /** `local` (published or mirrored here) or `upstream` (cached from an upstream registry). */
+  origin: "local" | "upstream";
+}
+
+/** A catalog entry with its lower-cased search text, prepared once per change. */
+export interface IndexedEntry {
+  entry: CatalogEntry;
+  /** Lower-cased id, name, scope, description and keywords, for substring search. */
+  text: string;
+}
+
+interface CatalogDocument {
+  entries: Record<string, CatalogEntry>;
+}
+
+/** Options of a {@link Catalog}. */
+export interface CatalogOptions {
+  documents: DocumentCache;
+  /** The served formats, in listing order. */
+  formats: readonly string[];
+  logger: Logger;
+}
+
+/** Package summaries of every served format, for listings and search. */
+export class Catalog {
+  readonly #documents: DocumentCache;
+  readonly #formats: readonly string[];
+  readonly #logger: Logger;
+  /** Indexed entries per stored document (documents are replaced, never mutated, when they change). */
+  readonly #indexed = new WeakMap<CatalogDocument, IndexedEntry[]>();
+
+  constructor(options: CatalogOptions) {
+    this.#documents = options.documents;
+    this.#formats = options.formats;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Records (or replaces) a package's summary. A failure is logged, not
+   * thrown: the release it follows is already committed, and the package's
+   * next change records it again.
+   */
+  async record(entry: CatalogEntry): Promise<void> {
+    try {
+      await this.#documents.update<CatalogDocument>(documentKey(entry.format), (current) => {
+        const known = current?.entries[entry.key];
+        if (known !== undefined && JSON.stringify(known) === JSON.stringify(entry)) return undefined;
+        return { entries: { ...current?.entries, [entry.key]: entry } };
+      });
+    } catch (error) {
+      this.#logger.log("warn", "could not update the package catalog", {
+        format: entry.format,
+        package: entry.id,
+        error: String(error),
+      });
+    }
+  }
+
+  /** Removes a package's summary (its last version was removed). */
+  async remove(format: string, key: string): Promise<void> {
+    if (await this.get(format, key) === undefined) return;
+    await this.#documents.update<CatalogDocument>(documentKey(format), (current) => {
+      const { [key]: _removed, ...entries } = current?.entries ?? {};
+      return { entries };
+    });
+  }
+
+  /** The summary of one package, or `undefined`. */
+  async get(format: string, key: string): Promise<CatalogEntry | undefined> {
+    return (await this.#documents.read<CatalogDocument>(documentKey(format)))?.entries[key];
+  }
+
+  /**
+   * Every entry of `formats` (default: all served), with its search text;
+   * newest change first.
+   */
+  async entries(formats: readonly string[] = this.#formats): Promise<IndexedEntry[]> {
+    const all: IndexedEntry[] = [];
+    for (const format of formats) {
+      const document = await this.#documents.read<CatalogDocument>(documentKey(format));
+      if (document !== null) all.push(...this.#index(document));
+    }
+    if (formats.length > 1) all.sort(newestFirst);
+    return all;
+  }
+
+  #index(document: CatalogDocument): IndexedEntry[] {
+    let indexed = this.#indexed.get(document);
+    if (indexed === undefined) {
+      indexed = Object.values(document.entries).map((entry) => ({ entry, text: searchText(entry) })).sort(newestFirst);
+      this.#indexed.set(document, indexed);
+    }
+    return indexed;
+  }
+}
+
+function documentKey(format: string): string {
+  return `catalog/${format}.json`;
+}
+
+function searchText(entry: CatalogEntry): string {
+  return [entry.id, entry.scope ?? "", entry.name, entry.description ?? "", ...(entry.keywords ?? [])]
+    .join("\n").toLowerCase();
+}
+
+function newestFirst(a: IndexedEntry, b: IndexedEntry): number {
+  return b.entry.updatedAt.localeCompare(a.entry.updatedAt) || a.entry.id.localeCompare(b.entry.id);
+}
