@@ -12,7 +12,7 @@ import { type Config, ConfigError } from "../config.ts";
 import type { Format } from "../formats/format.ts";
 import { FORMATS } from "../formats/index.ts";
 import { SourceRegistry } from "../formats/registry_api.ts";
-import type { Metrics } from "../http/metrics.ts";
+import { Metrics } from "../http/metrics.ts";
 import type { Logger } from "../log.ts";
 import { loadPlugins, type NamedTransform, PluginLoadError, type PluginSet } from "../plugins/host.ts";
 import type { PluginSpec } from "../plugins/spec.ts";
@@ -60,7 +60,8 @@ export interface OpenRegistryOptions {
 export async function openRegistry(
   config: Config,
   logger: Logger,
-  { scratchName = "uploads", metrics, now = Date.now, fetch = globalThis.fetch }: OpenRegistryOptions = {},
+  { scratchName = "uploads", metrics = new Metrics(), now = Date.now, fetch = globalThis.fetch }: OpenRegistryOptions =
+    {},
 ): Promise<OpenRegistry> {
   const storage = await openStorage(config, logger, metrics);
   const scratchDir = join(config.dataDir, "tmp", scratchName);
@@ -72,7 +73,7 @@ export async function openRegistry(
     store: storage.store,
     logger,
     metadataMaxAgeMs: storage.metadataMaxAgeMs,
-    onHookError: (plugin: string) => metrics?.pluginErrors.inc({ plugin }),
+    onHookError: (plugin: string) => metrics.pluginErrors.inc({ plugin }),
     now,
     fetch,
     registry: (name: string) => sources.for(name),
@@ -106,6 +107,7 @@ export async function openRegistry(
     store: storage.store,
     scratchDir,
     logger,
+    metrics,
     now,
     fetch,
     upstream: (format: string, maxArtifactBytes: number) => {
@@ -120,7 +122,7 @@ export async function openRegistry(
         fetch,
         now,
         maxArtifactBytes,
-        onStale: (name) => metrics?.upstreamStale.inc({ format: name }),
+        onStale: (name) => metrics.upstreamStale.inc({ format: name }),
       });
     },
   };

@@ -22,6 +22,7 @@ import type { Publisher } from "../core/publisher.ts";
 import { RegistryError } from "../errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../http/metrics.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 
@@ -41,6 +42,8 @@ export interface FormatServices {
   /** Where uploads are staged. */
   scratchDir: string;
   logger: Logger;
+  /** The server's metrics (a format registers its own counters on `metrics.registry`). */
+  metrics: Metrics;
   /** The clock; tests control it. */
   now: () => number;
   /** The `fetch` for outbound HTTP (upstream registries); tests may replace it. */
