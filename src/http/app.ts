@@ -19,6 +19,8 @@ import { UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
 import { rateLimit } from "./rate_limit.ts";
+import { authorityCheck } from "./public_url.ts";
+import { contentLengthLimit, MULTIPART_ENVELOPE_BYTES } from "./body_limit.ts";
 
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
@@ -50,6 +52,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deps.metrics.middleware(),
     contentVersion(),
     headContentLength(),
+    authorityCheck({ publicUrl: deps.publicUrl, trustedProxies: new Set(deps.rateLimit.trustedProxies) }),
+    contentLengthLimit(deps.maxArchiveBytes + MULTIPART_ENVELOPE_BYTES),
     rateLimit({ ...deps.rateLimit, auth: deps.auth }),
     requestTimeout(deps.requestTimeoutMs),
   );

@@ -67,18 +67,31 @@ export async function readResponse(conn: Deno.Conn): Promise<{ status: number; h
   }
 }
 
-/** Sends one request on a new connection and reads the response; the connection is closed after. */
+/**
+ * Sends one request on a new connection and reads the response; the connection
+ * is closed after. Throws when no answer came within `boundMs` (which only
+ * keeps a server that never answers from hanging the test run).
+ */
 export async function rawRequest(
   port: number,
-  request: string,
+  request: string | Uint8Array,
+  boundMs = 20_000,
 ): Promise<{ status: number; head: string; body: string }> {
   const conn = await connect(port);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, boundMs);
   try {
     await send(conn, request);
     return await readResponse(conn);
+  } catch (error) {
+    throw timedOut ? new Error(`no answer within ${boundMs} ms`) : error;
   } finally {
+    clearTimeout(timer);
     try {
       conn.close();
-    } catch { /* closed by the server */ }
+    } catch { /* closed already */ }
   }
 }

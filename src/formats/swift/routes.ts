@@ -25,6 +25,7 @@ import {
 import type { Logger } from "../../log.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { problemResponse } from "../../http/problem.ts";
+import { publicBaseUrl } from "../../http/public_url.ts";
 import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
 import { alternateManifestLinks, releaseLinks, releaseListLinks, SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
@@ -55,7 +56,7 @@ export const SWIFT_BASE_PATH = "/swift";
 export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
   const app = new Hono<AppEnv>({ strict: false });
-  const urlsFor = (c: Context) => new SwiftUrls(`${deps.publicUrl ?? new URL(c.req.url).origin}${SWIFT_BASE_PATH}`);
+  const urlsFor = (c: Context) => new SwiftUrls(`${publicBaseUrl(c)}${SWIFT_BASE_PATH}`);
   // Reads ignore credentials that do not authenticate: SwiftPM sends stored
   // credentials with every request, and a stale token must not block public reads.
   const readAccess = async (c: Context, ref?: PackageRef) => {
