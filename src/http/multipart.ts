@@ -10,7 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError, RegistryError } from "../errors.ts";
 
 /** One part of a multipart body. Consume `body` before asking for the next part (or it is skipped). */
 export interface MultipartPart {
@@ -120,9 +120,16 @@ class ByteSource {
     this.#stats = stats;
   }
 
+  /** The next chunk, or null at the end. A body the client cut off or framed badly is the client's error (400). */
   async #read(): Promise<Uint8Array | null> {
-    const { value, done } = await this.#reader.read();
-    return done ? null : value;
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await this.#reader.read();
+    } catch (error) {
+      if (error instanceof RegistryError) throw error;
+      throw new BadRequestError(`the request body could not be read: ${(error as Error).message}`);
+    }
+    return next.done ? null : next.value;
   }
 
   /** Appends the next chunk to the buffer (used for small amounts: preamble tails and part headers). */

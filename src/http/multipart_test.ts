@@ -617,3 +617,22 @@ Deno.test("readMultipart hands out part bodies as views of the chunks read, copy
     assert.ok(large.copied <= 4 * small.copied + 8192, `4x the body, at most 4x the copying (${sizes})`);
   }
 });
+
+Deno.test("readMultipart reports a request body that fails mid-read (cut off, bad chunked framing) as a 400", async () => {
+  let sent = false;
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(part(['Content-Disposition: form-data; name="a"'], "x".repeat(100)).subarray(0, 80));
+      } else {controller.error(
+          new Deno.errors.BadResource("Cannot read request body as underlying resource unavailable"),
+        );}
+    },
+  });
+  await assertBadRequest(parseStream(failing), /request body could not be read/);
+});
+
+async function parseStream(stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const p of readMultipart(stream, BOUNDARY)) await readAll(p.body);
+}
