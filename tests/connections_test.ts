@@ -15,6 +15,8 @@ Deno.test("a connection that sends no complete request head within REGISTRY_HEAD
   const health = await get(`${t.url}/health`);
   assert.equal(health.status, 200, "other clients are served meanwhile");
   await health.body?.cancel();
+  const metrics = await (await get(`${t.url}/metrics`)).text();
+  assert.match(metrics, /^registry_connections_timed_out 2$/m);
 });
 
 Deno.test("an idle keep-alive connection is closed after REGISTRY_IDLE_TIMEOUT, after answering its requests", async () => {
@@ -49,6 +51,12 @@ Deno.test("connections over REGISTRY_MAX_CONNECTIONS_PER_IP are closed at once; 
   }
   assert.equal(status, 200);
   for (const conn of held) conn.close();
+  let metrics = "";
+  for (let attempt = 0; attempt < 200 && metrics === ""; attempt++) {
+    metrics = await get(`${t.url}/metrics`).then((r) => r.text(), () => "");
+    if (metrics === "") await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(metrics, /^registry_connections_refused [1-9]/m);
 });
 
 Deno.test("at REGISTRY_MAX_CONNECTIONS a new client is served and the longest idle connection is closed", async () => {

@@ -25,6 +25,7 @@
  */
 import type { Logger } from "../log.ts";
 import { type Connection, ConnectionGuard, type Eviction, type GuardLimits } from "./connections.ts";
+import type { ConnectionStats } from "./metrics.ts";
 import type { KeyPair } from "./tls.ts";
 
 /** The request handler: a Hono app's `fetch`. */
@@ -50,6 +51,8 @@ export interface ConnectionServer {
   readonly addr: Deno.NetAddr;
   /** Open connections. */
   readonly connections: number;
+  /** Counters since start, and open connections now. */
+  stats(): ConnectionStats;
   /**
    * Serves new connections with `pair`: the listening socket is closed and
    * opened again at once with it; open connections keep their certificate.
@@ -93,6 +96,7 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
   const guard = new ConnectionGuard(limits, options.clock);
   const served = new Map<Connection, Served>();
   const complain = throttledWarning(logger);
+  const counts = { refused: 0, timedOut: 0, reclaimed: 0, acceptErrors: 0 };
   let stopping = false;
 
   const listen = (port: number, pair: KeyPair | undefined): Deno.Listener =>
@@ -106,6 +110,8 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
   const close = ({ connection, mode, reason }: Eviction) => {
     const entry = served.get(connection);
     if (entry === undefined) return;
+    if (reason === "reclaimed") counts.reclaimed++;
+    else counts.timedOut++;
     logger.log("debug", "closing connection", { ip: connection.ip, reason, mode });
     if (mode === "force") entry.abort.abort();
     else entry.server.shutdown().catch(() => entry.abort.abort());
@@ -115,6 +121,7 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
     const admission = guard.admit(ip);
     if (!admission.admitted) {
+      counts.refused++;
       conn.close();
       complain(admission.reason, { ip, open: guard.size });
       return;
@@ -174,6 +181,7 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
       } catch (error) {
         if (stopping || from !== listener || isClosedListener(error)) return;
         // Out of descriptors (EMFILE/ENFILE) or memory: free a descriptor, wait a little, go on.
+        counts.acceptErrors++;
         const evicted = guard.reclaim();
         if (evicted !== undefined) close(evicted);
         complain("accepting a connection failed", { error: (error as Error).message, open: guard.size });
@@ -196,6 +204,7 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     get connections() {
       return guard.size;
     },
+    stats: () => ({ open: guard.size, ...counts }),
     async replaceKeyPair(pair: KeyPair) {
       if (stopping) return;
       if (options.tls === undefined) throw new Error("the server does not serve HTTPS");

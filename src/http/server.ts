@@ -132,6 +132,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         : `REGISTRY_HOST/REGISTRY_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${message}`,
     );
   }
+  metrics.observeConnections(() => server.stats());
   const port = server.addr.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${keyPair === undefined ? "http" : "https"}://${host}:${port}`;
