@@ -226,7 +226,8 @@ export const SETTINGS: readonly SettingDoc[] = [
   {
     env: "REGISTRY_TRUSTED_PROXIES",
     default: "(none)",
-    description: "comma-separated proxy IPs whose X-Forwarded-For names the client (for rate limits)",
+    description:
+      "comma-separated proxy IPs whose X-Forwarded-For/-Proto/-Host are believed (rate limits, links); no per-IP connection bound",
   },
   { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
   {

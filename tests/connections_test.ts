@@ -2,6 +2,31 @@ import assert from "node:assert/strict";
 import { get, startTestServer } from "./support/server.ts";
 import { connect, readResponse, readUntilClosed, send } from "./support/raw_http.ts";
 import { MAIN_RUN_ARGS } from "./support/cli.ts";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+Deno.test("connection settings with bad values stop start-up with one line naming the setting", async () => {
+  const dataDir = await Deno.makeTempDir();
+  try {
+    for (
+      const [name, value] of [
+        ["REGISTRY_MAX_CONNECTIONS", "0"],
+        ["REGISTRY_MAX_CONNECTIONS", "lots"],
+        ["REGISTRY_MAX_CONNECTIONS_PER_IP", "-1"],
+        ["REGISTRY_HEADER_TIMEOUT", "soon"],
+        ["REGISTRY_IDLE_TIMEOUT", "10"],
+      ]
+    ) {
+      await assert.rejects(loadConfig({ dataDir }, { [name]: value }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError && error.message.startsWith(name) && !error.message.includes("\n"));
+        return true;
+      });
+    }
+    const defaults = (await loadConfig({ dataDir }, {})).connections;
+    assert.deepEqual(defaults, { max: undefined, perIp: 256, headerTimeoutMs: 30_000, idleTimeoutMs: 60_000 });
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
 
 const HEALTH = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 

@@ -19,7 +19,8 @@
  *   socket with a renewed certificate; open connections are not touched.
  *
  * `serveHttpOnConnection` is internal to Deno (`Deno[Deno.internal]`), present
- * in Deno 2.x; start-up fails with a clear message if a Deno lacks it.
+ * in Deno 2.x; start-up fails with a clear message if a Deno lacks it
+ * ({@link nativeServeOnConnection}).
  *
  * @module
  */
@@ -71,7 +72,12 @@ type ServeOnConnection = (
   onListen: () => void,
 ) => Deno.HttpServer<Deno.NetAddr>;
 
-function nativeServeOnConnection(): ServeOnConnection {
+/**
+ * Deno's routine serving one connection, as `Deno.serve` does for each one it accepts.
+ *
+ * @throws when this Deno does not have it (checked at start-up, before anything listens).
+ */
+export function nativeServeOnConnection(): ServeOnConnection {
   const deno = Deno as unknown as { internal: symbol } & Record<symbol, { serveHttpOnConnection?: unknown }>;
   const serve = deno[deno.internal]?.serveHttpOnConnection;
   if (typeof serve !== "function") {

@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import type { TieredStore } from "../storage/tiered_store.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
-import { type ConnectionServer, serveConnections } from "./listen.ts";
+import { type ConnectionServer, nativeServeOnConnection, serveConnections } from "./listen.ts";
 import { Metrics } from "./metrics.ts";
 import { defaultMaxConnections, raiseOpenFilesLimit } from "./open_files.ts";
 import { problemResponse } from "./problem.ts";
@@ -45,6 +45,7 @@ export interface RunningServer {
  * @throws {ConfigError} when it cannot listen on the configured host and port.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  nativeServeOnConnection();
   const openFiles = await raiseOpenFilesLimit();
   if (openFiles.raisedFrom !== undefined) {
     logger.log("info", "raised the open-files limit", { from: openFiles.raisedFrom, to: openFiles.limit?.soft });
