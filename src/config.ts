@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import { resolve } from "node:path";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import type { LogLevel } from "./log.ts";
@@ -59,6 +59,30 @@ export interface Config {
   formats: string[];
   /** Upstream registries to pull through from, by format id (`REGISTRY_<FORMAT>_UPSTREAM`). */
   upstreams: Record<string, UpstreamSettings>;
+  /** Bounds on client connections (`REGISTRY_MAX_CONNECTIONS*`, `REGISTRY_HEADER_TIMEOUT`, `REGISTRY_IDLE_TIMEOUT`). */
+  connections: ConnectionLimits;
+  /** HTTPS certificate and key files (`REGISTRY_TLS_CERT`/`REGISTRY_TLS_KEY`); plain HTTP when absent. */
+  tls?: TlsFiles;
+}
+
+/** Bounds on client connections. */
+export interface ConnectionLimits {
+  /** Most open connections in all; undefined: three quarters of the open-files limit, at most 16384. */
+  max?: number;
+  /** Most open connections from one client IP (trusted proxies exempt); 0 = no per-IP bound. */
+  perIp: number;
+  /** Time a new connection has to send its first request head (TLS handshake included). */
+  headerTimeoutMs: number;
+  /** Time a keep-alive connection may sit without a request in flight before it is closed. */
+  idleTimeoutMs: number;
+}
+
+/** PEM files served over HTTPS, re-read when they change. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** How often the files are checked for a renewal. */
+  reloadIntervalMs: number;
 }
 
 /** Where and what to mirror from GitHub. */
@@ -229,9 +253,33 @@ export const SETTINGS: readonly SettingDoc[] = [
   {
     env: "REGISTRY_TRUSTED_PROXIES",
     default: "(none)",
-    description: "comma-separated proxy IPs whose X-Forwarded-For names the client (for rate limits)",
+    description:
+      "comma-separated proxy IPs whose X-Forwarded-For/-Proto/-Host are believed (rate limits, links); no per-IP connection bound",
   },
   { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
+  {
+    env: "REGISTRY_MAX_CONNECTIONS",
+    default: "auto",
+    description: "most open client connections (auto: 3/4 of the open-files limit, at most 16384)",
+  },
+  {
+    env: "REGISTRY_MAX_CONNECTIONS_PER_IP",
+    default: "256",
+    description: "most open connections from one client IP (0 = no bound; trusted proxies exempt)",
+  },
+  {
+    env: "REGISTRY_HEADER_TIMEOUT",
+    default: "30s",
+    description: "time a new connection has to send its first request (TLS handshake included)",
+  },
+  { env: "REGISTRY_IDLE_TIMEOUT", default: "60s", description: "idle keep-alive connections are closed after this" },
+  { env: "REGISTRY_TLS_CERT", default: "(unset: plain HTTP)", description: "PEM certificate chain; serve HTTPS" },
+  { env: "REGISTRY_TLS_KEY", default: "(unset: plain HTTP)", description: "PEM private key of REGISTRY_TLS_CERT" },
+  {
+    env: "REGISTRY_TLS_RELOAD_INTERVAL",
+    default: "1m",
+    description: "how often the certificate files are checked for a renewal",
+  },
 ];
 
 /** Command-line flags that override environment settings. */
@@ -326,9 +374,13 @@ export async function loadConfig(
   const memoryCacheBytes = memoryRaw === "0" ? 0 : parseByteSize(memoryRaw, "REGISTRY_MEMORY_CACHE_BYTES");
   const requestTimeoutMs = parseDuration(nonEmpty(env.REGISTRY_REQUEST_TIMEOUT) ?? "10m", "REGISTRY_REQUEST_TIMEOUT");
   const formats = parseFormats(nonEmpty(env.REGISTRY_FORMATS));
+  const connections = parseConnectionLimits(env);
+  const tls = await parseTlsFiles(env);
   return {
     formats,
     upstreams: parseUpstreams(env, formats),
+    connections,
+    tls,
     archiveLimits,
     rateLimit,
     memoryCacheBytes,
@@ -564,6 +616,59 @@ function parseS3(env: Record<string, string | undefined>): S3Config | undefined 
       ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
       : undefined,
   };
+}
+
+function parseConnectionLimits(env: Record<string, string | undefined>): ConnectionLimits {
+  const count = (name: string, fallback: string | undefined, min: number) => {
+    const raw = nonEmpty(env[name]) ?? fallback;
+    if (raw === undefined || raw === "auto") return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > 1_000_000) {
+      throw new ConfigError(`${name} must be an integer from ${min} to 1000000 (got "${raw}")`);
+    }
+    return Number(raw);
+  };
+  return {
+    max: count("REGISTRY_MAX_CONNECTIONS", undefined, 1),
+    perIp: count("REGISTRY_MAX_CONNECTIONS_PER_IP", "256", 0)!,
+    headerTimeoutMs: parseDuration(nonEmpty(env.REGISTRY_HEADER_TIMEOUT) ?? "30s", "REGISTRY_HEADER_TIMEOUT"),
+    idleTimeoutMs: parseDuration(nonEmpty(env.REGISTRY_IDLE_TIMEOUT) ?? "60s", "REGISTRY_IDLE_TIMEOUT"),
+  };
+}
+
+/**
+ * The HTTPS files, when both are set; each must hold valid PEM (the pair is
+ * checked again when the listener starts).
+ */
+async function parseTlsFiles(env: Record<string, string | undefined>): Promise<TlsFiles | undefined> {
+  const certFile = nonEmpty(env.REGISTRY_TLS_CERT);
+  const keyFile = nonEmpty(env.REGISTRY_TLS_KEY);
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new ConfigError("REGISTRY_TLS_CERT and REGISTRY_TLS_KEY must be set together");
+  }
+  for (
+    const [name, path, check] of [
+      ["REGISTRY_TLS_CERT", certFile, (pem: string) => new X509Certificate(pem)],
+      ["REGISTRY_TLS_KEY", keyFile, (pem: string) => createPrivateKey(pem)],
+    ] as const
+  ) {
+    let pem: string;
+    try {
+      pem = await Deno.readTextFile(path);
+    } catch (error) {
+      throw new ConfigError(`${name} "${path}" cannot be read: ${(error as Error).message}`);
+    }
+    try {
+      check(pem);
+    } catch {
+      throw new ConfigError(`${name} "${path}" is not a PEM ${name.endsWith("CERT") ? "certificate" : "private key"}`);
+    }
+  }
+  const reloadIntervalMs = parseDuration(
+    nonEmpty(env.REGISTRY_TLS_RELOAD_INTERVAL) ?? "1m",
+    "REGISTRY_TLS_RELOAD_INTERVAL",
+  );
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile), reloadIntervalMs };
 }
 
 function parsePublicUrl(raw: string | undefined): string | undefined {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
 import { ADMIN_TOKEN, publish, startTestServer } from "./support/server.ts";
+import { connect, readUntilClosed, send } from "./support/raw_http.ts";
 
 /** A small seeded PRNG (mulberry32) so a failure can be replayed from its seed. */
 function random(seed: number): () => number {
@@ -127,4 +128,82 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
   assert.equal(await Deno.readTextFile(`${parent}/outside.txt`), "untouched");
   await t.close();
   await Deno.remove(parent, { recursive: true });
+});
+
+Deno.test("random raw requests with odd Hosts, chunked bodies, slow and idle connections never get a 5xx or stop the server", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_HEADER_TIMEOUT: "200ms", REGISTRY_IDLE_TIMEOUT: "200ms" } });
+  const archive = await packageZip();
+  assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
+  const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const hostChars = "ab.:[]@/?#% -_~!$&'()*+,;=0123456789";
+  const hosts = [
+    () => "127.0.0.1",
+    () => "registry.example.com:8080",
+    () => "[::1]:443",
+    () => "x/swift/mona/LinkedList/1.0.0.zip?",
+    () => "x:99999",
+    () => "",
+    () => Array.from({ length: 1 + Math.floor(next() * 12) }, () => pick([...hostChars])).join(""),
+  ];
+  const paths = [
+    "/health",
+    "/swift/mona/LinkedList",
+    "/swift/mona/LinkedList/1.0.0.zip",
+    "/swift/mona/LinkedList/9.9.9",
+  ];
+  const encoder = new TextEncoder();
+  const held: Deno.Conn[] = [];
+
+  for (let i = 0; i < 200; i++) {
+    const kind = next();
+    const conn = await connect(t.server.port);
+    if (kind < 0.1) {
+      held.push(conn); // idle: never sends a byte
+      continue;
+    }
+    const method = pick(["GET", "HEAD", "PUT", "POST"]);
+    const host = pick(hosts)();
+    let head = `${method} ${
+      pick(paths)
+    } HTTP/1.1\r\nHost: ${host}\r\nAccept: application/vnd.swift.registry.v1+json\r\n`;
+    if (kind < 0.2) {
+      await send(conn, head.slice(0, Math.floor(next() * head.length))); // slow: stops mid-head
+      held.push(conn);
+      continue;
+    }
+    head += `Authorization: Bearer ${ADMIN_TOKEN}\r\nConnection: close\r\n`;
+    const pieces: Uint8Array[] = [];
+    if (method === "PUT" || method === "POST") {
+      const { body, contentType } = swiftPublishBody({ archive: next() < 0.5 ? archive : new Uint8Array(50) }, "zz");
+      head += `Content-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n`;
+      for (let offset = 0; offset < body.length;) {
+        const size = Math.min(body.length - offset, 1 + Math.floor(next() * 3000));
+        const sizeLine = next() < 0.03 ? "zz" : size.toString(16);
+        pieces.push(encoder.encode(`${sizeLine}\r\n`), body.subarray(offset, offset + size), encoder.encode("\r\n"));
+        offset += size;
+      }
+      if (next() < 0.9) pieces.push(encoder.encode("0\r\n\r\n")); // else: truncated, then closed by the client
+    }
+    await send(conn, encoder.encode(`${head}\r\n`));
+    for (const piece of pieces) await send(conn, piece).catch(() => {});
+    const answer = pieces.length > 0 && !new TextDecoder().decode(pieces.at(-1)).startsWith("0\r\n")
+      ? (conn.closeWrite(), await readUntilClosed(conn))
+      : await readUntilClosed(conn);
+    assert.notEqual(
+      answer,
+      "still open",
+      `seed ${seed}: ${method} with Host ${JSON.stringify(host)} was never answered`,
+    );
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
+    assert.ok(status < 500, `seed ${seed}: ${method} with Host ${JSON.stringify(host)} -> ${answer.slice(0, 400)}`);
+  }
+  const health = await fetch(`${t.url}/health`);
+  assert.equal(health.status, 200, `seed ${seed}: still serving`);
+  await health.body?.cancel();
+  // Idle and slow connections are closed by the server on its own.
+  for (const conn of held) assert.notEqual(await readUntilClosed(conn), "still open", `seed ${seed}`);
+  const errors = t.logs.filter((line) => JSON.parse(line).level === "error");
+  assert.deepEqual(errors, [], `seed ${seed}`);
 });

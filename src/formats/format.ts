@@ -21,6 +21,7 @@ import type { Upstream } from "../core/upstream.ts";
 import type { Publisher } from "../core/publisher.ts";
 import { RegistryError } from "../errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
+import type { UploadLimit } from "../http/body_limit.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../http/metrics.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
@@ -69,6 +70,8 @@ export interface Format {
   readonly id: string;
   /** Path prefixes its routes live under (`/swift`): errors and unknown routes there take its shape. */
   readonly paths: readonly string[];
+  /** The largest request body its paths accept (a bigger `Content-Length` is a 413 before anything is read). */
+  readonly uploadLimit: UploadLimit;
   /** Its routes, at their full paths. */
   routes(http: HttpServices): Hono<AppEnv>;
   /**

@@ -18,9 +18,14 @@ import { NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
 import { rateLimit } from "./rate_limit.ts";
+import { authorityCheck, publicBaseUrl } from "./public_url.ts";
+import { contentLengthLimit, type UploadLimit } from "./body_limit.ts";
 
 /** The challenge of 401s outside any format's API. */
 const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
+
+/** The largest body accepted outside every format's paths. */
+const DEFAULT_UPLOAD_LIMIT: UploadLimit = { bytes: 1024 * 1024, setting: "no upload is expected here" };
 
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
@@ -44,6 +49,8 @@ export interface AppDeps {
 /** Builds the Hono app serving every route of the registry. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
+  const formatOf = (path: string) =>
+    deps.formats.find((format) => format.paths.some((p) => path === p || path.startsWith(`${p}/`)));
   app.use(
     "*",
     requestId(),
@@ -51,11 +58,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deps.metrics.middleware(),
     contentVersion(),
     headContentLength(),
+    authorityCheck({ publicUrl: deps.publicUrl, trustedProxies: new Set(deps.rateLimit.trustedProxies) }),
+    contentLengthLimit((path) => formatOf(path)?.uploadLimit ?? DEFAULT_UPLOAD_LIMIT),
     rateLimit({ ...deps.rateLimit, auth: deps.auth, clock: deps.now }),
     requestTimeout(deps.requestTimeoutMs),
   );
-  const formatOf = (path: string) =>
-    deps.formats.find((format) => format.paths.some((p) => path === p || path.startsWith(`${p}/`)));
   const respond = (c: Context, error: RegistryError) =>
     formatOf(c.req.path)?.errorResponse(error) ?? problemFromError(error, DEFAULT_AUTH_CHALLENGE);
   app.onError((error, c) => {
@@ -88,7 +95,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const http: HttpServices = {
     auth: deps.auth,
     status: deps.status,
-    publicBaseUrl: (c) => deps.publicUrl ?? new URL(c.req.url).origin,
+    publicBaseUrl,
   };
   for (const format of deps.formats) app.route("/", format.routes(http));
   return app;

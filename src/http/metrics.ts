@@ -15,6 +15,15 @@ import type { AppEnv } from "./middleware.ts";
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]);
 
 /** The metrics of one server. */
+/** Connection counters of the server (src/http/listen.ts). */
+export interface ConnectionStats {
+  open: number;
+  refused: number;
+  timedOut: number;
+  reclaimed: number;
+  acceptErrors: number;
+}
+
 export class Metrics {
   readonly registry = new MetricRegistry();
   readonly requests = this.registry.counter(
@@ -69,6 +78,21 @@ export class Metrics {
     stat("registry_disk_cache_corruptions", "Damaged cached files found since start", () => cache.stats.corruptions);
     stat("registry_disk_cache_errors", "Disk errors since start", () => cache.stats.diskErrors);
     stat("registry_disk_cache_bytes", "Bytes of files in the disk cache", () => cache.usedBytes);
+  }
+
+  /** Reports the server's client connections: open now, refused, closed for timeouts or to make room, accept errors. */
+  observeConnections(stats: () => ConnectionStats): void {
+    const stat = (name: string, help: string, read: (s: ConnectionStats) => number) =>
+      this.registry.gauge(name, help, () => read(stats()));
+    stat("registry_connections_open", "Open client connections", (s) => s.open);
+    stat("registry_connections_refused", "Connections refused over a limit since start", (s) => s.refused);
+    stat(
+      "registry_connections_timed_out",
+      "Connections closed by the header or idle timeout since start",
+      (s) => s.timedOut,
+    );
+    stat("registry_connections_reclaimed", "Idle connections closed to make room since start", (s) => s.reclaimed);
+    stat("registry_accept_errors", "Failed accepts (e.g. out of file descriptors) since start", (s) => s.acceptErrors);
   }
 
   /** Counts S3 calls of an SDK client (any object with a middleware stack). */

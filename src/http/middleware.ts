@@ -7,9 +7,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ServiceUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { PublicUrlPolicy } from "./public_url.ts";
 
 /** Hono environment shared by the app: per-request variables. */
-export type AppEnv = { Variables: { requestId: string } };
+export type AppEnv = { Variables: { requestId: string; urlPolicy: PublicUrlPolicy } };
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 

@@ -10,7 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError, RegistryError } from "../errors.ts";
 
 /** One part of a multipart body. Consume `body` before asking for the next part (or it is skipped). */
 export interface MultipartPart {
@@ -26,6 +26,11 @@ export interface MultipartPart {
 export interface MultipartLimits {
   maxParts: number;
   maxHeaderBytes: number;
+}
+
+/** Work done while reading, for tests and benchmarks: bytes copied between buffers. */
+export interface MultipartStats {
+  bytesCopied: number;
 }
 
 const DEFAULT_LIMITS: MultipartLimits = { maxParts: 16, maxHeaderBytes: 8 * 1024 };
@@ -51,8 +56,9 @@ export async function* readMultipart(
   body: ReadableStream<Uint8Array>,
   boundary: string,
   limits: MultipartLimits = DEFAULT_LIMITS,
+  stats: MultipartStats = { bytesCopied: 0 },
 ): AsyncGenerator<MultipartPart> {
-  const source = new ByteSource(body.getReader());
+  const source = new ByteSource(body.getReader(), stats);
   try {
     await source.skipPast(encoder.encode(`--${boundary}`), "no multipart boundary found in the body");
     const delimiter = encoder.encode(`\r\n--${boundary}`);
@@ -96,25 +102,52 @@ export async function readPartBytes(
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+/**
+ * The body's bytes, read chunk by chunk. Part bodies are handed out as views
+ * of the chunks read, never copied: only the few bytes where a delimiter may
+ * straddle two chunks are (see {@link nextBodyChunk}), so reading is linear in
+ * the body's size whatever its chunking.
+ */
 class ByteSource {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #stats: MultipartStats;
   #buffer: Uint8Array = new Uint8Array(0);
   #delimiter: Uint8Array | null = null;
   #part = 0;
 
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, stats: MultipartStats) {
     this.#reader = reader;
+    this.#stats = stats;
   }
 
+  /** The next chunk, or null at the end. A body the client cut off or framed badly is the client's error (400). */
+  async #read(): Promise<Uint8Array | null> {
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await this.#reader.read();
+    } catch (error) {
+      if (error instanceof RegistryError) throw error;
+      throw new BadRequestError(`the request body could not be read: ${(error as Error).message}`);
+    }
+    return next.done ? null : next.value;
+  }
+
+  /** Appends the next chunk to the buffer (used for small amounts: preamble tails and part headers). */
   async #fill(): Promise<boolean> {
-    const { value, done } = await this.#reader.read();
-    if (done) return false;
-    this.#buffer = this.#buffer.length === 0 ? value : Buffer.concat([this.#buffer, value]);
+    const value = await this.#read();
+    if (value === null) return false;
+    this.#buffer = this.#concat(this.#buffer, value);
     return true;
   }
 
-  #indexOf(needle: Uint8Array): number {
-    return Buffer.from(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength).indexOf(needle);
+  #concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+    if (a.length === 0) return b;
+    this.#stats.bytesCopied += a.length + b.length;
+    return Buffer.concat([a, b]);
+  }
+
+  #indexOf(needle: Uint8Array, haystack: Uint8Array = this.#buffer): number {
+    return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle);
   }
 
   async skipPast(needle: Uint8Array, message: string): Promise<void> {
@@ -175,22 +208,38 @@ class ByteSource {
     if (delimiter === null || part !== this.#part) return null;
     for (;;) {
       const index = this.#indexOf(delimiter);
-      if (index >= 0) {
-        const chunk = this.#buffer.subarray(0, index);
-        this.#buffer = this.#buffer.subarray(index + delimiter.length);
-        this.#delimiter = null;
-        return chunk.length > 0 ? chunk : null;
-      }
+      if (index >= 0) return this.#endBody(this.#buffer.subarray(0, index), index + delimiter.length);
       const safe = this.#buffer.length - (delimiter.length - 1);
       if (safe > 0) {
         const chunk = this.#buffer.subarray(0, safe);
         this.#buffer = this.#buffer.subarray(safe);
         return chunk;
       }
-      if (!(await this.#fill())) {
-        throw new BadRequestError("multipart body ended inside a part (missing closing boundary)");
+      // The buffer is a tail shorter than the delimiter that may begin one: look across the seam
+      // with the next chunk, copying only the tail and the next chunk's first bytes.
+      const next = await this.#read();
+      if (next === null) throw new BadRequestError("multipart body ended inside a part (missing closing boundary)");
+      const tail = this.#buffer;
+      if (next.length < delimiter.length - 1) {
+        this.#buffer = this.#concat(tail, next);
+        continue;
       }
+      const seam = this.#concat(tail, next.subarray(0, delimiter.length - 1));
+      const at = this.#indexOf(delimiter, seam);
+      if (at >= 0 && at < tail.length) {
+        this.#buffer = next;
+        return this.#endBody(tail.subarray(0, at), at + delimiter.length - tail.length);
+      }
+      this.#buffer = next;
+      if (tail.length > 0) return tail;
     }
+  }
+
+  /** Ends the current part's body with `last`, dropping the buffer up to `resumeAt` (past the delimiter). */
+  #endBody(last: Uint8Array, resumeAt: number): Uint8Array | null {
+    this.#buffer = this.#buffer.subarray(resumeAt);
+    this.#delimiter = null;
+    return last.length > 0 ? last : null;
   }
 
   async cancel(): Promise<void> {

@@ -571,3 +571,68 @@ Deno.test("readPartBytes throws the caller's error for a part over maxBytes", as
     );
   });
 });
+
+// ---------------------------------------------------------------------------
+// Work done: linear in the body, whatever the chunking
+
+/** Reads one large part cut into chunks cycling through `sizes`: bytes copied, and whether body chunks were views of input chunks. */
+async function readLargePart(size: number, sizes: number[]): Promise<{ copied: number; views: boolean; sum: number }> {
+  const content = new Uint8Array(size).map((_, i) => (i * 7) & 0xff);
+  const data = bytes(part(['Content-Disposition: form-data; name="source-archive"'], content), closing());
+  const inputs = new Set<ArrayBufferLike>();
+  let offset = 0;
+  let index = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= data.length) return controller.close();
+      const chunk = data.slice(offset, offset + sizes[index++ % sizes.length]);
+      inputs.add(chunk.buffer);
+      offset += chunk.length;
+      controller.enqueue(chunk);
+    },
+  }, { highWaterMark: 0 });
+  const stats = { bytesCopied: 0 };
+  let views = true;
+  let sum = 0;
+  for await (const p of readMultipart(stream, BOUNDARY, undefined, stats)) {
+    for await (const chunk of p.body) {
+      // Only a chunk shorter than the delimiter is appended to the bytes before it (a copy of a few bytes).
+      views &&= chunk.length < 2 * (BOUNDARY.length + 4) || inputs.has(chunk.buffer);
+      sum += chunk.length;
+    }
+  }
+  return { copied: stats.bytesCopied, views, sum };
+}
+
+Deno.test("readMultipart hands out part bodies as views of the chunks read, copying only bytes around chunk seams", async () => {
+  for (const sizes of [[65536], [65536, 65529, 100], [4096, 61]]) {
+    const small = await readLargePart(4 << 20, sizes);
+    const large = await readLargePart(16 << 20, sizes);
+    assert.equal(large.sum, 16 << 20);
+    assert.ok(small.views && large.views, `body chunks are views of the input (${sizes})`);
+    const chunks = Math.ceil((16 << 20) / (sizes.reduce((a, b) => a + b) / sizes.length));
+    const delimiter = BOUNDARY.length + 4;
+    // The header block is copied once; after that, at most two delimiters' worth per chunk.
+    assert.ok(large.copied <= 8192 + chunks * 2 * delimiter, `${large.copied} bytes copied for ${chunks} chunks`);
+    assert.ok(large.copied <= 4 * small.copied + 8192, `4x the body, at most 4x the copying (${sizes})`);
+  }
+});
+
+Deno.test("readMultipart reports a request body that fails mid-read (cut off, bad chunked framing) as a 400", async () => {
+  let sent = false;
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(part(['Content-Disposition: form-data; name="a"'], "x".repeat(100)).subarray(0, 80));
+      } else {controller.error(
+          new Deno.errors.BadResource("Cannot read request body as underlying resource unavailable"),
+        );}
+    },
+  });
+  await assertBadRequest(parseStream(failing), /request body could not be read/);
+});
+
+async function parseStream(stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const p of readMultipart(stream, BOUNDARY)) await readAll(p.body);
+}

@@ -1,6 +1,7 @@
 /**
  * Wires a configured registry together and serves it: storage, core, auth and
- * the HTTP app, on `Deno.serve`.
+ * the HTTP app, over bounded connections (src/http/listen.ts), with HTTPS when
+ * a certificate is configured.
  *
  * @module
  */
@@ -15,13 +16,19 @@ import type { Logger } from "../log.ts";
 import type { TieredStore } from "../storage/tiered_store.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
+import { type ConnectionServer, nativeServeOnConnection, serveConnections } from "./listen.ts";
 import { Metrics } from "./metrics.ts";
+import { defaultMaxConnections, raiseOpenFilesLimit } from "./open_files.ts";
+import { problemResponse } from "./problem.ts";
+import { type KeyPair, type KeyPairWatcher, readKeyPair, watchKeyPair } from "./tls.ts";
 
 /** A registry that is listening. */
 export interface RunningServer {
-  /** `http://host:port` the server listens on. */
+  /** `http://host:port` (or `https://`) the server listens on. */
   url: string;
   port: number;
+  /** Open client connections. */
+  readonly connections: number;
   /** The in-process job runner (ingestion passes). */
   scheduler: Scheduler;
   /** The disk cache in front of S3, when S3 is on (for tests and metrics). */
@@ -46,6 +53,20 @@ export async function startServer(
   logger: Logger,
   options: ServerOptions = {},
 ): Promise<RunningServer> {
+  nativeServeOnConnection();
+  const openFiles = await raiseOpenFilesLimit();
+  if (openFiles.raisedFrom !== undefined) {
+    logger.log("info", "raised the open-files limit", { from: openFiles.raisedFrom, to: openFiles.limit?.soft });
+  }
+  if (openFiles.problem !== undefined) {
+    logger.log("warn", "the open-files limit is unknown or could not be raised", { problem: openFiles.problem });
+  }
+  let keyPair: KeyPair | undefined;
+  if (config.tls !== undefined) {
+    keyPair = await readKeyPair(config.tls).catch((error) => {
+      throw new ConfigError(`REGISTRY_TLS_CERT/REGISTRY_TLS_KEY cannot be read: ${(error as Error).message}`);
+    });
+  }
   const metrics = new Metrics();
   const open = await openRegistry(config, logger, { metrics, now: options.now });
   const { storage, plugins } = open;
@@ -84,23 +105,54 @@ export async function startServer(
     now: options.now ?? Date.now,
   });
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: ConnectionServer;
+  const maxConnections = config.connections.max ?? defaultMaxConnections(openFiles.limit);
   try {
-    server = Deno.serve({ hostname: config.host, port: config.port, onListen: () => {} }, app.fetch);
+    server = serveConnections({
+      hostname: config.host,
+      port: config.port,
+      tls: keyPair,
+      limits: {
+        maxConnections,
+        maxPerIp: config.connections.perIp,
+        headerTimeoutMs: config.connections.headerTimeoutMs,
+        idleTimeoutMs: config.connections.idleTimeoutMs,
+        exemptIps: config.rateLimit.trustedProxies,
+      },
+      handler: app.fetch,
+      onError: (error) => {
+        logger.log("error", "unhandled error outside the app", { error: String(error) });
+        return problemResponse(500, "Internal Server Error", "internal error");
+      },
+      logger,
+    });
   } catch (error) {
     sources.stop();
     await scheduler.stop();
     await open.close();
+    const message = (error as Error).message;
     throw new ConfigError(
-      `REGISTRY_HOST/REGISTRY_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${
-        (error as Error).message
-      }`,
+      keyPair !== undefined && !(error instanceof Deno.errors.AddrInUse) &&
+        !(error instanceof Deno.errors.PermissionDenied)
+        ? `REGISTRY_TLS_CERT/REGISTRY_TLS_KEY cannot be used: ${message}`
+        : `REGISTRY_HOST/REGISTRY_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${message}`,
     );
   }
+  metrics.observeConnections(() => server.stats());
   const port = server.addr.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
-  logger.log("info", "registry listening", { url, swift: `${config.publicUrl ?? url}/swift`, dataDir: config.dataDir });
+  const url = `${keyPair === undefined ? "http" : "https"}://${host}:${port}`;
+  let watcher: KeyPairWatcher | undefined;
+  if (config.tls !== undefined && keyPair !== undefined) {
+    watcher = watchKeyPair(config.tls, keyPair, (pair) => server.replaceKeyPair(pair), logger);
+  }
+  logger.log("info", "registry listening", {
+    url,
+    swift: `${config.publicUrl ?? url}/swift`,
+    dataDir: config.dataDir,
+    maxConnections,
+    openFilesLimit: openFiles.limit?.soft,
+  });
   if (config.github === undefined) {
     logger.log("info", "ingestion is off: REGISTRY_GITHUB_TOKEN is not set");
   }
@@ -112,7 +164,11 @@ export async function startServer(
     port,
     cache: storage.cache,
     scheduler,
+    get connections() {
+      return server.connections;
+    },
     async shutdown() {
+      watcher?.stop();
       sources.stop();
       await scheduler.stop();
       await server.shutdown();

@@ -9,20 +9,23 @@ import { fileURLToPath } from "node:url";
 /** The repository root (with a trailing slash). */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/?$/, "/");
 
+/** `deno` arguments that run `main.ts` as the `start` task does. */
+export const MAIN_RUN_ARGS: readonly string[] = [
+  "run",
+  "--quiet",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-run=prlimit",
+  `${ROOT}main.ts`,
+];
+
 /** A `main.ts` command, ready to `output()` or `spawn()`. */
 export function mainCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      `${ROOT}main.ts`,
-      ...args,
-    ],
+    args: [...MAIN_RUN_ARGS, ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,

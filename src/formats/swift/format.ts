@@ -14,7 +14,7 @@ import { type Format, type FormatDefinition, type FormatServices, refusal } from
 import { type PackageRef, packageRef } from "./identity.ts";
 import type { PublishedRelease } from "./publish.ts";
 import { SwiftRegistry } from "./registry.ts";
-import { checkReleaseMetadata } from "./release.ts";
+import { checkReleaseMetadata, MAX_METADATA_BYTES } from "./release.ts";
 import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
 import { parseVersion } from "./version.ts";
 
@@ -38,6 +38,11 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
   return {
     id: "swift",
     paths: [SWIFT_BASE_PATH],
+    // The archive, and room for the metadata part, two signatures and the multipart envelope.
+    uploadLimit: {
+      bytes: config.maxArchiveBytes + MAX_METADATA_BYTES + 512 * 1024,
+      setting: "REGISTRY_MAX_ARCHIVE_BYTES, plus room for metadata and signatures",
+    },
     registry,
     routes: (http) =>
       new Hono<AppEnv>().route(

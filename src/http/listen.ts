@@ -1,0 +1,267 @@
+/**
+ * Serves HTTP (or HTTPS) with an accept loop of our own instead of
+ * `Deno.serve`'s, so that connections can be bounded and timed out, and the
+ * server outlives a full descriptor table:
+ *
+ * - each accepted connection is admitted by a {@link ConnectionGuard} (a bound
+ *   in all and per client IP; when full, the longest idle connection makes
+ *   room) and then served by Deno's native HTTP/1.1 and HTTP/2 code
+ *   (`serveHttpOnConnection`, the routine behind `Deno.serve`), so request
+ *   bytes are never copied in JavaScript;
+ * - one timer sweeps for connections that sent no request head within the
+ *   header timeout, or idled past the idle timeout, and closes them; a
+ *   request costs two counter updates, no timer;
+ * - accept errors such as EMFILE are survived: an idle connection is closed
+ *   to free a descriptor and accepting resumes after a short pause (a
+ *   `Deno.serve` listener ends its accept loop on the first such error and
+ *   the rejected promise ends the process);
+ * - for HTTPS, {@link ConnectionServer.replaceKeyPair} re-opens the listening
+ *   socket with a renewed certificate; open connections are not touched.
+ *
+ * `serveHttpOnConnection` is internal to Deno (`Deno[Deno.internal]`), present
+ * in Deno 2.x; start-up fails with a clear message if a Deno lacks it
+ * ({@link nativeServeOnConnection}).
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import { type Connection, ConnectionGuard, type Eviction, type GuardLimits } from "./connections.ts";
+import type { ConnectionStats } from "./metrics.ts";
+import type { KeyPair } from "./tls.ts";
+
+/** The request handler: a Hono app's `fetch`. */
+export type Handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
+
+/** What {@link serveConnections} needs. */
+export interface ServeConnectionsOptions {
+  hostname: string;
+  port: number;
+  /** Serve HTTPS with this pair; plain HTTP when absent. */
+  tls?: KeyPair;
+  limits: GuardLimits;
+  handler: Handler;
+  /** Answer for an error the handler throws (the app maps its own; this is the last resort). */
+  onError: (error: unknown) => Response;
+  logger: Logger;
+  /** Milliseconds clock for the guard (tests inject one). */
+  clock?: () => number;
+}
+
+/** A server accepting connections. */
+export interface ConnectionServer {
+  readonly addr: Deno.NetAddr;
+  /** Open connections. */
+  readonly connections: number;
+  /** Counters since start, and open connections now. */
+  stats(): ConnectionStats;
+  /**
+   * Serves new connections with `pair`: the listening socket is closed and
+   * opened again at once with it; open connections keep their certificate.
+   * Throws (keeping the old pair) when `pair` is not usable.
+   */
+  replaceKeyPair(pair: KeyPair): Promise<void>;
+  /** Stops accepting, lets requests in flight finish, closes every connection. */
+  shutdown(): Promise<void>;
+}
+
+type ServeOnConnection = (
+  connection: Deno.Conn,
+  signal: AbortSignal,
+  handler: Handler,
+  onError: (error: unknown) => Response,
+  onListen: () => void,
+) => Deno.HttpServer<Deno.NetAddr>;
+
+/**
+ * Deno's routine serving one connection, as `Deno.serve` does for each one it accepts.
+ *
+ * @throws when this Deno does not have it (checked at start-up, before anything listens).
+ */
+export function nativeServeOnConnection(): ServeOnConnection {
+  const deno = Deno as unknown as { internal: symbol } & Record<symbol, { serveHttpOnConnection?: unknown }>;
+  const serve = deno[deno.internal]?.serveHttpOnConnection;
+  if (typeof serve !== "function") {
+    throw new Error(`this Deno (${Deno.version.deno}) has no serveHttpOnConnection; Deno 2.x is required`);
+  }
+  return serve as ServeOnConnection;
+}
+
+interface Served {
+  server: Deno.HttpServer<Deno.NetAddr>;
+  abort: AbortController;
+}
+
+/**
+ * Listens on `options.hostname:port` and serves every admitted connection.
+ *
+ * @throws when the address cannot be listened on or the key pair is unusable.
+ */
+export function serveConnections(options: ServeConnectionsOptions): ConnectionServer {
+  const serveOn = nativeServeOnConnection();
+  const { logger, limits, handler } = options;
+  const guard = new ConnectionGuard(limits, options.clock);
+  const served = new Map<Connection, Served>();
+  const complain = throttledWarning(logger);
+  const counts = { refused: 0, timedOut: 0, reclaimed: 0, acceptErrors: 0 };
+  let stopping = false;
+
+  const listen = (port: number, pair: KeyPair | undefined): Deno.Listener =>
+    pair === undefined
+      ? Deno.listen({ hostname: options.hostname, port })
+      : Deno.listenTls({ hostname: options.hostname, port, ...pair, alpnProtocols: ["h2", "http/1.1"] });
+
+  let listener = listen(options.port, options.tls);
+  const addr = listener.addr as Deno.NetAddr;
+
+  const close = ({ connection, mode, reason }: Eviction) => {
+    const entry = served.get(connection);
+    if (entry === undefined) return;
+    if (reason === "reclaimed") counts.reclaimed++;
+    else counts.timedOut++;
+    logger.log("debug", "closing connection", { ip: connection.ip, reason, mode });
+    if (mode === "force") entry.abort.abort();
+    else entry.server.shutdown().catch(() => entry.abort.abort());
+  };
+
+  const serve = (conn: Deno.Conn) => {
+    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const admission = guard.admit(ip);
+    if (!admission.admitted) {
+      counts.refused++;
+      conn.close();
+      complain(admission.reason, { ip, open: guard.size });
+      return;
+    }
+    if (admission.evict !== undefined) close(admission.evict);
+    const connection = admission.connection;
+    const ended = <T>(value: T): T => {
+      guard.requestEnded(connection);
+      return value;
+    };
+    const failed = (error: unknown): never => {
+      guard.requestEnded(connection);
+      throw error;
+    };
+    const abort = new AbortController();
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      server = serveOn(
+        conn,
+        abort.signal,
+        (request, info) => {
+          guard.requestStarted(connection);
+          let result: Response | Promise<Response>;
+          try {
+            result = handler(request, info);
+          } catch (error) {
+            return failed(error);
+          }
+          return result instanceof Promise ? result.then(ended, failed) : ended(result);
+        },
+        options.onError,
+        () => {},
+      );
+    } catch (error) {
+      guard.release(connection);
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      complain("connection could not be served", { ip, error: (error as Error).message });
+      return;
+    }
+    served.set(connection, { server, abort });
+    // A connection reset ends `finished` with an error; it is not the server's.
+    server.finished.catch(() => {}).finally(() => {
+      served.delete(connection);
+      guard.release(connection);
+    });
+  };
+
+  const acceptLoop = async (from: Deno.Listener) => {
+    let pause = 0;
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await from.accept();
+        pause = 0;
+      } catch (error) {
+        if (stopping || from !== listener || isClosedListener(error)) return;
+        // Out of descriptors (EMFILE/ENFILE) or memory: free a descriptor, wait a little, go on.
+        counts.acceptErrors++;
+        const evicted = guard.reclaim();
+        if (evicted !== undefined) close(evicted);
+        complain("accepting a connection failed", { error: (error as Error).message, open: guard.size });
+        pause = Math.min(1000, Math.max(10, pause * 2));
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
+      }
+      serve(conn);
+    }
+  };
+
+  let accepting = acceptLoop(listener);
+  const sweepMs = Math.min(1000, Math.max(25, Math.min(limits.headerTimeoutMs, limits.idleTimeoutMs) / 4));
+  const sweeper = setInterval(() => {
+    for (const eviction of guard.sweep()) close(eviction);
+  }, sweepMs);
+
+  return {
+    addr,
+    get connections() {
+      return guard.size;
+    },
+    stats: () => ({ open: guard.size, ...counts }),
+    async replaceKeyPair(pair: KeyPair) {
+      if (stopping) return;
+      if (options.tls === undefined) throw new Error("the server does not serve HTTPS");
+      // Validate the pair before giving up the socket: a listener on port 0 fails just as the real one would.
+      listen(0, pair).close();
+      const old = listener;
+      old.close();
+      await accepting;
+      // The port was just released; binding it again can need a moment while the old socket goes away.
+      for (let attempt = 0;; attempt++) {
+        try {
+          listener = listen(addr.port, pair);
+          break;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AddrInUse) || attempt >= 50) {
+            listener = listen(addr.port, options.tls);
+            accepting = acceptLoop(listener);
+            throw error;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
+      options.tls = pair;
+      accepting = acceptLoop(listener);
+    },
+    async shutdown() {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(sweeper);
+      listener.close();
+      await accepting;
+      await Promise.all([...served.values()].map(({ server, abort }) => server.shutdown().catch(() => abort.abort())));
+    },
+  };
+}
+
+function isClosedListener(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted;
+}
+
+/** Logs a warning per kind of problem at most once every 10 seconds, with how often it happened meanwhile. */
+function throttledWarning(logger: Logger): (message: string, fields: Record<string, unknown>) => void {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (message, fields) => {
+    const now = Date.now();
+    const seen = last.get(message);
+    if (seen !== undefined && now - seen.at < 10_000) {
+      seen.suppressed++;
+      return;
+    }
+    logger.log("warn", message, { ...fields, suppressed: seen?.suppressed ?? 0 });
+    last.set(message, { at: now, suppressed: 0 });
+  };
+}
