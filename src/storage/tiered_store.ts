@@ -111,6 +111,14 @@ export class TieredStore implements ObjectStore {
   #reservedBytes = 0;
   #diskDownUntil = 0;
   #evicting: Promise<void> | null = null;
+  /**
+   * The latest write of each key being written, numbered in the order the
+   * remote acknowledged them: a disk copy only lands if no later write
+   * happened since (and a download's copy only if no write happened while it
+   * ran), so the disk never ends up holding an older version than the remote.
+   */
+  readonly #latestWrite = new Map<string, number>();
+  #writes = 0;
 
   constructor(options: TieredStoreOptions) {
     this.#data = new DiskStore(`${options.cacheDir}/objects`, `${options.cacheDir}/tmp/objects`);
@@ -196,7 +204,7 @@ export class TieredStore implements ObjectStore {
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     if (body instanceof Uint8Array) {
       const info = await this.#remote.put(key, body, options);
-      await this.#keepCopy(key, info.etag, body.byteLength, async (temp) => {
+      await this.#keepCopy(key, info.etag, body.byteLength, this.#wrote(key), async (temp) => {
         await Deno.writeFile(temp, body);
         return { size: body.byteLength, sha256: createHash("sha256").update(body).digest("hex") };
       });
@@ -204,11 +212,13 @@ export class TieredStore implements ObjectStore {
     }
     if (isFileBody(body)) {
       const info = await this.#remote.put(key, body, options);
+      const write = this.#wrote(key);
       const { size } = await Deno.stat(body.file);
       await this.#keepCopy(
         key,
         info.etag,
         size,
+        write,
         (temp) => withBodyStream(body, (stream) => writeHashedFile(temp, stream, { sync: true })),
       );
       return info;
@@ -230,7 +240,18 @@ export class TieredStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     await this.#remote.delete(key);
+    const isCurrent = this.#wrote(key); // no copy of an older version may land after this
     await this.#drop(key);
+    if (isCurrent()) this.#latestWrite.delete(key);
+  }
+
+  /** Numbers a write of `key` the remote just acknowledged; its copy lands only while it is the latest. */
+  #wrote(key: string): () => boolean {
+    const write = ++this.#writes;
+    this.#latestWrite.set(key, write);
+    const download = this.#downloads.get(key);
+    if (download !== undefined) download.superseded = true;
+    return () => this.#latestWrite.get(key) === write;
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -342,7 +363,7 @@ export class TieredStore implements ObjectStore {
       onDiskError: (error) => this.#diskFailed(error, `caching ${key}`),
       // Count the download against the budget while it is written; objects too large for it skip the disk.
       reserve: (size) => {
-        if (this.#diskIsDown() || !this.#fits(size)) return false;
+        if (this.#diskIsDown() || !this.#fits(size) || this.#committedBytes + size > this.#maxBytes) return false;
         this.#reservedBytes += size;
         this.#evictIfNeeded().catch((error) => this.#diskFailed(error, "evicting"));
         return true;
@@ -352,7 +373,14 @@ export class TieredStore implements ObjectStore {
     this.#downloads.set(key, download);
     const caching = download.finished.then(async (result) => {
       if (result !== null) {
-        await this.#keepCopy(key, result.etag, result.size, () => Promise.resolve(result), download.tempPath);
+        await this.#keepCopy(
+          key,
+          result.etag,
+          result.size,
+          () => !download.superseded,
+          () => Promise.resolve(result),
+          download.tempPath,
+        );
       }
       if (this.#downloads.get(key) === download) this.#downloads.delete(key);
     }).catch((error) => this.#logger.log("error", "cache download failed", { key, error: String(error) }))
@@ -365,13 +393,15 @@ export class TieredStore implements ObjectStore {
   /**
    * Records a disk copy of `key` (remote etag `etag`, `size` bytes): room is
    * made first, then `write` fills a temp file (unless `ready` names one
-   * already written), which then replaces any older copy. Disk errors are
-   * logged, never thrown: the remote has the data.
+   * already written), which then replaces any older copy — while `isCurrent`
+   * says no later write of the key superseded it. Disk errors are logged,
+   * never thrown: the remote has the data.
    */
   async #keepCopy(
     key: string,
     etag: string,
     size: number,
+    isCurrent: () => boolean,
     write: (temp: string) => Promise<{ size: number; sha256: string }>,
     ready?: string,
   ): Promise<void> {
@@ -384,9 +414,12 @@ export class TieredStore implements ObjectStore {
     this.#reservedBytes += size;
     try {
       await this.#evictIfNeeded();
+      // Copies landing at once (many misses) may need more than eviction could free: the remote keeps those.
+      if (this.#committedBytes > this.#maxBytes) return;
       const written = await write(temp);
       // File, sidecar and index entry change together, one writer per key at a time.
       await this.#keyLocks.run(key, async () => {
+        if (!isCurrent()) return; // a later write's copy wins
         await this.#dropUnlocked(key);
         await this.#data.importFile(temp, key);
         const sidecar: Sidecar = { size: written.size, etag, sha256: written.sha256 };
@@ -398,8 +431,14 @@ export class TieredStore implements ObjectStore {
       await this.#drop(key).catch(() => {});
     } finally {
       this.#reservedBytes -= size;
+      if (isCurrent()) this.#latestWrite.delete(key);
       await Deno.remove(temp).catch(() => {});
     }
+  }
+
+  /** Bytes on disk plus bytes about to land. */
+  get #committedBytes(): number {
+    return this.#usedBytes + this.#reservedBytes;
   }
 
   /** Objects larger than the low watermark are never cached: they are served from the remote. */
@@ -502,6 +541,8 @@ class Download {
   info?: ObjectInfo;
   /** Resolves once the finished download has been moved into the cache (or given up). */
   settled: Promise<void> = Promise.resolve();
+  /** Set when the key was written while this download ran: its copy must not land. */
+  superseded = false;
   #remote: ObjectStore;
   #written = 0;
   #done = false;
