@@ -16,23 +16,20 @@ async function writeConfig(plugins: unknown[]): Promise<string> {
 }
 
 Deno.test("every example plugin loads through REGISTRY_CONFIG, logged with its path and SHA-256", async () => {
-  const packages = await Deno.makeTempDir();
+  const feed = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(feed, "[]");
   const config = await writeConfig([
     { use: example("shared-secret-auth"), options: { secret: SECRET } },
     { use: example("frozen-scopes"), options: { scopes: ["apple"] } },
     { use: example("release-policy"), options: { defaultLicenseURL: "https://example.com/LICENSE" } },
     { use: example("publish-webhook"), options: { url: "http://127.0.0.1:9/hook" } },
-    { use: example("directory-source"), options: { path: packages } },
+    { use: example("release-feed"), options: { feed } },
   ]);
   try {
     await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
     const loaded = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "plugin loaded");
-    // The example source runs on the scheduler and records its scan in its own storage.
-    await Deno.mkdir(`${packages}/some-package`);
-    await t.server.scheduler.runNow("source-directory");
-    assert.ok(t.logs.some((l) => l.includes("directory scanned")), "the source ran");
     for (
-      const name of ["shared-secret-auth", "frozen-scopes", "release-policy", "publish-webhook", "directory-source"]
+      const name of ["shared-secret-auth", "frozen-scopes", "release-policy", "publish-webhook", "release-feed"]
     ) {
       const line = loaded.find((l) => l.plugin === name);
       assert.ok(line, `${name} loaded`);
@@ -41,7 +38,71 @@ Deno.test("every example plugin loads through REGISTRY_CONFIG, logged with its p
     }
   } finally {
     await Deno.remove(config);
-    await Deno.remove(packages, { recursive: true });
+    await Deno.remove(feed);
+  }
+});
+
+Deno.test("a source plugin loaded from an absolute path ingests releases through ctx.registry", async () => {
+  const dir = await Deno.makeTempDir();
+  const archive = await packageZip();
+  await Deno.writeFile(`${dir}/LinkedList-1.0.0.zip`, archive);
+  await Deno.writeTextFile(`${dir}/broken.zip`, "not a zip");
+  const feed = `${dir}/feed.json`;
+  await Deno.writeTextFile(
+    feed,
+    JSON.stringify([
+      {
+        format: "swift",
+        scope: "mona",
+        name: "LinkedList",
+        version: "1.0.0",
+        file: `${dir}/LinkedList-1.0.0.zip`,
+        metadata: { description: "from the feed" },
+      },
+      { format: "swift", scope: "mona", name: "LinkedList", version: "1.1.0", file: `${dir}/broken.zip` },
+    ]),
+  );
+  const received: unknown[] = [];
+  const hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    received.push(await request.json());
+    return new Response(null, { status: 204 });
+  });
+  const config = await writeConfig([
+    { use: example("release-feed"), options: { feed } },
+    { use: example("publish-webhook"), options: { url: `http://127.0.0.1:${hook.addr.port}/hook` } },
+  ]);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config, REGISTRY_SYNC_INTERVAL: "1h" } });
+    await t.server.scheduler.runNow("source-release-feed");
+    const release = await get(`${t.swift}/mona/LinkedList/1.0.0`);
+    assert.equal(release.status, 200);
+    assert.equal((await release.json()).metadata.description, "from the feed");
+    const served = new Uint8Array(await (await get(`${t.swift}/mona/LinkedList/1.0.0.zip`)).arrayBuffer());
+    assert.deepEqual(served, archive, "the archive is served as the feed gave it");
+    const refused = await get(`${t.swift}/mona/LinkedList/1.1.0`);
+    assert.equal(refused.status, 404, "the broken archive was refused");
+    await refused.body?.cancel();
+    await eventually("afterPublish saw the ingested release", () => received.length > 0);
+    assert.deepEqual(
+      received.map((r) => {
+        const { format, id, version } = r as Record<string, unknown>;
+        return { format, id, version };
+      }),
+      [{ format: "swift", id: "mona.LinkedList", version: "1.0.0" }],
+    );
+
+    // A second pass changes nothing: the release exists and the refusal is remembered with its reason.
+    await t.server.scheduler.runNow("source-release-feed");
+    const passes = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "feed synced");
+    assert.deepEqual(passes.map((p) => p.published), [1, 0]);
+    const status = await (await get(`${t.url}/-/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }))
+      .json();
+    const feedSource = status.sources.find((s: { name: string }) => s.name === "release-feed");
+    assert.match(feedSource.skipped["swift:mona/linkedlist"]["1.1.0"], /not a valid zip/);
+  } finally {
+    await hook.shutdown();
+    await Deno.remove(config);
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -17,7 +17,7 @@ export async function runPluginCheck(use: string, options: Record<string, unknow
     const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
     await store.init();
     // Nothing is served here: a source that publishes while being checked is told no format is.
-    const sources = new SourceRegistry(new DocumentCache(store, { maxAgeMs: 0 }));
+    const sources = new SourceRegistry(new DocumentCache(store, { maxAgeMs: 0 }), store);
     const set = await loadPlugins([{ use, options }], {
       store,
       logger: silentLogger,

@@ -68,7 +68,7 @@ export async function openRegistry(
   await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(scratchDir, { recursive: true });
   const documents = new DocumentCache(storage.store, { maxAgeMs: storage.metadataMaxAgeMs, clock: now });
-  const sources = new SourceRegistry(documents);
+  const sources = new SourceRegistry(documents, storage.store);
   const hostDeps = {
     store: storage.store,
     logger,

@@ -9,6 +9,7 @@ import type { IngestOutcome, IngestRelease, PackageName, RegistryApi, VersionInf
 import { keySegment } from "../core/package.ts";
 import { RegistryError } from "../errors.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
+import type { ObjectStore } from "../storage/object_store.ts";
 import { type Format, refusal } from "./format.ts";
 
 /** The versions a source skipped for one package, with reasons. */
@@ -30,10 +31,27 @@ export class UnknownFormatError extends RegistryError {
  */
 export class SourceRegistry {
   readonly #documents: DocumentCache;
+  readonly #store: ObjectStore;
   #formats: ReadonlyMap<string, Format> = new Map();
 
-  constructor(documents: DocumentCache) {
+  constructor(documents: DocumentCache, store: ObjectStore) {
     this.#documents = documents;
+    this.#store = store;
+  }
+
+  /**
+   * Everything source `name` recorded as skipped: versions and reasons by
+   * package (`<format>:<package key>`), for the operators' status.
+   */
+  async skippedBy(name: string): Promise<Record<string, Record<string, string>>> {
+    const prefix = `sources/${keySegment(name)}/skipped/`;
+    const skipped: Record<string, Record<string, string>> = {};
+    for await (const object of this.#store.list(prefix)) {
+      const [format, ...key] = object.key.slice(prefix.length).replace(/\.json$/, "").split("/");
+      const document = await this.#documents.read<SkippedDocument>(object.key);
+      if (document !== null) skipped[`${format}:${key.join("/")}`] = document.versions;
+    }
+    return skipped;
   }
 
   /** Makes the built formats available to every source. */

@@ -18,6 +18,7 @@ import { NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
 import { rateLimit } from "./rate_limit.ts";
+import { authorizeAction } from "../auth/access.ts";
 import { authorityCheck, publicBaseUrl } from "./public_url.ts";
 import { contentLengthLimit, type UploadLimit } from "./body_limit.ts";
 
@@ -79,6 +80,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) => respond(c, new NotFoundError("no such resource")));
 
   app.get("/health", (c) => c.json({ status: "ok", version: deps.version }));
+  app.get("/-/status", async (c) => {
+    await authorizeAction(deps.auth, c.req.raw, "admin");
+    return c.json(await deps.status());
+  });
   app.get("/metrics", (c) => {
     if (deps.metricsTokenSha256 !== undefined) {
       const presented = presentedSecret(c.req.raw);

@@ -90,6 +90,11 @@ export async function startServer(
       ? { enabled: false }
       : { enabled: true, root: sources.filesystemRoot },
     jobs: scheduler.status(),
+    sources: await Promise.all(sources.names.map(async (name) => ({
+      name,
+      job: scheduler.status().find((job) => job.name === `source-${name}`),
+      skipped: await open.sources.skippedBy(name),
+    }))),
   });
   const app = createApp({
     formats: open.formats,

@@ -26,6 +26,8 @@ const SOURCE_LEASE_TTL_MS = 60_000;
 export interface RunningSources {
   github?: Ingestion;
   filesystemRoot?: string;
+  /** Every scheduled source (built-in mirrors and plugins' sources), by name. */
+  names: string[];
   /** Stops watching the directory source (the scheduler stops the jobs). */
   stop(): void;
 }
@@ -45,7 +47,7 @@ export async function startSources(
   };
   const sources: SourcePlugin[] = [];
   const watching = new AbortController();
-  const running: RunningSources = { stop: () => watching.abort() };
+  const running: RunningSources = { names: [], stop: () => watching.abort() };
 
   if (config.github !== undefined) {
     const github = running.github = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
@@ -88,6 +90,7 @@ export async function startSources(
   }
 
   for (const source of [...sources, ...open.plugins.sources]) {
+    running.names.push(source.name);
     scheduler.add({
       name: `source-${source.name}`,
       intervalMs: config.syncIntervalMs,
