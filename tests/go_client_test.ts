@@ -53,3 +53,49 @@ Deno.test("go build uses a module published here and one pulled through, and bui
   assertGoOk(await ws.go(["build", "-o", "app", "."], { proxy, cwd: "app" }), "go build without the upstream");
   assert.equal(await Deno.readTextFile(`${ws.dir}/app/go.sum`), goSum);
 });
+
+Deno.test("go list, go mod download and go get @latest see the versions of a module with upper-case letters", async () => {
+  await using server = await startTestServer();
+  await using ws = await goWorkspace();
+  const module = "example.com/Mona/Greeter";
+  const sums = new Map<string, string>();
+  for (const version of ["v1.0.0", "v1.1.0", "v1.2.0-rc.1"]) {
+    const response = await publishModule(server.url, module, version, await libraryZip(module, version, version));
+    const receipt = await response.text();
+    assert.equal(response.status, 201, receipt);
+    sums.set(version, receipt);
+  }
+  const proxy = `${server.url}/go`;
+  await ws.write("app/go.mod", "module example.com/app\n\ngo 1.19\n");
+
+  const listed = await ws.go(["list", "-m", "-versions", module], { proxy, cwd: "app" });
+  assertGoOk(listed, "go list -m -versions");
+  assert.equal(listed.stdout.trim(), `${module} v1.0.0 v1.1.0 v1.2.0-rc.1`);
+
+  const downloaded = await ws.go(["mod", "download", "-json", `${module}@v1.1.0`], { proxy, cwd: "app" });
+  assertGoOk(downloaded, "go mod download");
+  const info = JSON.parse(downloaded.stdout);
+  assert.equal(info.Version, "v1.1.0");
+  assert.ok(sums.get("v1.1.0")!.includes(`${module} v1.1.0 ${info.Sum}\n`), `${info.Sum} in ${sums.get("v1.1.0")}`);
+  assert.ok(sums.get("v1.1.0")!.includes(`${module} v1.1.0/go.mod ${info.GoModSum}\n`));
+
+  assertGoOk(await ws.go(["get", `${module}@latest`], { proxy, cwd: "app" }), "go get @latest");
+  assert.match(await Deno.readTextFile(`${ws.dir}/app/go.mod`), /example\.com\/Mona\/Greeter v1\.1\.0/);
+});
+
+Deno.test("the go command shows the proxy's text answer when a module or version is not there", async () => {
+  await using server = await startTestServer();
+  await using ws = await goWorkspace();
+  const proxy = `${server.url}/go`;
+  await ws.write("app/go.mod", "module example.com/app\n\ngo 1.19\n");
+  const missing = await ws.go(["mod", "download", "example.com/nothing@v1.0.0"], { proxy, cwd: "app" });
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /404 Not Found/);
+  assert.match(missing.stderr, /module example\.com\/nothing has no versions here/);
+
+  const zip = await libraryZip("example.com/there", "v1.0.0", "hi");
+  assert.equal((await publishModule(server.url, "example.com/there", "v1.0.0", zip)).status, 201);
+  const unknown = await ws.go(["mod", "download", "example.com/there@v1.0.1"], { proxy, cwd: "app" });
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /example\.com\/there@v1\.0\.1: unknown version/);
+});

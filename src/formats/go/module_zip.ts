@@ -73,6 +73,11 @@ export async function inspectModuleZip(path: string, options: ModuleZipOptions):
   } catch (error) {
     if (error instanceof RegistryError) throw error;
     const filename = (error as { filename?: unknown })?.filename;
+    if ((error as Error)?.message === zip.ERR_UNSAFE_FILENAME && typeof filename === "string") {
+      throw new UnprocessableError(
+        `module zip entry "${filename}": not a safe relative path (absolute, "..", "." or empty element)`,
+      );
+    }
     const where = typeof filename === "string" ? ` (entry "${filename}")` : "";
     throw new UnprocessableError(`module zip is not a valid zip file: ${(error as Error)?.message ?? error}${where}`);
   } finally {
