@@ -3,6 +3,7 @@
  * cold caches and no network but the test server and a fake upstream.
  */
 import assert from "node:assert/strict";
+import { buildZip } from "./support/archives.ts";
 import { startTestServer } from "./support/server.ts";
 import { assertGoOk, fakeLibrary, goWorkspace, libraryZip, publishModule, startFakeGoProxy } from "./support/go.ts";
 
@@ -59,8 +60,17 @@ Deno.test("go list, go mod download and go get @latest see the versions of a mod
   await using ws = await goWorkspace();
   const module = "example.com/Mona/Greeter";
   const sums = new Map<string, string>();
+  // v1.1.0 also holds a directory entry, which go.sum's h1: hash counts as an empty file.
+  const withDirectory = (version: string) =>
+    buildZip([
+      { name: `${module}@${version}/go.mod`, content: `module ${module}\n` },
+      { name: `${module}@${version}/greeter.go`, content: 'package greeter\n\nfunc Hello() string { return "hi" }\n' },
+      { name: `${module}@${version}/internal/` },
+      { name: `${module}@${version}/internal/x.go`, content: "package internal\n" },
+    ]);
   for (const version of ["v1.0.0", "v1.1.0", "v1.2.0-rc.1"]) {
-    const response = await publishModule(server.url, module, version, await libraryZip(module, version, version));
+    const zip = version === "v1.1.0" ? await withDirectory(version) : await libraryZip(module, version, version);
+    const response = await publishModule(server.url, module, version, zip);
     const receipt = await response.text();
     assert.equal(response.status, 201, receipt);
     sums.set(version, receipt);

@@ -25,6 +25,8 @@ import { filePathProblem } from "./module.ts";
 
 zip.configure({ useWebWorkers: false });
 
+const UTF8 = new TextDecoder();
+
 /** The go command's limit on a module zip, zipped and unzipped (`modzip.MaxZipFile`). */
 export const MAX_ZIP_BYTES = 500 * 1024 * 1024;
 /** The go command's limit on go.mod and LICENSE (`modzip.MaxGoMod`, `modzip.MaxLICENSE`). */
@@ -66,7 +68,12 @@ export async function inspectModuleZip(path: string, options: ModuleZipOptions):
     throw new PayloadTooLargeError(`module zip is ${size} bytes; the go command's limit is ${MAX_ZIP_BYTES} bytes`);
   }
   const file = await Deno.open(path, { read: true });
-  const reader = new zip.ZipReader(new FsFileReader(file), { strictness: "strict", filenameValidation: "strict" });
+  const reader = new zip.ZipReader(new FsFileReader(file), {
+    strictness: "strict",
+    filenameValidation: "strict",
+    // Names are bytes to the go command, read as UTF-8 whatever the entry's flags say (invalid bytes are refused).
+    decodeText: (value, _encoding, type) => type === "filename" ? UTF8.decode(value) : undefined,
+  });
   try {
     const entries = await listEntries(reader, options);
     return await hashEntries(entries, options);

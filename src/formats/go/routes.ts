@@ -219,8 +219,7 @@ async function checksumDatabase(
       );
     }
   }
-  const path = `sumdb/${request.name}/${request.rest.split("/").map(encodeURIComponent).join("/")}`;
-  const document = await upstream.document(path, "*/*");
+  const document = await upstream.document(`sumdb/${request.name}/${request.rest}`, "*/*");
   if (document === null) throw new NotFoundError(`not found: ${request.name}/${request.rest}`);
   return new Response(document.body, {
     headers: {
