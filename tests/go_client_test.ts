@@ -3,7 +3,10 @@
  * cold caches and no network but the test server and a fake upstream.
  */
 import assert from "node:assert/strict";
+import { DEFAULT_ARCHIVE_LIMITS } from "../src/core/archive.ts";
+import { goModH1, inspectModuleZip } from "../src/formats/go/module_zip.ts";
 import { buildZip } from "./support/archives.ts";
+import { fakeChecksumDatabase } from "./support/sumdb.ts";
 import { startTestServer } from "./support/server.ts";
 import { assertGoOk, fakeLibrary, goWorkspace, libraryZip, publishModule, startFakeGoProxy } from "./support/go.ts";
 
@@ -108,4 +111,50 @@ Deno.test("the go command shows the proxy's text answer when a module or version
   const unknown = await ws.go(["mod", "download", "example.com/there@v1.0.1"], { proxy, cwd: "app" });
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /example\.com\/there@v1\.0\.1: unknown version/);
+});
+
+Deno.test("GOSUMDB checks go through the proxy to the upstream's checksum database, and catch a wrong checksum", async () => {
+  const module = "example.org/upstream/greet";
+  const version = await fakeLibrary(module, "v1.2.0", "checked");
+  await using upstream = startFakeGoProxy([version]);
+  const scratch = await Deno.makeTempFile();
+  await Deno.writeFile(scratch, version.zip);
+  const { h1 } = await inspectModuleZip(scratch, {
+    module,
+    version: "v1.2.0",
+    goMod: "optional",
+    limits: DEFAULT_ARCHIVE_LIMITS,
+  });
+  await Deno.remove(scratch);
+  const modH1 = goModH1(new TextEncoder().encode(version.mod));
+  const honest = await fakeChecksumDatabase("sum.example.test", module, "v1.2.0", h1, modH1);
+  const lying = await fakeChecksumDatabase("liar.example.test", module, "v1.2.0", `h1:${"A".repeat(43)}=`, modH1);
+  for (const [name, db] of [["sum.example.test", honest], ["liar.example.test", lying]] as const) {
+    for (const [path, body] of db.answers) upstream.route(`sumdb/${name}/${path}`, () => new Response(body));
+  }
+  await using server = await startTestServer({ env: { REGISTRY_GO_UPSTREAM: upstream.url } });
+  await using ws = await goWorkspace();
+  await ws.write("app/go.mod", "module example.com/app\n\ngo 1.19\n");
+  const proxy = `${server.url}/go`;
+
+  const checked = await ws.go(["mod", "download", "-json", `${module}@v1.2.0`], {
+    proxy,
+    cwd: "app",
+    env: { GOSUMDB: honest.gosumdb },
+  });
+  assertGoOk(checked, "go mod download with GOSUMDB");
+  assert.equal(JSON.parse(checked.stdout).Sum, h1);
+  assert.ok(upstream.requests.includes(`sumdb/sum.example.test/lookup/${module}@v1.2.0`), upstream.requests.join("\n"));
+
+  await ws.clearCaches();
+  const caught = await ws.go(["mod", "download", `${module}@v1.2.0`], {
+    proxy,
+    cwd: "app",
+    env: { GOSUMDB: lying.gosumdb },
+  });
+  assert.notEqual(caught.code, 0);
+  assert.match(
+    caught.stderr,
+    /verifying module: checksum mismatch\s+downloaded: h1:\S+\s+liar\.example\.test: h1:A{43}=/,
+  );
 });
