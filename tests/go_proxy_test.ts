@@ -206,7 +206,7 @@ Deno.test("pull-through pins a version when first served: a changed upstream cop
     "v1.0.0",
     await libraryZip("example.org/dep", "v1.0.0", "x"),
   );
-  assert.match(await textError(publish, 409), /already exists/);
+  assert.match(await textError(publish, 409), /was already served from the upstream; a version is never replaced/);
 });
 
 Deno.test("an upstream zip the go command would refuse is not stored, and the client gets a 502 text", async () => {

@@ -38,8 +38,6 @@ export interface ModuleZipInspection {
   goMod: Uint8Array | null;
   /** The go.sum hash of the zip (`h1:` + base64). */
   h1: string;
-  /** Number of entries. */
-  entries: number;
 }
 
 /** Options of {@link inspectModuleZip}. */
@@ -185,7 +183,7 @@ async function hashEntries(entries: CheckedEntry[], options: ModuleZipOptions): 
   checkGoMod(goMod, options);
   lines.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
   const summary = lines.map(({ name, digest }) => `${digest}  ${name}\n`).join("");
-  return { goMod, h1: h1OfSummary(summary), entries: entries.length };
+  return { goMod, h1: h1OfSummary(summary) };
 }
 
 async function hashEntry(entry: zip.Entry, keep: boolean): Promise<{ digest: string; bytes?: Uint8Array }> {

@@ -28,7 +28,6 @@ import {
   type StoredFile,
   type StoredPart,
   summarize,
-  type UpstreamVersion,
 } from "./registry.ts";
 import type { ArchiveLimits } from "../../core/archive.ts";
 
@@ -126,11 +125,6 @@ export class PullThrough {
       this.#inFlight.set(id, pending);
     }
     return pending;
-  }
-
-  /** The pinned record of a version (its Time for Last-Modified, say), if any. */
-  pinned(document: ModuleDocument | null, version: string): UpstreamVersion | undefined {
-    return document?.upstream?.[version];
   }
 
   async #fetch(ref: PackageRef, version: string, part: StoredPart): Promise<StoredFile> {

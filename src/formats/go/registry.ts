@@ -186,12 +186,7 @@ export class GoRegistry {
    */
   prepare(input: ModulePublish, options: PrepareOptions = {}): Promise<PreparedPublish<ModuleDocument>> {
     const { ref, version } = input;
-    try {
-      checkVersionForPath(ref.name, version);
-    } catch (error) {
-      if (error instanceof ModuleRuleError) throw new BadRequestError(error.message);
-      throw error;
-    }
+    checkVersion(ref, version);
     const incompatible = version.endsWith("+incompatible");
     // One record per publish attempt: the commit may run again after a lost answer and must recognise itself.
     let record: LocalVersion | undefined;
@@ -276,9 +271,28 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-function ensureAbsent(document: ModuleDocument | null, ref: PackageRef, version: string): void {
+/**
+ * Checks that `version` is canonical and suits the module's path.
+ *
+ * @throws {BadRequestError} naming the rule it breaks.
+ */
+export function checkVersion(ref: PackageRef, version: string): void {
+  try {
+    checkVersionForPath(ref.name, version);
+  } catch (error) {
+    if (error instanceof ModuleRuleError) throw new BadRequestError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Checks that `version` is neither published here nor served from the upstream.
+ *
+ * @throws {ConflictError} when it is: a version is never replaced.
+ */
+export function ensureAbsent(document: ModuleDocument | null, ref: PackageRef, version: string): void {
   if (document?.versions[version] !== undefined) {
-    throw new ConflictError(`${ref.name}@${version} is already published; a version is never replaced`);
+    throw new ConflictError(`${ref.name}@${version} already exists; a version is never replaced`);
   }
   if (document?.upstream?.[version] !== undefined) {
     throw new ConflictError(

@@ -14,7 +14,6 @@ import { stageStream } from "../../core/staging.ts";
 import type { Upstream } from "../../core/upstream.ts";
 import {
   BadRequestError,
-  ConflictError,
   ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
@@ -26,12 +25,14 @@ import {
 import type { AppEnv } from "../../http/middleware.ts";
 import { ifNoneMatchHits } from "../../http/range.ts";
 import type { Logger } from "../../log.ts";
-import { checkVersionForPath, escapeCase, isCanonicalVersion, ModuleRuleError, unescapeCase } from "./module.ts";
+import { escapeCase, isCanonicalVersion, ModuleRuleError, unescapeCase } from "./module.ts";
 import { MAX_ZIP_BYTES } from "./module_zip.ts";
 import type { ModulePatterns } from "./patterns.ts";
 import { parseProxyPath, ProxyPathError, type ProxyRequest } from "./proxy_path.ts";
 import type { PullThrough } from "./pull_through.ts";
 import {
+  checkVersion,
+  ensureAbsent,
   type GoRegistry,
   hasLocalVersions,
   type ModuleDocument,
@@ -146,7 +147,7 @@ async function read(c: Context, deps: GoApiDeps, request: ModuleRequest): Promis
       return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch, IMMUTABLE);
     }
     const file = await pull.part(ref, version, request.kind, document);
-    const time = pull.pinned(await deps.registry.read(ref), version)?.time ?? wholeSecondTime(0);
+    const time = (await deps.registry.read(ref))?.upstream?.[version]?.time ?? wholeSecondTime(0);
     return await partResponse(c, deps, ref, version, request.kind, file, time);
   }
   const record = document?.versions[version];
@@ -245,18 +246,9 @@ async function publish(c: Context, deps: GoApiDeps): Promise<Response> {
   }
   const ref = refOf(request.module, (why) => new BadRequestError(why));
   const { version } = request;
-  try {
-    checkVersionForPath(ref.name, version);
-  } catch (error) {
-    if (error instanceof ModuleRuleError) throw new BadRequestError(error.message);
-    throw error;
-  }
+  checkVersion(ref, version);
   await authorizeAction(auth, c.req.raw, "publish", ref);
-
-  const existing: ModuleDocument | null = await registry.read(ref);
-  if (existing?.versions[version] !== undefined || existing?.upstream?.[version] !== undefined) {
-    throw new ConflictError(`${ref.name}@${version} already exists; a version is never replaced`);
-  }
+  ensureAbsent(await registry.read(ref), ref, version); // before the upload is read
   const limit = Math.min(deps.maxZipBytes, MAX_ZIP_BYTES);
   const tooLarge = () =>
     new PayloadTooLargeError(
