@@ -107,56 +107,64 @@ type ModuleRequest = Exclude<ProxyRequest, { kind: "sumdb" }>;
 async function read(c: Context, deps: GoApiDeps, request: ModuleRequest): Promise<Response> {
   const ref = refOf(request.module, (why) => new NotFoundError(`not found: ${why}`));
   await authorizeRead(deps.auth, c.req.raw, ref);
-  const document = await deps.registry.read(ref);
-  const ifNoneMatch = c.req.header("if-none-match");
-  const pull = !hasLocalVersions(document) && deps.pullThrough?.covers(ref.name) ? deps.pullThrough : undefined;
-  const unknownModule = () =>
-    new NotFoundError(
-      `not found: module ${ref.name} has no versions here` +
-        (deps.pullThrough !== undefined && pull === undefined && !hasLocalVersions(document)
-          ? " (it is excluded from the upstream by REGISTRY_GO_EXCLUDE)"
-          : ""),
-    );
-
-  if (request.kind === "list" || request.kind === "latest") {
-    if (pull !== undefined) {
-      if (request.kind === "latest") {
-        const info = await pull.latest(ref);
-        if (info === null) throw unknownModule();
-        return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch);
-      }
-      const versions = await pull.list(ref, document);
-      if (versions === null) throw unknownModule();
-      return preparedResponse(listBody(versions), ifNoneMatch);
-    }
-    if (!hasLocalVersions(document)) throw unknownModule();
-    const bodies = localBodies(document);
-    if (request.kind === "list") return preparedResponse(bodies.list, ifNoneMatch);
-    return preparedResponse(bodies.latest!, ifNoneMatch);
-  }
-
-  const { version } = request;
-  if (!isCanonicalVersion(version)) {
+  if ("version" in request && !isCanonicalVersion(request.version)) {
     throw new NotFoundError(
-      `not found: ${ref.name}@${version}: this proxy serves canonical versions only (such as v1.2.3)`,
+      `not found: ${ref.name}@${request.version}: this proxy serves canonical versions only (such as v1.2.3)`,
     );
   }
-  if (pull !== undefined) {
-    if (request.kind === "info") {
-      const info = await pull.info(ref, version, document);
-      return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch, IMMUTABLE);
-    }
-    const file = await pull.part(ref, version, request.kind, document);
-    const time = (await deps.registry.read(ref))?.upstream?.[version]?.time ?? wholeSecondTime(0);
-    return await partResponse(c, deps, ref, version, request.kind, file, time);
-  }
-  const record = document?.versions[version];
-  if (record === undefined) {
-    if (!hasLocalVersions(document)) throw unknownModule();
-    throw new NotFoundError(`not found: ${ref.name}@${version}: unknown version`);
-  }
+  const document = await deps.registry.read(ref);
+  if (hasLocalVersions(document)) return await readLocal(c, deps, ref, document, request);
+  if (deps.pullThrough?.covers(ref.name)) return await readThrough(c, deps, deps.pullThrough, ref, document, request);
+  const excluded = deps.pullThrough !== undefined ? " (it is excluded from the upstream by REGISTRY_GO_EXCLUDE)" : "";
+  throw new NotFoundError(`not found: module ${ref.name} has no versions here${excluded}`);
+}
+
+/** A module with versions of its own: those only, from precomputed bodies and storage. */
+async function readLocal(
+  c: Context,
+  deps: GoApiDeps,
+  ref: PackageRef,
+  document: ModuleDocument,
+  request: ModuleRequest,
+): Promise<Response> {
+  const ifNoneMatch = c.req.header("if-none-match");
+  if (request.kind === "list") return preparedResponse(localBodies(document).list, ifNoneMatch);
+  if (request.kind === "latest") return preparedResponse(localBodies(document).latest!, ifNoneMatch);
+  const record = document.versions[request.version];
+  if (record === undefined) throw new NotFoundError(`not found: ${ref.name}@${request.version}: unknown version`);
   if (request.kind === "info") return preparedResponse(localInfoBody(record), ifNoneMatch, IMMUTABLE);
-  return await partResponse(c, deps, ref, version, request.kind, record[request.kind], record.time);
+  return await partResponse(c, deps, ref, request.version, request.kind, record[request.kind], record.time);
+}
+
+/** A module pulled through from the upstream: lists from there, versions pinned when first served. */
+async function readThrough(
+  c: Context,
+  deps: GoApiDeps,
+  pull: PullThrough,
+  ref: PackageRef,
+  document: ModuleDocument | null,
+  request: ModuleRequest,
+): Promise<Response> {
+  const ifNoneMatch = c.req.header("if-none-match");
+  const unknown = () => new NotFoundError(`not found: module ${ref.name} has no versions here or upstream`);
+  if (request.kind === "list") {
+    const versions = await pull.list(ref, document);
+    if (versions === null) throw unknown();
+    return preparedResponse(listBody(versions), ifNoneMatch);
+  }
+  if (request.kind === "latest") {
+    const info = await pull.latest(ref);
+    if (info === null) throw unknown();
+    return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch);
+  }
+  const { version } = request;
+  if (request.kind === "info") {
+    const info = await pull.info(ref, version, document);
+    return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch, IMMUTABLE);
+  }
+  const file = await pull.part(ref, version, request.kind, document);
+  const time = (await deps.registry.read(ref))?.upstream?.[version]?.time ?? wholeSecondTime(0);
+  return await partResponse(c, deps, ref, version, request.kind, file, time);
 }
 
 /** A stored `.mod` (from memory once read) or `.zip` (streamed). */
