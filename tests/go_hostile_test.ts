@@ -118,7 +118,7 @@ Deno.test("oversize module zips are refused: the upload, too many entries, a go.
       t,
       await entries(GO_MOD, { name: `${PREFIX}noise.bin`, content: noise }, { name: `${PREFIX}more`, content: noise }),
       413,
-      /over 65536 bytes \(REGISTRY_MAX_ARCHIVE_BYTES\)/,
+      /over the 65536-byte limit \(REGISTRY_MAX_ARCHIVE_BYTES\)/,
     );
     const many = Array.from({ length: 6 }, (_, i) => ({ name: `${PREFIX}f${i}.go`, content: "package x\n" }));
     await assertRefused(t, await entries(GO_MOD, ...many), 413, /more than 5 entries/);

@@ -13,7 +13,7 @@ import type { AppEnv } from "../../http/middleware.ts";
 import { errorHeaders } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { ModuleRuleError } from "./module.ts";
-import { MAX_ZIP_BYTES } from "./module_zip.ts";
+import { MAX_ZIP_BYTES, zipLimitSetting } from "./module_zip.ts";
 import { compileModulePatterns } from "./patterns.ts";
 import { PullThrough } from "./pull_through.ts";
 import { GoRegistry, moduleRef } from "./registry.ts";
@@ -51,6 +51,7 @@ export function createGoFormat(services: FormatServices): Format {
   return {
     id: "go",
     paths: [GO_BASE_PATH],
+    uploadLimit: { bytes: maxZipBytes, setting: zipLimitSetting(maxZipBytes) },
     routes: (http) =>
       new Hono<AppEnv>().route(
         GO_BASE_PATH,

@@ -29,6 +29,11 @@ const UTF8 = new TextDecoder();
 
 /** The go command's limit on a module zip, zipped and unzipped (`modzip.MaxZipFile`). */
 export const MAX_ZIP_BYTES = 500 * 1024 * 1024;
+/** What limits module zips to `bytes`: the go command, or the operator. */
+export function zipLimitSetting(bytes: number): string {
+  return bytes === MAX_ZIP_BYTES ? "the go command's limit on module zips" : "REGISTRY_MAX_ARCHIVE_BYTES";
+}
+
 /** The go command's limit on go.mod and LICENSE (`modzip.MaxGoMod`, `modzip.MaxLICENSE`). */
 export const MAX_GO_MOD_BYTES = 16 * 1024 * 1024;
 
