@@ -14,6 +14,7 @@ import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from "./core/archive.ts";
 import type { PluginSpec } from "./plugins/spec.ts";
 import { FORMATS } from "./formats/index.ts";
 import type { UpstreamSettings } from "./core/upstream.ts";
+import { compileModulePatterns, PatternError } from "./formats/go/patterns.ts";
 
 /** The validated settings of one registry process. */
 export interface Config {
@@ -59,6 +60,8 @@ export interface Config {
   formats: string[];
   /** Upstream registries to pull through from, by format id (`REGISTRY_<FORMAT>_UPSTREAM`). */
   upstreams: Record<string, UpstreamSettings>;
+  /** Module path globs the Go proxy never asks its upstream for (`REGISTRY_GO_EXCLUDE`, GOPRIVATE syntax). */
+  goExclude: string[];
   /** Bounds on client connections (`REGISTRY_MAX_CONNECTIONS*`, `REGISTRY_HEADER_TIMEOUT`, `REGISTRY_IDLE_TIMEOUT`). */
   connections: ConnectionLimits;
   /** HTTPS certificate and key files (`REGISTRY_TLS_CERT`/`REGISTRY_TLS_KEY`); plain HTTP when absent. */
@@ -155,6 +158,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     env: "REGISTRY_<FORMAT>_UPSTREAM_TOKEN",
     default: "(none)",
     description: "bearer token sent to that upstream (only to its own host)",
+  },
+  {
+    env: "REGISTRY_GO_EXCLUDE",
+    default: "(none)",
+    description: "module path globs never fetched from the Go upstream, GOPRIVATE syntax (e.g. *.corp.example.com)",
   },
   {
     env: "REGISTRY_UPSTREAM_TTL",
@@ -379,6 +387,7 @@ export async function loadConfig(
   return {
     formats,
     upstreams: parseUpstreams(env, formats),
+    goExclude: parseGoExclude(nonEmpty(env.REGISTRY_GO_EXCLUDE)),
     connections,
     tls,
     archiveLimits,
@@ -561,6 +570,15 @@ function parseUpstreams(env: Record<string, string | undefined>, formats: string
     upstreams[format] = { url: url.href.replace(/\/+$/, ""), authorization, ttlMs };
   }
   return upstreams;
+}
+
+function parseGoExclude(raw: string | undefined): string[] {
+  try {
+    return [...compileModulePatterns(raw ?? "").source];
+  } catch (error) {
+    if (error instanceof PatternError) throw new ConfigError(`REGISTRY_GO_EXCLUDE: ${error.message}`);
+    throw error;
+  }
 }
 
 function parseFormats(raw: string | undefined): string[] {

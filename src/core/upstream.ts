@@ -209,25 +209,37 @@ export class Upstream {
     return next;
   }
 
-  async #download(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<void> {
+  /**
+   * Downloads the artifact at `url` into a scratch file, for formats whose
+   * upstream states no checksums: the caller checks the bytes, stores them,
+   * and disposes of the file. `null` when the upstream does not have it.
+   *
+   * @throws {BadGatewayError} / {GatewayTimeoutError} when the upstream fails.
+   */
+  async stage(url: string): Promise<StagedFile | null> {
+    url = this.#resolve(url);
     const response = await this.#request(url, this.headers(url, "*/*"));
+    if (response.status === 404 || response.status === 410) {
+      await response.body?.cancel();
+      return null;
+    }
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
       throw new BadGatewayError(`the upstream answered ${response.status} for ${url}`);
     }
-    let staged: StagedFile;
     try {
-      staged = await stageStream(
-        this.#options.scratchDir,
-        this.#guarded(response.body),
-        this.#options.maxArtifactBytes,
-      );
+      return await stageStream(this.#options.scratchDir, this.#guarded(response.body), this.#options.maxArtifactBytes);
     } catch (error) {
       if (error instanceof RegistryError && error.status === 413) {
         throw new BadGatewayError(`the upstream's ${url} is larger than this registry accepts`);
       }
       throw new BadGatewayError(`downloading ${url} from the upstream failed: ${(error as Error).message}`);
     }
+  }
+
+  async #download(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<void> {
+    const staged = await this.stage(url);
+    if (staged === null) throw new BadGatewayError(`the upstream does not have ${url}`);
     try {
       const mismatch = await checkDigests(staged, expected);
       if (mismatch !== null) {

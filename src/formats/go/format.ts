@@ -1,0 +1,107 @@
+/**
+ * The Go format: a module proxy (the GOPROXY protocol) under `/go`, on the
+ * format-neutral core, with publishing, pull-through from an upstream proxy
+ * and the checksum database passed through to it.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { stageStream } from "../../core/staging.ts";
+import type { StagedFile } from "../../core/staging.ts";
+import { BadRequestError, ConflictError, type RegistryError } from "../../errors.ts";
+import type { AppEnv } from "../../http/middleware.ts";
+import { errorHeaders } from "../../http/problem.ts";
+import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
+import { ModuleRuleError } from "./module.ts";
+import { MAX_ZIP_BYTES, zipLimitSetting } from "./module_zip.ts";
+import { compileModulePatterns } from "./patterns.ts";
+import { PullThrough } from "./pull_through.ts";
+import { GoRegistry, moduleRef } from "./registry.ts";
+import { createGoApi, GO_AUTH_CHALLENGE, GO_BASE_PATH } from "./routes.ts";
+
+/** Builds the Go format. */
+export function createGoFormat(services: FormatServices): Format {
+  const { config } = services;
+  const registry = new GoRegistry({
+    publisher: services.publisher,
+    artifacts: services.artifacts,
+    archiveLimits: config.archiveLimits,
+    now: services.now,
+  });
+  const maxZipBytes = Math.min(config.maxArchiveBytes, MAX_ZIP_BYTES);
+  const exclude = compileModulePatterns(config.goExclude.join(","));
+  const upstream = services.upstream("go", maxZipBytes);
+  const pullThrough = upstream === undefined ? undefined : new PullThrough({
+    upstream,
+    registry,
+    catalog: services.catalog,
+    exclude,
+    archiveLimits: config.archiveLimits,
+    logger: services.logger,
+  });
+  const ref = (pkg: { scope?: string; name: string }) => {
+    if (pkg.scope !== undefined) throw new BadRequestError(`Go modules have no scope (got "${pkg.scope}")`);
+    try {
+      return moduleRef(pkg.name);
+    } catch (error) {
+      if (error instanceof ModuleRuleError) throw new BadRequestError(error.message);
+      throw error;
+    }
+  };
+  return {
+    id: "go",
+    paths: [GO_BASE_PATH],
+    uploadLimit: { bytes: maxZipBytes, setting: zipLimitSetting(maxZipBytes) },
+    routes: (http) =>
+      new Hono<AppEnv>().route(
+        GO_BASE_PATH,
+        createGoApi({
+          registry,
+          pullThrough,
+          upstream,
+          exclude,
+          auth: http.auth,
+          scratchDir: services.scratchDir,
+          maxZipBytes,
+          publicBaseUrl: http.publicBaseUrl,
+          logger: services.logger,
+        }),
+      ),
+    errorResponse: goErrorResponse,
+    ref,
+    async versions(pkg) {
+      const document = await registry.read(ref(pkg));
+      if (document === null || Object.keys(document.versions).length === 0) return null;
+      return Object.fromEntries(
+        Object.values(document.versions).map((v) => [v.version, { publishedAt: v.time, metadata: {} }]),
+      );
+    },
+    async ingest(pkg, release) {
+      let zip: StagedFile | undefined;
+      try {
+        zip = await stageStream(services.scratchDir, release.archive, maxZipBytes);
+        const prepared = await registry.prepare({ ref: ref(pkg), version: release.version, zip }, {
+          transforms: "ingest",
+        });
+        const document = await prepared.commit();
+        return { status: "published", checksum: document.versions[release.version].zip.sha256 };
+      } catch (error) {
+        if (error instanceof ConflictError) return { status: "exists" };
+        return refusal(error);
+      } finally {
+        await zip?.dispose();
+      }
+    },
+  };
+}
+
+/** An error as the go command shows it: the status, and the text body under "server response:". */
+export function goErrorResponse(error: RegistryError): Response {
+  return new Response(`${error.message}\n`, {
+    status: error.status,
+    headers: { ...errorHeaders(error, GO_AUTH_CHALLENGE), "Content-Type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** The Go format's definition (see `src/formats/index.ts`). */
+export const goFormat: FormatDefinition = { id: "go", create: createGoFormat };

@@ -1,0 +1,283 @@
+/**
+ * The GOPROXY protocol as a Hono sub-app mounted under `/go`: version lists,
+ * `.info`, `.mod`, `.zip` and `@latest` of modules published here or pulled
+ * through from the upstream, the checksum database proxied to the upstream,
+ * and publishing with `PUT <module>/@v/<version>.zip`.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { authorizeAction, authorizeRead } from "../../auth/access.ts";
+import type { Authenticator } from "../../auth/auth.ts";
+import type { PackageRef } from "../../core/package.ts";
+import { stageStream } from "../../core/staging.ts";
+import type { Upstream } from "../../core/upstream.ts";
+import {
+  BadRequestError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RegistryError,
+  ServiceUnavailableError,
+  UnprocessableError,
+} from "../../errors.ts";
+import type { AppEnv } from "../../http/middleware.ts";
+import { ifNoneMatchHits } from "../../http/range.ts";
+import type { Logger } from "../../log.ts";
+import { escapeCase, isCanonicalVersion, ModuleRuleError, unescapeCase } from "./module.ts";
+import { zipLimitSetting } from "./module_zip.ts";
+import type { ModulePatterns } from "./patterns.ts";
+import { parseProxyPath, ProxyPathError, type ProxyRequest } from "./proxy_path.ts";
+import type { PullThrough } from "./pull_through.ts";
+import {
+  checkVersion,
+  ensureAbsent,
+  type GoRegistry,
+  hasLocalVersions,
+  type ModuleDocument,
+  moduleRef,
+  type StoredFile,
+  wholeSecondTime,
+} from "./registry.ts";
+import { infoBody, listBody, localBodies, localInfoBody, preparedResponse } from "./responses.ts";
+
+/** Path under which the proxy is mounted. */
+export const GO_BASE_PATH = "/go";
+
+/** The challenge of the proxy's 401s (the go command sends `.netrc` credentials as Basic). */
+export const GO_AUTH_CHALLENGE = 'Basic realm="go", charset="UTF-8"';
+
+/** What the proxy routes need from the host. */
+export interface GoApiDeps {
+  registry: GoRegistry;
+  /** Pull-through, when `REGISTRY_GO_UPSTREAM` is set. */
+  pullThrough?: PullThrough;
+  /** The upstream itself (for the checksum database), when set. */
+  upstream?: Upstream;
+  exclude: ModulePatterns;
+  auth: Authenticator;
+  scratchDir: string;
+  /** Largest module zip a publish may upload. */
+  maxZipBytes: number;
+  publicBaseUrl(c: Context): string;
+  logger: Logger;
+}
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/** Builds the proxy's routes (to be mounted at {@link GO_BASE_PATH}). */
+export function createGoApi(deps: GoApiDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>({ strict: false });
+  app.get("/*", (c) => {
+    const request = parse(c, (why) => new NotFoundError(`not found: ${why}`));
+    if (request.kind === "sumdb") return checksumDatabase(c, deps, request);
+    return read(c, deps, request);
+  });
+  app.put("/*", (c) => publish(c, deps));
+  app.all("/*", () => {
+    throw new MethodNotAllowedError("method not allowed; use GET, HEAD, or PUT to publish", "GET, HEAD, PUT");
+  });
+  return app;
+}
+
+/** The request's path after `/go/`, parsed. */
+function parse(c: Context, refuse: (why: string) => RegistryError): ProxyRequest {
+  const path = new URL(c.req.url).pathname;
+  const rest = path.slice(GO_BASE_PATH.length + 1);
+  try {
+    return parseProxyPath(rest);
+  } catch (error) {
+    if (error instanceof ProxyPathError) throw refuse(error.message);
+    throw error;
+  }
+}
+
+function refOf(module: string, refuse: (why: string) => RegistryError): PackageRef {
+  try {
+    return moduleRef(module);
+  } catch (error) {
+    if (error instanceof ModuleRuleError) throw refuse(error.message);
+    throw error;
+  }
+}
+
+type ModuleRequest = Exclude<ProxyRequest, { kind: "sumdb" }>;
+
+async function read(c: Context, deps: GoApiDeps, request: ModuleRequest): Promise<Response> {
+  const ref = refOf(request.module, (why) => new NotFoundError(`not found: ${why}`));
+  await authorizeRead(deps.auth, c.req.raw, ref);
+  if ("version" in request && !isCanonicalVersion(request.version)) {
+    throw new NotFoundError(
+      `not found: ${ref.name}@${request.version}: this proxy serves canonical versions only (such as v1.2.3)`,
+    );
+  }
+  const document = await deps.registry.read(ref);
+  if (hasLocalVersions(document)) return await readLocal(c, deps, ref, document, request);
+  if (deps.pullThrough?.covers(ref.name)) return await readThrough(c, deps, deps.pullThrough, ref, document, request);
+  const excluded = deps.pullThrough !== undefined ? " (it is excluded from the upstream by REGISTRY_GO_EXCLUDE)" : "";
+  throw new NotFoundError(`not found: module ${ref.name} has no versions here${excluded}`);
+}
+
+/** A module with versions of its own: those only, from precomputed bodies and storage. */
+async function readLocal(
+  c: Context,
+  deps: GoApiDeps,
+  ref: PackageRef,
+  document: ModuleDocument,
+  request: ModuleRequest,
+): Promise<Response> {
+  const ifNoneMatch = c.req.header("if-none-match");
+  if (request.kind === "list") return preparedResponse(localBodies(document).list, ifNoneMatch);
+  if (request.kind === "latest") return preparedResponse(localBodies(document).latest!, ifNoneMatch);
+  const record = document.versions[request.version];
+  if (record === undefined) throw new NotFoundError(`not found: ${ref.name}@${request.version}: unknown version`);
+  if (request.kind === "info") return preparedResponse(localInfoBody(record), ifNoneMatch, IMMUTABLE);
+  return await partResponse(c, deps, ref, request.version, request.kind, record[request.kind], record.time);
+}
+
+/** A module pulled through from the upstream: lists from there, versions pinned when first served. */
+async function readThrough(
+  c: Context,
+  deps: GoApiDeps,
+  pull: PullThrough,
+  ref: PackageRef,
+  document: ModuleDocument | null,
+  request: ModuleRequest,
+): Promise<Response> {
+  const ifNoneMatch = c.req.header("if-none-match");
+  const unknown = () => new NotFoundError(`not found: module ${ref.name} has no versions here or upstream`);
+  if (request.kind === "list") {
+    const versions = await pull.list(ref, document);
+    if (versions === null) throw unknown();
+    return preparedResponse(listBody(versions), ifNoneMatch);
+  }
+  if (request.kind === "latest") {
+    const info = await pull.latest(ref);
+    if (info === null) throw unknown();
+    return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch);
+  }
+  const { version } = request;
+  if (request.kind === "info") {
+    const info = await pull.info(ref, version, document);
+    return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch, IMMUTABLE);
+  }
+  const file = await pull.part(ref, version, request.kind, document);
+  const time = (await deps.registry.read(ref))?.upstream?.[version]?.time ?? wholeSecondTime(0);
+  return await partResponse(c, deps, ref, version, request.kind, file, time);
+}
+
+/** A stored `.mod` (from memory once read) or `.zip` (streamed). */
+async function partResponse(
+  c: Context,
+  deps: GoApiDeps,
+  ref: PackageRef,
+  version: string,
+  part: "mod" | "zip",
+  file: StoredFile,
+  time: string,
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    ETag: `"${file.sha256}"`,
+    "Cache-Control": IMMUTABLE,
+    "Last-Modified": new Date(time).toUTCString(),
+    "Content-Type": part === "zip" ? "application/zip" : "text/plain; charset=utf-8",
+    "Content-Length": String(file.size),
+  };
+  if (ifNoneMatchHits(c.req.header("if-none-match"), headers.ETag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  if (c.req.method === "HEAD") return new Response(null, { headers });
+  if (part === "mod") return new Response(await deps.registry.readMod(ref, version, file), { headers });
+  const object = await deps.registry.openZip(ref, version, file, time);
+  if (object.size !== file.size) {
+    await object.body.cancel();
+    deps.logger.log("error", "stored module zip has the wrong size", {
+      module: ref.name,
+      version,
+      expected: file.size,
+      actual: object.size,
+    });
+    throw new ServiceUnavailableError("the stored module zip is damaged; the operator has been alerted");
+  }
+  return new Response(object.body, { headers });
+}
+
+/**
+ * `sumdb/<name>/...`: passed through to the upstream (so GOSUMDB works
+ * through the proxy), or 404 without one, which sends the go command to the
+ * checksum database directly. Lookups of excluded modules are refused: their
+ * names must not reach a public checksum database.
+ */
+async function checksumDatabase(
+  c: Context,
+  deps: GoApiDeps,
+  request: Extract<ProxyRequest, { kind: "sumdb" }>,
+): Promise<Response> {
+  await authorizeRead(deps.auth, c.req.raw);
+  const upstream = deps.upstream;
+  if (upstream === undefined) {
+    throw new NotFoundError("not found: this proxy does not proxy checksum databases (no upstream is configured)");
+  }
+  if (request.rest.startsWith("lookup/")) {
+    const module = unescapeCase(request.rest.slice("lookup/".length).split("@")[0]);
+    if (module !== null && deps.exclude.matches(module)) {
+      throw new ForbiddenError(
+        `${module} is private here (REGISTRY_GO_EXCLUDE): it is not looked up in a public checksum database; ` +
+          `add it to GONOSUMDB (or GOPRIVATE, with GONOPROXY=none)`,
+      );
+    }
+  }
+  const document = await upstream.document(`sumdb/${request.name}/${request.rest}`, "*/*");
+  if (document === null) throw new NotFoundError(`not found: ${request.name}/${request.rest}`);
+  return new Response(document.body, {
+    headers: {
+      "Content-Type": document.contentType,
+      "Content-Length": String(document.body.byteLength),
+      "Cache-Control": "no-cache",
+    },
+  });
+}
+
+/** `PUT <module>/@v/<version>.zip`: publishes a module version from its zip. */
+async function publish(c: Context, deps: GoApiDeps): Promise<Response> {
+  const { auth, registry } = deps;
+  if (!auth.acceptsCredentials) {
+    throw new MethodNotAllowedError(
+      "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin",
+      "GET, HEAD",
+    );
+  }
+  const request = parse(c, (why) => new BadRequestError(why));
+  if (request.kind !== "zip") {
+    throw new MethodNotAllowedError("publish a module version with PUT /go/<module>/@v/<version>.zip", "GET, HEAD");
+  }
+  const ref = refOf(request.module, (why) => new BadRequestError(why));
+  const { version } = request;
+  checkVersion(ref, version);
+  await authorizeAction(auth, c.req.raw, "publish", ref);
+  ensureAbsent(await registry.read(ref), ref, version); // before the upload is read
+  // A larger Content-Length was answered 413 already (the format's uploadLimit); this bounds chunked bodies.
+  const limit = deps.maxZipBytes;
+  const tooLarge = () =>
+    new PayloadTooLargeError(`the module zip is over the ${limit}-byte limit (${zipLimitSetting(limit)})`);
+  if (c.req.raw.body === null) throw new UnprocessableError("the request has no body: send the module zip");
+  const zip = await stageStream(deps.scratchDir, c.req.raw.body, limit).catch((error) => {
+    throw error instanceof PayloadTooLargeError ? tooLarge() : error;
+  });
+  let stored: ModuleDocument;
+  try {
+    if (zip.size === 0) throw new UnprocessableError("the module zip is empty");
+    const prepared = await registry.prepare({ ref, version, zip });
+    stored = await prepared.commit();
+  } finally {
+    await zip.dispose();
+  }
+  const record = stored.versions[version];
+  const location = `${deps.publicBaseUrl(c)}${GO_BASE_PATH}/${escapeCase(ref.name)}/@v/${escapeCase(version)}.info`;
+  const goSum = `${ref.name} ${version} ${record.zip.h1}\n${ref.name} ${version}/go.mod ${record.mod.h1}\n`;
+  return new Response(`published ${ref.name}@${version}\n\ngo.sum lines:\n${goSum}`, {
+    status: 201,
+    headers: { "Content-Type": "text/plain; charset=utf-8", Location: location },
+  });
+}
