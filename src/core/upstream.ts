@@ -151,10 +151,12 @@ export class Upstream {
    * @throws {BadGatewayError} when the upstream fails or its bytes do not match its checksums.
    */
   async fetchArtifact(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<void> {
-    if (await this.#options.store.head(key) !== null) return;
+    // Join a fetch in progress before anything else, so concurrent callers can never start two.
     let pending = this.#artifacts.get(key);
     if (pending === undefined) {
-      pending = this.#download(url, key, expected, contentType).finally(() => this.#artifacts.delete(key));
+      pending = (async () => {
+        if (await this.#options.store.head(key) === null) await this.#download(url, key, expected, contentType);
+      })().finally(() => this.#artifacts.delete(key));
       this.#artifacts.set(key, pending);
     }
     await pending;

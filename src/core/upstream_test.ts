@@ -112,10 +112,7 @@ Deno.test("documents are kept in storage: a second node (or a restart) uses them
 
 Deno.test("an artifact is downloaded once for concurrent callers, checked, and stored; a mismatch is never stored", async () => {
   const bytes = new TextEncoder().encode("tarball bytes");
-  await using fake = fakeUpstream(async () => {
-    await new Promise((r) => setTimeout(r, 20)); // let every caller join the one download
-    return new Response(bytes);
-  });
+  await using fake = fakeUpstream(() => new Response(bytes));
   const sha512 = createHash("sha512").update(bytes).digest("base64");
   const sha1 = createHash("sha1").update(bytes).digest("hex");
   await withUpstream(fake.url, async (upstream, _clock, store) => {

@@ -37,6 +37,8 @@ Deno.test("Scheduler runs a leased job on one node at a time and releases the le
   let runs = 0;
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
+  let started!: () => void;
+  const running = new Promise<void>((r) => started = r);
   for (const node of nodes) {
     node.add({
       name: "sync",
@@ -44,12 +46,13 @@ Deno.test("Scheduler runs a leased job on one node at a time and releases the le
       leaseTtlMs: 5_000,
       async run() {
         runs++;
+        started();
         await gate;
       },
     });
   }
   const first = nodes[0].runNow("sync");
-  await new Promise((r) => setTimeout(r, 20));
+  await running; // node a holds the lease, however long that took
   await nodes[1].runNow("sync"); // the lease is held: skipped
   assert.ok(nodes[1].status()[0].lastSkipped);
   release();
@@ -63,20 +66,23 @@ Deno.test("Scheduler.stop aborts a running job and waits for it", async () => {
   await using s = await store();
   const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
   let aborted = false;
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => started = resolve);
   scheduler.add({
     name: "long",
     intervalMs: 60_000,
     leaseTtlMs: 5_000,
     run: (signal) =>
-      new Promise<void>((resolve) =>
+      new Promise<void>((resolve) => {
         signal.addEventListener("abort", () => {
           aborted = true;
           resolve();
-        })
-      ),
+        });
+        started();
+      }),
   });
   const run = scheduler.runNow("long");
-  await new Promise((r) => setTimeout(r, 20));
+  await running; // however long the lease takes to acquire
   await scheduler.stop();
   await run;
   assert.ok(aborted);
@@ -88,15 +94,17 @@ Deno.test("Scheduler.runAt runs a job at a given time, and stop() cancels what i
   await using s = await store();
   const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
   let runs = 0;
+  let ran!: () => void;
+  const firstRun = new Promise<void>((r) => ran = r);
   scheduler.add({
     name: "job",
     intervalMs: 3_600_000,
     firstRunAfterMs: 3_600_000,
-    run: () => Promise.resolve(void runs++),
+    run: () => Promise.resolve(void (runs++, ran())),
   });
   const before = runs;
   scheduler.runAt("job", new Date(Date.now() + 50));
-  await new Promise((r) => setTimeout(r, 150));
+  await firstRun; // it runs at the time given (the hour-long interval would not have run it)
   assert.equal(runs, before + 1);
   scheduler.runAt("job", new Date(Date.now() + 50));
   await scheduler.stop();
