@@ -11,8 +11,8 @@ import { DiskStore } from "../storage/disk_store.ts";
 /** Loads the plugin at `use` (path or built-in name) with `options`; returns the exit code. */
 export async function runPluginCheck(use: string, options: Record<string, unknown> = {}): Promise<number> {
   const scratch = await Deno.makeTempDir({ prefix: "registry-plugin-check-" });
+  const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
   try {
-    const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
     await store.init();
     const set = await loadPlugins([{ use, options }], { store, logger: silentLogger, metadataMaxAgeMs: 0 });
     const [{ plugin, source, sha256 }] = set.loaded;
@@ -23,6 +23,7 @@ export async function runPluginCheck(use: string, options: Record<string, unknow
     console.error(`error: ${(error as Error).message}`);
     return 1;
   } finally {
+    await store.close();
     await Deno.remove(scratch, { recursive: true });
   }
 }

@@ -10,7 +10,8 @@ import { type Config, ConfigError } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { loadPlugins, PluginLoadError, type PluginSet } from "../plugins/host.ts";
 import type { PluginSpec } from "../plugins/spec.ts";
-import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
+import { type OpenStorage, openStorage, type OpenStorageOptions } from "../storage/open_storage.ts";
+import { ScratchDir } from "../storage/scratch_dir.ts";
 import type { Metrics } from "../http/metrics.ts";
 import { Registry } from "./registry.ts";
 
@@ -19,13 +20,15 @@ export interface OpenRegistry {
   registry: Registry;
   storage: OpenStorage;
   plugins: PluginSet;
-  /** Where uploads and transformed archives are staged. */
+  /** Where uploads and transformed archives are staged: a directory of this process only. */
   scratchDir: string;
   close(): Promise<void>;
 }
 
 /**
- * Opens storage, loads the plugins and builds the registry.
+ * Opens storage, loads the plugins and builds the registry. Scratch files go
+ * to a directory of this process under `<data>/tmp/<scratchName>`, so other
+ * processes on the same data directory are never disturbed.
  *
  * @throws {ConfigError} when a plugin cannot be loaded.
  */
@@ -34,11 +37,17 @@ export async function openRegistry(
   logger: Logger,
   scratchName = "uploads",
   metrics?: Metrics,
+  storageOptions: OpenStorageOptions = {},
 ): Promise<OpenRegistry> {
-  const storage = await openStorage(config, logger, metrics);
-  const scratchDir = join(config.dataDir, "tmp", scratchName);
-  await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(scratchDir, { recursive: true });
+  const storage = await openStorage(config, logger, metrics, storageOptions);
+  let scratch: ScratchDir;
+  try {
+    scratch = await ScratchDir.claim(join(config.dataDir, "tmp", scratchName));
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  const scratchDir = scratch.path;
   let plugins: PluginSet;
   try {
     plugins = await loadPlugins(pluginSpecs(config), {
@@ -48,6 +57,7 @@ export async function openRegistry(
       onHookError: (plugin) => metrics?.pluginErrors.inc({ plugin }),
     });
   } catch (error) {
+    await scratch.release();
     await storage.close();
     if (error instanceof PluginLoadError) throw new ConfigError(error.message);
     throw error;
@@ -69,6 +79,7 @@ export async function openRegistry(
     scratchDir,
     async close() {
       await registry.settle();
+      await scratch.release();
       await storage.close();
     },
   };

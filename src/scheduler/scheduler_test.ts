@@ -8,7 +8,13 @@ async function store() {
   const dir = await Deno.makeTempDir();
   const disk = new DiskStore(`${dir}/objects`, `${dir}/tmp`);
   await disk.init();
-  return { disk, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+  return {
+    disk,
+    async [Symbol.asyncDispose]() {
+      await disk.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 Deno.test("Scheduler never runs a job over itself", async () => {

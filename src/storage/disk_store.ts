@@ -2,8 +2,10 @@
  * {@link ObjectStore} on a local directory. Every write goes to a temporary
  * file, is fsynced, then renamed (or hard-linked, for create-only writes) into
  * place and the directory fsynced: a crash leaves the old object or the whole
- * new one. Compare-and-swap is serialised per key within the process; one
- * process owns a data directory.
+ * new one. Several processes may share the directory (the server beside
+ * `main.ts token` or `main.ts sync`): each writes its temporary files in a
+ * scratch directory of its own, and compare-and-swap holds a lock on the
+ * object's file, so it is atomic across processes too.
  *
  * @module
  */
@@ -21,11 +23,14 @@ import {
   type PutOptions,
   withBodyStream,
 } from "./object_store.ts";
+import { ScratchDir } from "./scratch_dir.ts";
 
 /** An {@link ObjectStore} keeping objects as files under `root`. */
 export class DiskStore implements ObjectStore {
   readonly root: string;
+  /** Parent of the scratch directories of every process using this store. */
   readonly tmpDir: string;
+  #scratch: ScratchDir | null = null;
   #locks = new KeyedMutex();
   #lastMtime = 0;
 
@@ -35,11 +40,27 @@ export class DiskStore implements ObjectStore {
     this.tmpDir = tmpDir;
   }
 
-  /** Creates the directories and removes temporary files a crash left behind. */
+  /**
+   * Creates the directories and claims a scratch directory for this store's
+   * writes, removing those of processes that have exited (never those of a
+   * live one). Idempotent; {@link close} gives the claim up.
+   */
   async init(): Promise<void> {
     await Deno.mkdir(this.root, { recursive: true });
-    await Deno.remove(this.tmpDir, { recursive: true }).catch(ignoreNotFound);
-    await Deno.mkdir(this.tmpDir, { recursive: true });
+    this.#scratch ??= await ScratchDir.claim(this.tmpDir);
+  }
+
+  /** Removes this store's scratch directory (idempotent). Writes in progress fail. */
+  async close(): Promise<void> {
+    const scratch = this.#scratch;
+    this.#scratch = null;
+    await scratch?.release();
+  }
+
+  /** This store's own scratch directory (after {@link init}). */
+  get scratchDir(): string {
+    if (this.#scratch === null) throw new Error(`the store at ${this.root} is not open (call init())`);
+    return this.#scratch.path;
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -92,11 +113,9 @@ export class DiskStore implements ObjectStore {
             throw error;
           }
           await Deno.remove(temp);
+        } else if (options.ifMatch !== undefined) {
+          await this.#replaceIfMatch(key, path, temp, options.ifMatch);
         } else {
-          if (options.ifMatch !== undefined) {
-            const current = await this.head(key);
-            if (current === null || current.etag !== options.ifMatch) throw new PreconditionFailedError(key);
-          }
           await Deno.rename(temp, path);
         }
         await syncDirectory(dirname(path));
@@ -107,9 +126,40 @@ export class DiskStore implements ObjectStore {
     }
   }
 
-  /** A fresh path in the temporary directory, for a file later moved in with {@link importFile}. */
+  /**
+   * Renames `temp` over `path` if the object there still has etag `etag`,
+   * holding a lock on the object's file meanwhile so that no other process
+   * swaps it between the check and the rename.
+   */
+  async #replaceIfMatch(key: string, path: string, temp: string, etag: string): Promise<void> {
+    for (;;) {
+      let current: Deno.FsFile;
+      try {
+        current = await Deno.open(path, { read: true });
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) throw new PreconditionFailedError(key);
+        throw error;
+      }
+      try {
+        await current.lock(true);
+        const locked = await current.stat();
+        const atPath = await Deno.stat(path).catch((error) => {
+          if (error instanceof Deno.errors.NotFound) throw new PreconditionFailedError(key);
+          throw error;
+        });
+        if (atPath.ino !== locked.ino || atPath.dev !== locked.dev) continue; // replaced while we waited: check the new one
+        if (toInfo(key, locked).etag !== etag) throw new PreconditionFailedError(key);
+        await Deno.rename(temp, path);
+        return;
+      } finally {
+        current.close(); // releases the lock
+      }
+    }
+  }
+
+  /** A fresh path in this store's scratch directory, for a file later moved in with {@link importFile}. */
   tempPath(): string {
-    return join(this.tmpDir, crypto.randomUUID());
+    return join(this.scratchDir, crypto.randomUUID());
   }
 
   /** Moves a complete, fsynced file from {@link tempPath} to `key` (a rename: no copy). */

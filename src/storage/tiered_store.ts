@@ -157,6 +157,13 @@ export class TieredStore implements ObjectStore {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
 
+  /** Finishes caching in progress, then gives up the disk's scratch directories (for shutdown). */
+  async close(): Promise<void> {
+    await this.settle();
+    await this.#data.close();
+    await this.#sidecars.close();
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       return await this.#remote.head(key);
