@@ -12,6 +12,7 @@
  */
 import {
   ConflictError,
+  InsufficientStorageError,
   NotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
@@ -348,16 +349,6 @@ export class Registry {
   async #commit(input: PublishInput, inspection: ArchiveInspection): Promise<ReleaseRecord> {
     const { ref, version, archive } = input;
     const checksum = archive.sha256Hex;
-
-    await this.#store.put(keys.archive(ref, version, checksum), { file: archive.path }, {
-      contentType: "application/zip",
-    });
-    for (const manifest of inspection.manifests) {
-      await this.#store.put(keys.manifest(ref, version, checksum, manifest.filename), manifest.content, {
-        contentType: "text/x-swift",
-      });
-    }
-
     const release: ReleaseRecord = {
       version,
       checksum,
@@ -375,16 +366,23 @@ export class Registry {
       publishId: crypto.randomUUID(),
     };
 
-    // Identifier mappings first: harmless if the commit below fails, because
-    // lookups only answer for URLs that a committed release declares.
-    for (const url of repositoryUrls(release)) {
-      await this.#documents.update<IdentifierIndex>(keys.identifiers(url), (current) => {
-        if (current?.packages.includes(ref.key)) return undefined;
-        return { url, packages: [...(current?.packages ?? []), ref.key] };
-      });
-    }
-
     try {
+      await this.#store.put(keys.archive(ref, version, checksum), { file: archive.path }, {
+        contentType: "application/zip",
+      });
+      for (const manifest of inspection.manifests) {
+        await this.#store.put(keys.manifest(ref, version, checksum, manifest.filename), manifest.content, {
+          contentType: "text/x-swift",
+        });
+      }
+      // Identifier mappings first: harmless if the commit below fails, because
+      // lookups only answer for URLs that a committed release declares.
+      for (const url of repositoryUrls(release)) {
+        await this.#documents.update<IdentifierIndex>(keys.identifiers(url), (current) => {
+          if (current?.packages.includes(ref.key)) return undefined;
+          return { url, packages: [...(current?.packages ?? []), ref.key] };
+        });
+      }
       await this.#documents.update<PackageIndex>(keys.packageIndex(ref), (current) => {
         const existing = current?.releases[version];
         if (existing?.publishId === release.publishId) return undefined; // our own write, answer lost
@@ -393,8 +391,9 @@ export class Registry {
         return { ...base, releases: { ...base.releases, [version]: release } };
       });
     } catch (error) {
-      if (error instanceof ConflictError) {
-        // Another publish won: drop our blobs unless they are the winner's too.
+      // Another publish won, or a write found the disk full (so it did not land):
+      // drop our blobs unless they are the committed release's too.
+      if (error instanceof ConflictError || error instanceof InsufficientStorageError) {
         const winner = (await this.getPackage(ref))?.releases[version];
         if (winner?.checksum !== checksum) await this.#deleteBlobs(ref, release);
       }

@@ -5,8 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
-import { writeHashedFile } from "../storage/disk_store.ts";
+import { InsufficientStorageError, PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
+import { type ChunkWriter, isOutOfSpace, writeHashedFile } from "../storage/disk_store.ts";
 
 /** An upload written to a scratch file. Call {@link dispose} when done. */
 export interface StagedFile {
@@ -20,23 +20,30 @@ export interface StagedFile {
 
 /**
  * Streams `source` into a new file under `dir`, hashing as it goes. Fails with
- * 413 once more than `maxBytes` arrive; the file is removed on any failure.
+ * 413 once more than `maxBytes` arrive, 507 when the disk is full, 503 on
+ * other disk errors; the file is removed on any failure. `writeChunk` is a
+ * seam for tests (see {@link ChunkWriter}).
  */
 export async function stageStream(
   dir: string,
   source: AsyncIterable<Uint8Array>,
   maxBytes = Number.MAX_SAFE_INTEGER,
+  writeChunk?: ChunkWriter,
 ): Promise<StagedFile> {
-  await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, crypto.randomUUID());
   let written;
   try {
+    await Deno.mkdir(dir, { recursive: true });
     written = await writeHashedFile(path, source, {
       maxBytes,
       tooLarge: () =>
         new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`),
+      writeChunk,
     });
   } catch (error) {
+    if (isOutOfSpace(error)) {
+      throw new InsufficientStorageError("the server is out of disk space for the upload; nothing was kept");
+    }
     if (isDiskError(error)) {
       throw new ServiceUnavailableError(
         `the server cannot store the upload right now (${(error as Error).message})`,
@@ -48,8 +55,8 @@ export async function stageStream(
   return { path, size: written.size, sha256Hex: written.sha256, dispose: () => Deno.remove(path).catch(() => {}) };
 }
 
-/** File-system failures (disk full, I/O errors), as opposed to client errors raised while reading the body. */
+/** File-system failures (I/O errors, a missing or read-only directory), as opposed to client errors raised while reading the body. */
 function isDiskError(error: unknown): boolean {
   return !(error instanceof RegistryError) && typeof (error as { code?: unknown })?.code === "string" &&
-    /^(ENOSPC|EIO|EROFS|EDQUOT|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);
+    /^(EIO|EROFS|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);
 }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DiskStore, fileRangeStream, syncDirectory, writeAll } from "./disk_store.ts";
 import { assertValidKey, type ObjectInfo, PreconditionFailedError } from "./object_store.ts";
+import { InsufficientStorageError } from "../errors.ts";
+import { fullDisk } from "../../tests/support/full_disk.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -634,4 +636,35 @@ Deno.test("DiskStore reads text written as UTF-8 unchanged", async () => {
     assert.ok(object);
     assert.equal(decoder.decode(new Uint8Array(await new Response(object.body).arrayBuffer())), text);
   });
+});
+
+// ---------------------------------------------------------------------------
+// a full disk
+
+Deno.test("DiskStore on a full disk fails with InsufficientStorageError, keeps nothing, and works once space returns", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "disk_store_test_" });
+  const disk = fullDisk(10);
+  const store = new DiskStore(join(dir, "objects"), join(dir, "tmp"), { writeChunk: disk.writeChunk });
+  try {
+    await store.init();
+    const old = await store.put("doc", encoder.encode("v1"));
+    for (const body of [() => encoder.encode("more than ten bytes"), () => streamOf("more than ", "ten bytes")]) {
+      disk.freeBytes = 10;
+      const error = await store.put("doc", body(), { ifMatch: old.etag }).catch((e) => e);
+      assert.ok(error instanceof InsufficientStorageError, String(error));
+      assert.equal(error.status, 507);
+      assert.ok(Number(error.headers["Retry-After"]) > 0);
+      await assert.rejects(store.put("new", body(), { ifNoneMatch: "*" }), InsufficientStorageError);
+      await assert.rejects(store.put("new", body()), InsufficientStorageError);
+      assert.equal(await store.head("new"), null);
+      assert.equal(await getText(store, "doc"), "v1", "the previous version is kept");
+      assert.deepEqual(await tmpEntries(store), [], "no partial temporary file");
+    }
+    disk.freeBytes = 1024;
+    await store.put("doc", streamOf("more than ", "ten bytes"), { ifMatch: old.etag });
+    assert.equal(await getText(store, "doc"), "more than ten bytes");
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
