@@ -220,14 +220,22 @@ Deno.test("a version that failed is retried after REGISTRY_SYNC_RETRY_AFTER; oth
   const dataDir = await Deno.makeTempDir();
   try {
     github.failZipball("v1.1.0", 1);
-    const env = { REGISTRY_SYNC_RETRY_AFTER: "300ms" };
+    const env = { REGISTRY_SYNC_RETRY_AFTER: "1h" };
+    const failedAt = Date.now();
     const first = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
     assert.equal(first.code, 1, "a failed version makes the pass fail");
     assert.match(first.stdout, /new versions 2, skipped 1, failed 1/);
+    const stateFile = `${dataDir}/objects/ingest/github/repos/mona/linkedlist.json`;
+    const state = JSON.parse(await Deno.readTextFile(stateFile));
+    const retryAfter = Date.parse(state.failures["1.1.0"].retryAfter);
+    assert.ok(retryAfter >= failedAt + 3_600_000 && retryAfter <= Date.now() + 3_600_000, "retried after 1h");
     const zipballsBefore = github.count(/zipball.* 200$/);
     const tooSoon = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
     assert.match(tooSoon.stdout, /new versions 0, skipped 0, failed 0/, "backing off");
-    await new Promise((r) => setTimeout(r, 400));
+
+    // An hour passes (the recorded time is moved back rather than waited for).
+    state.failures["1.1.0"].retryAfter = new Date(failedAt - 1000).toISOString();
+    await Deno.writeTextFile(stateFile, JSON.stringify(state));
     const second = await sync(dataDir, github.url, env, ["mona/LinkedList"]);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /new versions 1, skipped 0, failed 0/);
