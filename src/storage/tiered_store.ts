@@ -391,6 +391,8 @@ export class TieredStore implements ObjectStore {
     this.#reservedBytes += size;
     try {
       await this.#evictIfNeeded();
+      // Copies landing at once may not all fit, even with everything else evicted: this one waits for a later read.
+      if (this.#usedBytes + this.#reservedBytes > this.#maxBytes) return;
       const written = await write(temp);
       // File, sidecar and index entry change together, one writer per key at a time.
       await this.#keyLocks.run(key, async () => {
