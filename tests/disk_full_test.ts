@@ -75,7 +75,7 @@ Deno.test({
     // for the manifest too, but not the release list.
     const half = Math.floor(pages / 2) * PAGE;
     const steps: Array<[string, number, RegExp, string?]> = [
-      ["staging the upload", base + half, /out of disk space for the upload/],
+      ["staging the upload", base + half, /out of disk space \(staging the upload\)/],
       ["storing the archive", base + pages * PAGE + half, /out of disk space \(storing source-archive\.zip\)/],
       ["storing the manifest", base + 2 * pages * PAGE, /out of disk space \(storing Package\.swift\)/],
       ["committing the release", base + (2 * pages + 1) * PAGE, /out of disk space \(storing index\.json\)/],

@@ -5,8 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { InsufficientStorageError, PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
-import { type ChunkWriter, isOutOfSpace, writeHashedFile } from "../storage/disk_store.ts";
+import { PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
+import { asInsufficientStorage, type ChunkWriter, writeHashedFile } from "../storage/disk_store.ts";
 
 /** An upload written to a scratch file. Call {@link dispose} when done. */
 export interface StagedFile {
@@ -33,17 +33,16 @@ export async function stageStream(
   const path = join(dir, crypto.randomUUID());
   let written;
   try {
-    await Deno.mkdir(dir, { recursive: true });
-    written = await writeHashedFile(path, source, {
-      maxBytes,
-      tooLarge: () =>
-        new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`),
-      writeChunk,
+    written = await asInsufficientStorage("staging the upload", async () => {
+      await Deno.mkdir(dir, { recursive: true });
+      return await writeHashedFile(path, source, {
+        maxBytes,
+        tooLarge: () =>
+          new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`),
+        writeChunk,
+      });
     });
   } catch (error) {
-    if (isOutOfSpace(error)) {
-      throw new InsufficientStorageError("the server is out of disk space for the upload; nothing was kept");
-    }
     if (isDiskError(error)) {
       throw new ServiceUnavailableError(
         `the server cannot store the upload right now (${(error as Error).message})`,
@@ -55,7 +54,7 @@ export async function stageStream(
   return { path, size: written.size, sha256Hex: written.sha256, dispose: () => Deno.remove(path).catch(() => {}) };
 }
 
-/** File-system failures (I/O errors, a missing or read-only directory), as opposed to client errors raised while reading the body. */
+/** Other file-system failures (I/O errors, a missing or read-only directory), not errors of the client's body. */
 function isDiskError(error: unknown): boolean {
   return !(error instanceof RegistryError) && typeof (error as { code?: unknown })?.code === "string" &&
     /^(EIO|EROFS|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);

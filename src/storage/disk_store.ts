@@ -282,13 +282,13 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
 }
 
 /** The disk is full or the quota is used up (as opposed to other I/O errors). */
-export function isOutOfSpace(error: unknown): boolean {
+function isOutOfSpace(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "ENOSPC" || code === "EDQUOT";
 }
 
 /** Runs `work`, turning a full disk into {@link InsufficientStorageError} (`doing` says what failed). */
-async function asInsufficientStorage<T>(doing: string, work: () => Promise<T>): Promise<T> {
+export async function asInsufficientStorage<T>(doing: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
