@@ -203,6 +203,7 @@ export class TieredStore implements ObjectStore {
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     if (body instanceof Uint8Array) {
       const info = await this.#remote.put(key, body, options);
+      this.#supersedeDownload(key);
       await this.#keepCopy(key, info.etag, body.byteLength, async (temp) => {
         await Deno.writeFile(temp, body);
         return { size: body.byteLength, sha256: createHash("sha256").update(body).digest("hex") };
@@ -211,6 +212,7 @@ export class TieredStore implements ObjectStore {
     }
     if (isFileBody(body)) {
       const info = await this.#remote.put(key, body, options);
+      this.#supersedeDownload(key);
       const { size } = await Deno.stat(body.file);
       await this.#keepCopy(
         key,
@@ -237,7 +239,20 @@ export class TieredStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     await this.#remote.delete(key);
+    this.#supersedeDownload(key);
     await this.#drop(key);
+  }
+
+  /**
+   * After a write or delete: a download of `key` still in flight may hold the
+   * old version, so its copy is not kept (it would replace the newer one) and
+   * later readers do not join it.
+   */
+  #supersedeDownload(key: string): void {
+    const download = this.#downloads.get(key);
+    if (download === undefined) return;
+    download.superseded = true;
+    this.#downloads.delete(key);
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -359,7 +374,14 @@ export class TieredStore implements ObjectStore {
     this.#downloads.set(key, download);
     const caching = download.finished.then(async (result) => {
       if (result !== null) {
-        await this.#keepCopy(key, result.etag, result.size, () => Promise.resolve(result), download.tempPath);
+        await this.#keepCopy(
+          key,
+          result.etag,
+          result.size,
+          () => Promise.resolve(result),
+          download.tempPath,
+          () => download.superseded,
+        );
       }
       if (this.#downloads.get(key) === download) this.#downloads.delete(key);
     }).catch((error) => this.#logger.log("error", "cache download failed", { key, error: String(error) }))
@@ -372,7 +394,8 @@ export class TieredStore implements ObjectStore {
   /**
    * Records a disk copy of `key` (remote etag `etag`, `size` bytes): room is
    * made first, then `write` fills a temp file (unless `ready` names one
-   * already written), which then replaces any older copy. Disk errors are
+   * already written), which then replaces any older copy, unless
+   * `superseded()` says a newer version was written meanwhile. Disk errors are
    * logged, never thrown: the remote has the data.
    */
   async #keepCopy(
@@ -381,6 +404,7 @@ export class TieredStore implements ObjectStore {
     size: number,
     write: (temp: string) => Promise<{ size: number; sha256: string }>,
     ready?: string,
+    superseded?: () => boolean,
   ): Promise<void> {
     const temp = ready ?? this.#data.tempPath();
     if (this.#diskIsDown() || !this.#fits(size)) {
@@ -396,6 +420,7 @@ export class TieredStore implements ObjectStore {
       const written = await write(temp);
       // File, sidecar and index entry change together, one writer per key at a time.
       await this.#keyLocks.run(key, async () => {
+        if (superseded?.()) return;
         await this.#dropUnlocked(key);
         await this.#data.importFile(temp, key);
         const sidecar: Sidecar = { size: written.size, etag, sha256: written.sha256 };
@@ -511,6 +536,8 @@ class Download {
   info?: ObjectInfo;
   /** Resolves once the finished download has been moved into the cache (or given up). */
   settled: Promise<void> = Promise.resolve();
+  /** The object was written or deleted after this download started: its copy must not be kept. */
+  superseded = false;
   #remote: ObjectStore;
   #written = 0;
   #done = false;
