@@ -43,6 +43,8 @@ Deno.test("Scheduler runs a leased job on one node at a time and releases the le
   let runs = 0;
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
+  let started!: () => void;
+  const running = new Promise<void>((r) => started = r);
   for (const node of nodes) {
     node.add({
       name: "sync",
@@ -50,12 +52,13 @@ Deno.test("Scheduler runs a leased job on one node at a time and releases the le
       leaseTtlMs: 5_000,
       async run() {
         runs++;
+        started();
         await gate;
       },
     });
   }
   const first = nodes[0].runNow("sync");
-  await new Promise((r) => setTimeout(r, 20));
+  await running; // node a holds the lease
   await nodes[1].runNow("sync"); // the lease is held: skipped
   assert.ok(nodes[1].status()[0].lastSkipped);
   release();
@@ -69,20 +72,23 @@ Deno.test("Scheduler.stop aborts a running job and waits for it", async () => {
   await using s = await store();
   const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
   let aborted = false;
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => started = resolve);
   scheduler.add({
     name: "long",
     intervalMs: 60_000,
     leaseTtlMs: 5_000,
     run: (signal) =>
-      new Promise<void>((resolve) =>
+      new Promise<void>((resolve) => {
+        started();
         signal.addEventListener("abort", () => {
           aborted = true;
           resolve();
-        })
-      ),
+        });
+      }),
   });
   const run = scheduler.runNow("long");
-  await new Promise((r) => setTimeout(r, 20));
+  await running; // the job holds its lease and runs (however long that took to get to)
   await scheduler.stop();
   await run;
   assert.ok(aborted);
@@ -94,15 +100,23 @@ Deno.test("Scheduler.runAt runs a job at a given time, and stop() cancels what i
   await using s = await store();
   const scheduler = new Scheduler(new LeaseManager(s.disk, { owner: "a" }), silentLogger);
   let runs = 0;
+  let ran!: () => void;
+  const done = new Promise<void>((r) => ran = r);
   scheduler.add({
     name: "job",
     intervalMs: 3_600_000,
     firstRunAfterMs: 3_600_000,
-    run: () => Promise.resolve(void runs++),
+    run: () => Promise.resolve(void runs++).then(ran),
   });
   const before = runs;
   scheduler.runAt("job", new Date(Date.now() + 50));
-  await new Promise((r) => setTimeout(r, 150));
+  // It runs at the time given; the hourly schedule would not run it for an hour.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    done,
+    new Promise((_, fail) => timer = setTimeout(() => fail(new Error("did not run")), 10_000)),
+  ]);
+  clearTimeout(timer);
   assert.equal(runs, before + 1);
   scheduler.runAt("job", new Date(Date.now() + 50));
   await scheduler.stop();
