@@ -127,3 +127,12 @@ export class GatewayTimeoutError extends RegistryError {
     super(504, "Gateway Timeout", detail, { "Retry-After": String(retryAfterSeconds) });
   }
 }
+
+/** The server has no disk space (or quota) left to store the request; nothing of it was kept. */
+export class InsufficientStorageError extends RegistryError {
+  constructor(detail: string, retryAfterSeconds = 60) {
+    super(507, "Insufficient Storage", detail, {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}

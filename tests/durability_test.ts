@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
+import { scratchFiles } from "./support/files.ts";
 import { get, publish, sha256Hex, startTestServer } from "./support/server.ts";
 
 Deno.test("a restart serves every acknowledged release byte for byte", async () => {
@@ -45,15 +46,21 @@ Deno.test("what a crash mid-publish leaves behind is invisible and does not bloc
   const dataDir = await Deno.makeTempDir({ prefix: "registry-crash-" });
   try {
     // The state a crash after storing blobs, but before the commit, would leave:
-    // an orphan archive and manifest, a half-written temp object and a staged upload.
+    // an orphan archive and manifest, a half-written temp object and a staged upload
+    // in the scratch directories of the crashed process (their locks died with it),
+    // and, from an older version, loose scratch files.
     const orphan = `${dataDir}/objects/swift/packages/mona/linkedlist/releases/1.0.0/${"ab".repeat(32)}`;
     await Deno.mkdir(orphan, { recursive: true });
     await Deno.writeTextFile(`${orphan}/source-archive.zip`, "partial");
     await Deno.writeTextFile(`${orphan}/Package.swift`, "// swift-tools-version:5.9\n");
-    await Deno.mkdir(`${dataDir}/tmp/objects`, { recursive: true });
-    await Deno.writeTextFile(`${dataDir}/tmp/objects/half-written`, "x");
-    await Deno.mkdir(`${dataDir}/tmp/uploads`, { recursive: true });
-    await Deno.writeTextFile(`${dataDir}/tmp/uploads/staged`, "x");
+    for (const [area, file] of [["objects", "half-written"], ["uploads", "staged"]]) {
+      await Deno.mkdir(`${dataDir}/tmp/${area}/4242-crashed`, { recursive: true });
+      await Deno.writeTextFile(`${dataDir}/tmp/${area}/4242-crashed.lock`, "");
+      await Deno.writeTextFile(`${dataDir}/tmp/${area}/4242-crashed/${file}`, "x");
+      await Deno.writeTextFile(`${dataDir}/tmp/${area}/${file}`, "x");
+      const yesterday = new Date(Date.now() - 86_400_000);
+      await Deno.utime(`${dataDir}/tmp/${area}/${file}`, yesterday, yesterday);
+    }
 
     await using t = await startTestServer({ dataDir });
     const list = await get(`${t.swift}/mona/LinkedList`);
@@ -62,8 +69,11 @@ Deno.test("what a crash mid-publish leaves behind is invisible and does not bloc
     const release = await get(`${t.swift}/mona/LinkedList/1.0.0`);
     assert.equal(release.status, 404);
     await release.body?.cancel();
-    assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dataDir}/tmp/objects`)), [], "temp objects are cleared");
-    assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dataDir}/tmp/uploads`)), [], "staged uploads are cleared");
+    assert.deepEqual(await scratchFiles(dataDir), [], "temp objects and staged uploads are cleared");
+    for (const area of ["objects", "uploads"]) {
+      const left = (await Array.fromAsync(Deno.readDir(`${dataDir}/tmp/${area}`))).map((e) => e.name);
+      assert.ok(left.every((name) => name.startsWith(`${Deno.pid}-`)), `only the server's own scratch: ${left}`);
+    }
 
     const archive = await packageZip();
     const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive });

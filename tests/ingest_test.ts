@@ -9,7 +9,7 @@ import { loadConfig } from "../src/config.ts";
 import { openRegistry } from "../src/core/open_registry.ts";
 import { createIngestion } from "../src/ingest/ingestion.ts";
 import { createMemoryLogger } from "../src/log.ts";
-import { ADMIN_TOKEN, get, startTestServer } from "./support/server.ts";
+import { ADMIN_TOKEN, get, publish, startTestServer } from "./support/server.ts";
 
 function repositories(): FakeRepository[] {
   return [
@@ -101,11 +101,84 @@ Deno.test("main.ts sync mirrors tags as SemVer releases: alternates, skipped tag
     assert.ok(names.some((n) => n.endsWith("Sources/U/Alias.swift")), "the symlink became a file");
     assert.ok(!names.some((n) => n.endsWith("/escape")), "the escaping symlink was dropped");
 
-    const ids = await get(`${t.swift}/identifiers?url=${encodeURIComponent("git@127.0.0.1:mona/LinkedList.git")}`);
+    const ids = await get(
+      `${t.swift}/identifiers?url=${encodeURIComponent(`git@${github.sshHost}:mona/LinkedList.git`)}`,
+    );
     assert.deepEqual(await ids.json(), { identifiers: ["mona.LinkedList"] });
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("mirrored releases carry the URLs of the repository document, so /identifiers finds them on hosts other than the API's", async () => {
+  await using github = startFakeGitHub(repositories(), { webHost: "git.corp.example", sshHost: "ssh.corp.example" });
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const result = await sync(dataDir, github.url, { REGISTRY_SYNC_PACKAGES: "mona/LinkedList" });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(github.count(/^GET \/repos\/mona\/LinkedList 200$/), 1, "one repository document per pass");
+
+    await using t = await startTestServer({ dataDir });
+    const urls = [
+      "https://git.corp.example/mona/LinkedList", // html_url
+      "https://git.corp.example/mona/LinkedList.git", // clone_url
+      "git@ssh.corp.example:mona/LinkedList.git", // ssh_url
+      "ssh://git@ssh.corp.example/mona/LinkedList.git", // its ssh:// form
+    ];
+    const release = await (await get(`${t.swift}/mona/LinkedList/1.1.0`)).json();
+    assert.deepEqual(release.metadata.repositoryURLs, urls);
+    for (const url of urls) {
+      const found = await get(`${t.swift}/identifiers?url=${encodeURIComponent(url)}`);
+      assert.equal(found.status, 200, url);
+      assert.deepEqual(await found.json(), { identifiers: ["mona.LinkedList"] }, url);
+    }
+    const apiHost = await get(`${t.swift}/identifiers?url=${encodeURIComponent(`${github.url}/mona/LinkedList`)}`);
+    assert.equal(apiHost.status, 404, "the API's host name is not where the repository lives");
+    await apiHost.body?.cancel();
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a server whose repository documents name no URL: the URLs are built from the API's host", async () => {
+  const [linkedList] = repositories();
+  await using github = startFakeGitHub([{ ...linkedList, urls: false }]);
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const result = await sync(dataDir, github.url, { REGISTRY_SYNC_PACKAGES: "mona/LinkedList" });
+    assert.equal(result.code, 0, result.stderr);
+    await using t = await startTestServer({ dataDir });
+    for (const url of [`https://${new URL(github.url).host}/mona/LinkedList`, "git@127.0.0.1:mona/LinkedList.git"]) {
+      const found = await get(`${t.swift}/identifiers?url=${encodeURIComponent(url)}`);
+      assert.deepEqual(await found.json(), { identifiers: ["mona.LinkedList"] }, url);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a package holding another repository's releases is not mirrored into; one declaring this repository is", async () => {
+  await using github = startFakeGitHub(repositories());
+  await using t = await startTestServer();
+  const publishWith = async (path: string, repositoryURLs: string[]) => {
+    const response = await publish(t.swift, path, { archive: await packageZip(), metadata: { repositoryURLs } });
+    assert.equal(response.status, 201, await response.text());
+  };
+  await publishWith("mona/LinkedList/0.1.0", ["https://elsewhere.example/someone/LinkedList"]);
+  // Declared by its ssh URL: this repository's, in another spelling than the mirror records first.
+  await publishWith("mona/uri_template_swift/0.1.0", [`git@${github.sshHost}:mona/uri.template.swift.git`]);
+
+  const result = await sync(t.dataDir, github.url);
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stdout, /packages 2, new versions 1, skipped 0, failed 1/);
+  assert.match(result.stderr, /mona\.LinkedList already holds releases from another source/);
+  let versions: string[] = [];
+  for (let attempt = 0; attempt < 100 && versions.length < 2; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 100)); // the server revalidates within 2 s
+    versions = Object.keys((await (await get(`${t.swift}/mona/uri_template_swift`)).json()).releases);
+  }
+  assert.deepEqual(versions, ["3.0.0", "0.1.0"]);
+  assert.deepEqual(Object.keys((await (await get(`${t.swift}/mona/LinkedList`)).json()).releases), ["0.1.0"]);
 });
 
 Deno.test("an unchanged second sync costs only 304s: no zipball, no contents, no new versions", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { eventually } from "./support/eventually.ts";
 import { buildZip, packageZip } from "./support/archives.ts";
+import { scratchFiles } from "./support/files.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
 import { ADMIN_TOKEN, get, problem, publish, sha256Hex, startTestServer } from "./support/server.ts";
 
@@ -343,8 +344,7 @@ Deno.test("publish validates the archive layout and refuses bad archives with 42
   const list = await get(`${t.swift}/mona/LinkedList`);
   assert.equal(list.status, 404, "no rejected archive was stored");
   await list.body?.cancel();
-  const scratch = await Array.fromAsync(Deno.readDir(`${t.dataDir}/tmp/uploads`));
-  assert.deepEqual(scratch, [], "rejected uploads leave no scratch files");
+  assert.deepEqual(await scratchFiles(t.dataDir), [], "rejected uploads leave no scratch files");
 });
 
 Deno.test("symlinks inside the package root are accepted, including a symlinked alternate manifest", async () => {
@@ -445,7 +445,7 @@ Deno.test("an archive over REGISTRY_MAX_ARCHIVE_BYTES is refused with 413 and no
   const response = await publish(t.swift, "mona/LinkedList/1.0.0", { archive });
   assert.equal(response.status, 413);
   assert.match((await problem(response)).detail, /REGISTRY_MAX_ARCHIVE_BYTES/);
-  assert.deepEqual(await Array.fromAsync(Deno.readDir(`${t.dataDir}/tmp/uploads`)), []);
+  assert.deepEqual(await scratchFiles(t.dataDir), []);
   const small = await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() });
   assert.equal(small.status, 201);
   await small.body?.cancel();

@@ -31,7 +31,13 @@ const backends: Backend[] = [
       const dir = await Deno.makeTempDir();
       const store = new DiskStore(`${dir}/objects`, `${dir}/tmp`);
       await store.init();
-      return { store, close: () => Deno.remove(dir, { recursive: true }) };
+      return {
+        store,
+        async close() {
+          await store.close();
+          await Deno.remove(dir, { recursive: true });
+        },
+      };
     },
   },
   {
@@ -64,7 +70,7 @@ const backends: Backend[] = [
       return {
         store,
         async close() {
-          await store.settle();
+          await store.close();
           client.destroy();
           await s3.close();
           await Deno.remove(dir, { recursive: true });

@@ -13,8 +13,8 @@ import { SourceRegistry } from "../formats/registry_api.ts";
 /** Loads the plugin at `use` (path or built-in name) with `options`; returns the exit code. */
 export async function runPluginCheck(use: string, options: Record<string, unknown> = {}): Promise<number> {
   const scratch = await Deno.makeTempDir({ prefix: "registry-plugin-check-" });
+  const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
   try {
-    const store = new DiskStore(`${scratch}/objects`, `${scratch}/tmp`);
     await store.init();
     // Nothing is served here: a source that publishes while being checked is told no format is.
     const sources = new SourceRegistry(new DocumentCache(store, { maxAgeMs: 0 }), store);
@@ -32,6 +32,7 @@ export async function runPluginCheck(use: string, options: Record<string, unknow
     console.error(`error: ${(error as Error).message}`);
     return 1;
   } finally {
+    await store.close();
     await Deno.remove(scratch, { recursive: true });
   }
 }

@@ -18,7 +18,8 @@ export async function runSync(config: Config, only: string[]): Promise<number> {
   }
   // Progress goes to stdout; log lines (warnings and up) to stderr.
   const logger = createJsonLogger("warn", (line) => console.error(line));
-  const open = await openRegistry(config, logger, { scratchName: "sync" });
+  // Beside a running server: a scratch directory of its own, and no share of the server's disk cache.
+  const open = await openRegistry(config, logger, { scratchName: "sync", storageOptions: { diskCache: false } });
   try {
     const ingestion = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
     const terminal = Deno.stdout.isTerminal();

@@ -1,6 +1,9 @@
 /**
  * `main.ts token create|list|revoke`: manage the tokens of the built-in
- * token-store auth plugin, in the storage the server uses (disk or S3).
+ * token-store auth plugin, in the storage the server uses (disk or S3). Safe
+ * beside a running server and beside other token commands: each works in a
+ * scratch directory of its own and writes tokens with conditional writes (on
+ * S3 without touching the server's disk cache).
  *
  * @module
  */
@@ -11,6 +14,8 @@ import { silentLogger } from "../log.ts";
 import { pluginStorage } from "../plugins/host.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { openStorage } from "../storage/open_storage.ts";
+
+const SCOPES: readonly Action[] = ["read", "publish", "admin"];
 
 /** Flags of the token commands. */
 export interface TokenFlags {
@@ -28,20 +33,21 @@ export async function runTokenCommand(config: Config, args: string[], flags: Tok
       "usage: token create --name N --scopes read,publish[,admin] [--package-scopes a,b] [--expires 90d] | token list | token revoke <id>",
     );
   }
-  const storage = await openStorage(config, silentLogger);
+  const storage = await openStorage(config, silentLogger, undefined, { diskCache: false });
   try {
     const tokens = pluginStorage(storage.store, new DocumentCache(storage.store, { maxAgeMs: 0 }), "token-store");
     if (sub === "create") {
-      if (!flags.name) throw new ConfigError("token create needs --name");
+      if (!flags.name?.trim()) throw new ConfigError("token create needs --name");
       const scopes = (flags.scopes ?? "read").split(",").map((s) => s.trim()) as Action[];
+      if (scopes.some((scope) => !SCOPES.includes(scope))) {
+        throw new ConfigError(`--scopes must list ${SCOPES.join(", ")} (comma-separated)`);
+      }
       const expiresAt = flags.expires ? new Date(Date.now() + parseExpiry(flags.expires)) : undefined;
       const { token, record } = await createToken(tokens, {
         name: flags.name,
         scopes,
         packageScopes: flags.packageScopes?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
         expiresAt,
-      }).catch((error) => {
-        throw new ConfigError(error.message);
       });
       console.log(token);
       console.error(

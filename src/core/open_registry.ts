@@ -18,7 +18,8 @@ import { loadPlugins, type NamedTransform, PluginLoadError, type PluginSet } fro
 import type { PluginSpec } from "../plugins/spec.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { LeaseManager } from "../storage/leases.ts";
-import { type OpenStorage, openStorage } from "../storage/open_storage.ts";
+import { type OpenStorage, openStorage, type OpenStorageOptions } from "../storage/open_storage.ts";
+import { ScratchDir } from "../storage/scratch_dir.ts";
 import { Artifacts } from "./artifacts.ts";
 import { Catalog } from "./catalog.ts";
 import { Publisher } from "./publisher.ts";
@@ -35,7 +36,7 @@ export interface OpenRegistry {
   sources: SourceRegistry;
   /** Package summaries of every served format. */
   catalog: Catalog;
-  /** Where uploads and transformed archives are staged. */
+  /** Where uploads and transformed archives are staged: a directory of this process only. */
   scratchDir: string;
   close(): Promise<void>;
 }
@@ -49,24 +50,33 @@ export interface OpenRegistryOptions {
   now?: () => number;
   /** The `fetch` for outbound HTTP (upstreams, plugins). */
   fetch?: typeof fetch;
+  /** How storage is opened (commands beside a running server skip the disk cache). */
+  storageOptions?: OpenStorageOptions;
 }
 
 /**
  * Opens storage, loads the plugins, and builds the publish pipeline and the
- * formats `config.formats` names.
+ * formats `config.formats` names. Scratch files go to a directory of this
+ * process under `<data>/tmp/<scratchName>`, so other processes on the same
+ * data directory are never disturbed.
  *
  * @throws {ConfigError} when a plugin cannot be loaded.
  */
 export async function openRegistry(
   config: Config,
   logger: Logger,
-  { scratchName = "uploads", metrics = new Metrics(), now = Date.now, fetch = globalThis.fetch }: OpenRegistryOptions =
-    {},
+  { scratchName = "uploads", metrics = new Metrics(), now = Date.now, fetch = globalThis.fetch, storageOptions = {} }:
+    OpenRegistryOptions = {},
 ): Promise<OpenRegistry> {
-  const storage = await openStorage(config, logger, metrics);
-  const scratchDir = join(config.dataDir, "tmp", scratchName);
-  await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(scratchDir, { recursive: true });
+  const storage = await openStorage(config, logger, metrics, storageOptions);
+  let scratch: ScratchDir;
+  try {
+    scratch = await ScratchDir.claim(join(config.dataDir, "tmp", scratchName));
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  const scratchDir = scratch.path;
   const documents = new DocumentCache(storage.store, { maxAgeMs: storage.metadataMaxAgeMs, clock: now });
   const sources = new SourceRegistry(documents, storage.store);
   const hostDeps = {
@@ -84,6 +94,7 @@ export async function openRegistry(
     plugins = await loadPlugins(pluginSpecs(config), hostDeps);
     ingestTransforms = await ingestionTransforms(plugins, () => loadPlugins([{ use: "normalize-archive" }], hostDeps));
   } catch (error) {
+    await scratch.release();
     await storage.close();
     if (error instanceof PluginLoadError) throw new ConfigError(error.message);
     throw error;
@@ -142,6 +153,7 @@ export async function openRegistry(
     async close() {
       for (const format of formats) await format.close?.();
       await publisher.settle();
+      await scratch.release();
       await storage.close();
     },
   };

@@ -15,7 +15,13 @@
  * @module
  */
 import type { PublishedRelease } from "../../plugins/types.ts";
-import { ConflictError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableError } from "../errors.ts";
+import {
+  ConflictError,
+  InsufficientStorageError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnprocessableError,
+} from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { callHook, HOOK_TIMEOUT_MS } from "../plugins/hooks.ts";
 import type { NamedTransform } from "../plugins/host.ts";
@@ -304,8 +310,8 @@ export class Publisher {
   }
 
   async #commit<D, V>(plan: PublishPlan<D, V>, final: FinalArtifact, validated: V): Promise<D> {
-    await plan.store(final, validated);
     try {
+      await plan.store(final, validated);
       const document = await this.update<D>(plan.ref, (current) => plan.commit(current, final, validated));
       this.#options.logger.log("info", "release published", {
         format: plan.ref.format,
@@ -316,8 +322,11 @@ export class Publisher {
       });
       return document;
     } catch (error) {
-      // Another publish won: drop our blobs unless they are the winner's too.
-      if (error instanceof ConflictError) await plan.discard(final, validated, await this.read<D>(plan.ref));
+      // Another publish won, or a write found the disk full (so the release did
+      // not land): drop our blobs unless they are the committed release's too.
+      if (error instanceof ConflictError || error instanceof InsufficientStorageError) {
+        await plan.discard(final, validated, await this.read<D>(plan.ref));
+      }
       throw error;
     }
   }

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
-import { writeHashedFile } from "../storage/disk_store.ts";
+import { asInsufficientStorage, type ChunkWriter, writeHashedFile } from "../storage/disk_store.ts";
 
 /** An upload written to a scratch file. Call {@link dispose} when done. */
 export interface StagedFile {
@@ -20,21 +20,27 @@ export interface StagedFile {
 
 /**
  * Streams `source` into a new file under `dir`, hashing as it goes. Fails with
- * 413 once more than `maxBytes` arrive; the file is removed on any failure.
+ * 413 once more than `maxBytes` arrive, 507 when the disk is full, 503 on
+ * other disk errors; the file is removed on any failure. `writeChunk` is a
+ * seam for tests (see {@link ChunkWriter}).
  */
 export async function stageStream(
   dir: string,
   source: AsyncIterable<Uint8Array>,
   maxBytes = Number.MAX_SAFE_INTEGER,
+  writeChunk?: ChunkWriter,
 ): Promise<StagedFile> {
-  await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, crypto.randomUUID());
   let written;
   try {
-    written = await writeHashedFile(path, source, {
-      maxBytes,
-      tooLarge: () =>
-        new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`),
+    written = await asInsufficientStorage("staging the upload", async () => {
+      await Deno.mkdir(dir, { recursive: true });
+      return await writeHashedFile(path, source, {
+        maxBytes,
+        tooLarge: () =>
+          new PayloadTooLargeError(`the upload is over the ${maxBytes}-byte limit (REGISTRY_MAX_ARCHIVE_BYTES)`),
+        writeChunk,
+      });
     });
   } catch (error) {
     if (isDiskError(error)) {
@@ -48,8 +54,8 @@ export async function stageStream(
   return { path, size: written.size, sha256Hex: written.sha256, dispose: () => Deno.remove(path).catch(() => {}) };
 }
 
-/** File-system failures (disk full, I/O errors), as opposed to client errors raised while reading the body. */
+/** Other file-system failures (I/O errors, a missing or read-only directory), not errors of the client's body. */
 function isDiskError(error: unknown): boolean {
   return !(error instanceof RegistryError) && typeof (error as { code?: unknown })?.code === "string" &&
-    /^(ENOSPC|EIO|EROFS|EDQUOT|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);
+    /^(EIO|EROFS|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);
 }

@@ -3,7 +3,8 @@
  * tags (conditional requests, so an unchanged repository costs one 304),
  * normalise them to versions, and ingest every version not stored yet: check
  * the manifest at the tag, stream the zipball to a temp file, run it through
- * the archive transforms and publish it like a client would. Versions without
+ * the archive transforms and publish it like a client would, with the
+ * repository URLs its repository document gives. Versions without
  * a `Package.swift` are recorded as skipped and never retried. A rate limit
  * stops the pass and records when to resume.
  *
@@ -11,13 +12,15 @@
  */
 import { Octokit } from "@octokit/rest";
 import type { PackageRef } from "../formats/swift/identity.ts";
+import type { PackageIndex } from "../formats/swift/release.ts";
 import type { SwiftRegistry } from "../formats/swift/registry.ts";
+import { normalizeRepositoryUrl } from "../formats/swift/repository_url.ts";
 import { stageStream } from "../core/staging.ts";
 import { ConflictError, RegistryError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
-import { packageForRepository, repositoryUrls } from "./github_identity.ts";
+import { hostRepositoryUrls, packageForRepository, repositoryUrls } from "./github_identity.ts";
 import { versionsOfTags } from "./tags.ts";
 
 /** What a pass over some repositories did. */
@@ -70,6 +73,13 @@ export interface GitHubSourceOptions {
   retryAfterMs: number;
   fetch?: typeof fetch;
   clock?: () => Date;
+}
+
+/** What a pass needs to know about a repository beyond its tags. */
+interface RepositoryInfo {
+  description?: string;
+  /** The URLs the repository is known by, recorded with each release for `/identifiers`. */
+  urls: string[];
 }
 
 /** Called as each repository finishes, for progress displays. */
@@ -259,31 +269,22 @@ export class GitHubSource {
     if (tags === "unchanged") return;
 
     const pkg = await this.#options.registry.getPackage(ref);
-    const home = repositoryUrls(this.#host, owner, repo)[0].toLowerCase();
-    const foreign = Object.values(pkg?.releases ?? {}).find((r) =>
-      !(Array.isArray(r.metadata.repositoryURLs) &&
-        r.metadata.repositoryURLs.some((u) => String(u).toLowerCase() === home))
-    );
-    if (foreign !== undefined) {
-      throw new Error(
-        `package ${ref.scope}.${ref.name} already holds releases from another source; not mirroring ${owner}/${repo} into it`,
-      );
-    }
     const stored = pkg?.releases ?? {};
     const skipped = { ...state?.skipped };
     const failures = { ...state?.failures };
     const now = this.#now().getTime();
-    let info: { description?: string } | undefined;
+    let repository: RepositoryInfo | undefined;
     for (const [version, tag] of versionsOfTags(tags.list)) {
       if (signal?.aborted) return; // stopped: nothing is recorded, the next pass picks up from here
       if (stored[version] !== undefined || skipped[version] !== undefined) continue;
       if (failures[version] && Date.parse(failures[version].retryAfter) > now) continue; // backing off
-      if (info === undefined) {
-        const response = await this.#call(() => this.#octokit.request("GET /repos/{owner}/{repo}", { owner, repo }));
-        info = { description: response.data.description ?? undefined };
+      if (repository === undefined) {
+        // Fetched once per repository per pass, and only when a version is to be ingested.
+        repository = await this.#repository(owner, repo);
+        this.#assertMirrorOnly(ref, pkg, owner, repo, repository.urls);
       }
       try {
-        const outcome = await this.#ingestVersion(owner, repo, ref, version, tag, info.description);
+        const outcome = await this.#ingestVersion(owner, repo, ref, version, tag, repository);
         delete failures[version];
         if (outcome === "published") summary.newVersions++;
         else {
@@ -322,13 +323,46 @@ export class GitHubSource {
     }));
   }
 
+  /**
+   * The repository's description and the URLs it is known by, from its
+   * document (see {@link repositoryUrls}); URLs built from the API's host
+   * name when the document names none.
+   */
+  async #repository(owner: string, repo: string): Promise<RepositoryInfo> {
+    const { data } = await this.#call(() => this.#octokit.request("GET /repos/{owner}/{repo}", { owner, repo }));
+    const urls = repositoryUrls(data);
+    return {
+      description: data.description ?? undefined,
+      urls: urls.length > 0 ? urls : hostRepositoryUrls(this.#host, owner, repo),
+    };
+  }
+
+  /**
+   * Throws unless every release of `pkg` declares one of the repository's
+   * URLs (in any spelling; URLs built from the API's host name, as earlier
+   * versions recorded them, count too), so two sources never mix in a package.
+   */
+  #assertMirrorOnly(ref: PackageRef, pkg: PackageIndex | null, owner: string, repo: string, urls: string[]): void {
+    const own = new Set([...urls, ...hostRepositoryUrls(this.#host, owner, repo)].map(normalizeRepositoryUrl));
+    own.delete(null);
+    const foreign = Object.values(pkg?.releases ?? {}).find((release) => {
+      const declared = release.metadata.repositoryURLs;
+      return !(Array.isArray(declared) && declared.some((url) => own.has(normalizeRepositoryUrl(String(url)))));
+    });
+    if (foreign !== undefined) {
+      throw new Error(
+        `package ${ref.scope}.${ref.name} already holds releases from another source; not mirroring ${owner}/${repo} into it`,
+      );
+    }
+  }
+
   async #ingestVersion(
     owner: string,
     repo: string,
     ref: PackageRef,
     version: string,
     tag: { name: string; commitSha: string },
-    description: string | undefined,
+    repository: RepositoryInfo,
   ): Promise<"published" | { skipped: string }> {
     const root = await this.#call(() =>
       this.#octokit.request("GET /repos/{owner}/{repo}/contents/{path}", { owner, repo, path: "", ref: tag.commitSha })
@@ -362,8 +396,8 @@ export class GitHubSource {
     );
     try {
       const metadata: Record<string, unknown> = {
-        repositoryURLs: repositoryUrls(this.#host, owner, repo),
-        ...(description ? { description } : {}),
+        repositoryURLs: repository.urls,
+        ...(repository.description ? { description: repository.description } : {}),
         ...(license?.html_url ? { licenseURL: license.html_url } : {}),
         ...(readme?.html_url ? { readmeURL: readme.html_url } : {}),
         ...(committedAt

@@ -2,13 +2,19 @@
  * {@link ObjectStore} on a local directory. Every write goes to a temporary
  * file, is fsynced, then renamed (or hard-linked, for create-only writes) into
  * place and the directory fsynced: a crash leaves the old object or the whole
- * new one. Compare-and-swap is serialised per key within the process; one
- * process owns a data directory.
+ * new one. Several processes may share the directory (the server beside
+ * `main.ts token` or `main.ts sync`): each writes its temporary files in a
+ * scratch directory of its own, and compare-and-swap holds a lock on the
+ * object's file, so it is atomic across processes too.
+ *
+ * A write that finds the disk full (or over quota) fails with
+ * {@link InsufficientStorageError} and leaves nothing behind.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { dirname, join, relative, sep as SEPARATOR } from "node:path";
+import { InsufficientStorageError } from "../errors.ts";
 import { KeyedMutex } from "../util/keyed_mutex.ts";
 import {
   assertValidKey,
@@ -21,25 +27,55 @@ import {
   type PutOptions,
   withBodyStream,
 } from "./object_store.ts";
+import { ScratchDir } from "./scratch_dir.ts";
+
+/** Writes `bytes` to `file` in full. A seam: tests pass one that fails as a full disk would. */
+export type ChunkWriter = (file: Deno.FsFile, bytes: Uint8Array) => Promise<void>;
+
+/** Options of a {@link DiskStore}. */
+export interface DiskStoreOptions {
+  /** How bytes reach temporary files (default {@link writeAll}). */
+  writeChunk?: ChunkWriter;
+}
 
 /** An {@link ObjectStore} keeping objects as files under `root`. */
 export class DiskStore implements ObjectStore {
   readonly root: string;
+  /** Parent of the scratch directories of every process using this store. */
   readonly tmpDir: string;
+  readonly #writeChunk: ChunkWriter;
+  #scratch: ScratchDir | null = null;
   #locks = new KeyedMutex();
   #lastMtime = 0;
 
   /** `root` holds the objects; `tmpDir` (same filesystem) holds writes in progress. */
-  constructor(root: string, tmpDir: string) {
+  constructor(root: string, tmpDir: string, options: DiskStoreOptions = {}) {
     this.root = root;
     this.tmpDir = tmpDir;
+    this.#writeChunk = options.writeChunk ?? writeAll;
   }
 
-  /** Creates the directories and removes temporary files a crash left behind. */
+  /**
+   * Creates the directories and claims a scratch directory for this store's
+   * writes, removing those of processes that have exited (never those of a
+   * live one). Idempotent; {@link close} gives the claim up.
+   */
   async init(): Promise<void> {
     await Deno.mkdir(this.root, { recursive: true });
-    await Deno.remove(this.tmpDir, { recursive: true }).catch(ignoreNotFound);
-    await Deno.mkdir(this.tmpDir, { recursive: true });
+    this.#scratch ??= await ScratchDir.claim(this.tmpDir);
+  }
+
+  /** Removes this store's scratch directory (idempotent). Writes in progress fail. */
+  async close(): Promise<void> {
+    const scratch = this.#scratch;
+    this.#scratch = null;
+    await scratch?.release();
+  }
+
+  /** This store's own scratch directory (after {@link init}). */
+  get scratchDir(): string {
+    if (this.#scratch === null) throw new Error(`the store at ${this.root} is not open (call init())`);
+    return this.#scratch.path;
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -80,45 +116,78 @@ export class DiskStore implements ObjectStore {
 
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     const path = this.#path(key);
-    const temp = await this.#writeTemp(body);
-    try {
-      await this.#ensureDirectory(dirname(path));
-      return await this.#locks.run(key, async () => {
-        if (options.ifNoneMatch === "*") {
-          try {
-            await Deno.link(temp, path);
-          } catch (error) {
-            if (error instanceof Deno.errors.AlreadyExists) throw new PreconditionFailedError(key);
-            throw error;
+    return await asInsufficientStorage(`storing ${key.split("/").pop()}`, async () => {
+      const temp = await this.#writeTemp(body);
+      try {
+        await this.#ensureDirectory(dirname(path));
+        return await this.#locks.run(key, async () => {
+          if (options.ifNoneMatch === "*") {
+            try {
+              await Deno.link(temp, path);
+            } catch (error) {
+              if (error instanceof Deno.errors.AlreadyExists) throw new PreconditionFailedError(key);
+              throw error;
+            }
+            await Deno.remove(temp);
+          } else if (options.ifMatch !== undefined) {
+            await this.#replaceIfMatch(key, path, temp, options.ifMatch);
+          } else {
+            await Deno.rename(temp, path);
           }
-          await Deno.remove(temp);
-        } else {
-          if (options.ifMatch !== undefined) {
-            const current = await this.head(key);
-            if (current === null || current.etag !== options.ifMatch) throw new PreconditionFailedError(key);
-          }
-          await Deno.rename(temp, path);
-        }
-        await syncDirectory(dirname(path));
-        return toInfo(key, await Deno.stat(path));
-      });
-    } finally {
-      await Deno.remove(temp).catch(ignoreNotFound);
+          await syncDirectory(dirname(path));
+          return toInfo(key, await Deno.stat(path));
+        });
+      } finally {
+        await Deno.remove(temp).catch(ignoreNotFound);
+      }
+    });
+  }
+
+  /**
+   * Renames `temp` over `path` if the object there still has etag `etag`,
+   * holding a lock on the object's file meanwhile so that no other process
+   * swaps it between the check and the rename.
+   */
+  async #replaceIfMatch(key: string, path: string, temp: string, etag: string): Promise<void> {
+    for (;;) {
+      let current: Deno.FsFile;
+      try {
+        current = await Deno.open(path, { read: true });
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) throw new PreconditionFailedError(key);
+        throw error;
+      }
+      try {
+        await current.lock(true);
+        const locked = await current.stat();
+        const atPath = await Deno.stat(path).catch((error) => {
+          if (error instanceof Deno.errors.NotFound) throw new PreconditionFailedError(key);
+          throw error;
+        });
+        if (atPath.ino !== locked.ino || atPath.dev !== locked.dev) continue; // replaced while we waited: check the new one
+        if (toInfo(key, locked).etag !== etag) throw new PreconditionFailedError(key);
+        await Deno.rename(temp, path);
+        return;
+      } finally {
+        current.close(); // releases the lock
+      }
     }
   }
 
-  /** A fresh path in the temporary directory, for a file later moved in with {@link importFile}. */
+  /** A fresh path in this store's scratch directory, for a file later moved in with {@link importFile}. */
   tempPath(): string {
-    return join(this.tmpDir, crypto.randomUUID());
+    return join(this.scratchDir, crypto.randomUUID());
   }
 
   /** Moves a complete, fsynced file from {@link tempPath} to `key` (a rename: no copy). */
   async importFile(tempFile: string, key: string): Promise<ObjectInfo> {
     const path = this.#path(key);
-    await this.#ensureDirectory(dirname(path));
-    await Deno.rename(tempFile, path);
-    await syncDirectory(dirname(path));
-    return toInfo(key, await Deno.stat(path));
+    return await asInsufficientStorage(`storing ${key.split("/").pop()}`, async () => {
+      await this.#ensureDirectory(dirname(path));
+      await Deno.rename(tempFile, path);
+      await syncDirectory(dirname(path));
+      return toInfo(key, await Deno.stat(path));
+    });
   }
 
   async delete(key: string): Promise<void> {
@@ -156,10 +225,10 @@ export class DiskStore implements ObjectStore {
     const file = await Deno.open(temp, { write: true, createNew: true });
     try {
       if (body instanceof Uint8Array) {
-        await writeAll(file, body);
+        await this.#writeChunk(file, body);
       } else {
         await withBodyStream(body, async (stream) => {
-          for await (const chunk of stream) await writeAll(file, chunk);
+          for await (const chunk of stream) await this.#writeChunk(file, chunk);
         });
       }
       // A strictly increasing mtime makes every write's etag unique, even
@@ -212,6 +281,22 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
 
+/** The disk is full or the quota is used up (as opposed to other I/O errors). */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** Runs `work`, turning a full disk into {@link InsufficientStorageError} (`doing` says what failed). */
+export async function asInsufficientStorage<T>(doing: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isOutOfSpace(error)) throw error;
+    throw new InsufficientStorageError(`the server is out of disk space (${doing}); nothing was kept`);
+  }
+}
+
 /**
  * Writes `source` to a new file at `path`, computing its size and SHA-256 as
  * it goes; with `sync`, fsyncs it. Past `maxBytes`, `tooLarge()` is thrown.
@@ -220,8 +305,9 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
 export async function writeHashedFile(
   path: string,
   source: AsyncIterable<Uint8Array>,
-  options: { maxBytes?: number; tooLarge?: () => Error; sync?: boolean } = {},
+  options: { maxBytes?: number; tooLarge?: () => Error; sync?: boolean; writeChunk?: ChunkWriter } = {},
 ): Promise<{ size: number; sha256: string }> {
+  const writeChunk = options.writeChunk ?? writeAll;
   const file = await Deno.open(path, { write: true, createNew: true });
   const hash = createHash("sha256");
   let size = 0;
@@ -232,7 +318,7 @@ export async function writeHashedFile(
         throw options.tooLarge?.() ?? new Error(`more than ${options.maxBytes} bytes`);
       }
       hash.update(chunk);
-      await writeAll(file, chunk);
+      await writeChunk(file, chunk);
     }
     if (options.sync) await file.sync();
   } catch (error) {

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DiskStore, fileRangeStream, syncDirectory, writeAll } from "./disk_store.ts";
 import { assertValidKey, type ObjectInfo, PreconditionFailedError } from "./object_store.ts";
+import { InsufficientStorageError } from "../errors.ts";
+import { fullDisk } from "../../tests/support/full_disk.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,7 +19,11 @@ async function withStore(fn: (fixture: Fixture) => Promise<void>): Promise<void>
   try {
     const store = new DiskStore(join(dir, "objects"), join(dir, "tmp"));
     await store.init();
-    await fn({ dir, store });
+    try {
+      await fn({ dir, store });
+    } finally {
+      await store.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -30,7 +36,7 @@ async function getText(store: DiskStore, key: string, range?: { start: number; e
 }
 
 async function tmpEntries(store: DiskStore): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(store.tmpDir))).map((entry) => entry.name);
+  return (await Array.fromAsync(Deno.readDir(store.scratchDir))).map((entry) => entry.name);
 }
 
 async function listKeys(store: DiskStore, prefix: string): Promise<string[]> {
@@ -88,25 +94,102 @@ Deno.test("assertValidKey rejects keys that could escape or hide in the store", 
 // ---------------------------------------------------------------------------
 // DiskStore basics
 
-Deno.test("DiskStore init creates the root and temporary directories", async () => {
+Deno.test("DiskStore init creates the root and a scratch directory of its own; close removes the latter", async () => {
   const dir = await Deno.makeTempDir({ prefix: "disk_store_test_" });
   try {
     const store = new DiskStore(join(dir, "a", "objects"), join(dir, "a", "tmp"));
     await store.init();
     assert.ok((await Deno.stat(store.root)).isDirectory);
-    assert.ok((await Deno.stat(store.tmpDir)).isDirectory);
+    const scratch = store.scratchDir;
+    assert.ok(scratch.startsWith(join(dir, "a", "tmp", `${Deno.pid}-`)), scratch);
+    assert.ok((await Deno.stat(scratch)).isDirectory);
     await store.init(); // idempotent
+    assert.equal(store.scratchDir, scratch);
+    await store.close();
+    await assert.rejects(Deno.stat(scratch), Deno.errors.NotFound);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(join(dir, "a", "tmp"))), []);
+    assert.throws(() => store.tempPath(), /not open/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("DiskStore init removes temporary files a crash left behind but keeps objects", async () => {
+/** A `deno` process that opens a store on `dir`, writes a scratch file, prints it and waits for stdin to close. */
+function storeProcess(dir: string): { child: Deno.ChildProcess; scratchFile: Promise<string> } {
+  const module = new URL("./disk_store.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { DiskStore } from ${JSON.stringify(module)};
+       const store = new DiskStore(${JSON.stringify(join(dir, "objects"))}, ${JSON.stringify(join(dir, "tmp"))});
+       await store.init();
+       const path = store.tempPath();
+       await Deno.writeTextFile(path, "a write in progress");
+       console.log(path);
+       for await (const _ of Deno.stdin.readable) { /* until the parent lets go */ }`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const scratchFile = (async () => {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the store process exited early");
+      text += value;
+    }
+    reader.releaseLock();
+    return text.trim();
+  })();
+  return { child, scratchFile };
+}
+
+Deno.test("DiskStore init removes the scratch files of processes that exited, never those of a live one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "disk_store_test_" });
+  const live = storeProcess(dir);
+  try {
+    const dead = storeProcess(dir);
+    const deadFile = await dead.scratchFile;
+    dead.child.kill("SIGKILL");
+    await dead.child.status;
+    await dead.child.stdin.close().catch(() => {});
+    await dead.child.stdout.cancel().catch(() => {});
+    const liveFile = await live.scratchFile;
+
+    const store = new DiskStore(join(dir, "objects"), join(dir, "tmp"));
+    await store.init();
+    try {
+      await assert.rejects(Deno.stat(deadFile), Deno.errors.NotFound, "the exited process's file is removed");
+      assert.equal(await Deno.readTextFile(liveFile), "a write in progress", "the live process's file is kept");
+      await store.put("a", encoder.encode("stored beside another process"));
+      assert.equal(await getText(store, "a"), "stored beside another process");
+    } finally {
+      await store.close();
+    }
+    assert.equal(await Deno.readTextFile(liveFile), "a write in progress", "closing touches only its own directory");
+  } finally {
+    await live.child.stdin.close();
+    assert.equal((await live.child.status).code, 0);
+    await live.child.stdout.cancel().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DiskStore init removes loose temporary files (an older layout) once they are an hour old", async () => {
   await withStore(async ({ store }) => {
     await store.put("kept", encoder.encode("object"));
-    await Deno.writeTextFile(join(store.tmpDir, "leftover"), "partial write");
-    await store.init();
-    assert.deepEqual(await tmpEntries(store), []);
+    const old = join(store.tmpDir, "left-by-a-crash");
+    const recent = join(store.tmpDir, "perhaps-being-written");
+    await Deno.writeTextFile(old, "partial write");
+    await Deno.writeTextFile(recent, "partial write");
+    await Deno.utime(old, new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 2 * 3_600_000));
+    const second = new DiskStore(store.root, store.tmpDir);
+    await second.init();
+    await second.close();
+    await assert.rejects(Deno.stat(old), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(recent), "partial write");
     assert.equal(await getText(store, "kept"), "object");
   });
 });
@@ -553,4 +636,35 @@ Deno.test("DiskStore reads text written as UTF-8 unchanged", async () => {
     assert.ok(object);
     assert.equal(decoder.decode(new Uint8Array(await new Response(object.body).arrayBuffer())), text);
   });
+});
+
+// ---------------------------------------------------------------------------
+// a full disk
+
+Deno.test("DiskStore on a full disk fails with InsufficientStorageError, keeps nothing, and works once space returns", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "disk_store_test_" });
+  const disk = fullDisk(10);
+  const store = new DiskStore(join(dir, "objects"), join(dir, "tmp"), { writeChunk: disk.writeChunk });
+  try {
+    await store.init();
+    const old = await store.put("doc", encoder.encode("v1"));
+    for (const body of [() => encoder.encode("more than ten bytes"), () => streamOf("more than ", "ten bytes")]) {
+      disk.freeBytes = 10;
+      const error = await store.put("doc", body(), { ifMatch: old.etag }).catch((e) => e);
+      assert.ok(error instanceof InsufficientStorageError, String(error));
+      assert.equal(error.status, 507);
+      assert.ok(Number(error.headers["Retry-After"]) > 0);
+      await assert.rejects(store.put("new", body(), { ifNoneMatch: "*" }), InsufficientStorageError);
+      await assert.rejects(store.put("new", body()), InsufficientStorageError);
+      assert.equal(await store.head("new"), null);
+      assert.equal(await getText(store, "doc"), "v1", "the previous version is kept");
+      assert.deepEqual(await tmpEntries(store), [], "no partial temporary file");
+    }
+    disk.freeBytes = 1024;
+    await store.put("doc", streamOf("more than ", "ten bytes"), { ifMatch: old.etag });
+    assert.equal(await getText(store, "doc"), "more than ten bytes");
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

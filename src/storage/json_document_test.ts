@@ -20,7 +20,11 @@ async function withStore(fn: (store: DiskStore) => Promise<void>): Promise<void>
   try {
     const store = new DiskStore(join(dir, "objects"), join(dir, "tmp"));
     await store.init();
-    await fn(store);
+    try {
+      await fn(store);
+    } finally {
+      await store.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -283,5 +287,34 @@ Deno.test("updateJsonDocument stores documents as compact JSON", async () => {
     const object = await store.get("doc.json");
     assert.ok(object);
     assert.equal(await new Response(object.body).text(), '{"a":[1,2],"b":"x"}');
+  });
+});
+
+Deno.test("compare-and-swap on one data directory loses no update across processes", async () => {
+  await withStore(async (store) => {
+    const modules = {
+      disk: new URL("./disk_store.ts", import.meta.url).href,
+      json: new URL("./json_document.ts", import.meta.url).href,
+    };
+    const writer = (name: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { DiskStore } from ${JSON.stringify(modules.disk)};
+           import { updateJsonDocument } from ${JSON.stringify(modules.json)};
+           const store = new DiskStore(${JSON.stringify(store.root)}, ${JSON.stringify(store.tmpDir)});
+           await store.init();
+           for (let i = 0; i < 40; i++) {
+             await updateJsonDocument(store, "counter.json", (doc) => ({ writers: [...(doc?.writers ?? []), "${name}"] }), 1000);
+           }
+           await store.close();`,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    const results = await Promise.all(["a", "b", "c", "d"].map(writer));
+    for (const result of results) assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+    const counter = await readJsonDocument<{ writers: string[] }>(store, "counter.json");
+    assert.equal(counter?.value.writers.length, 160);
   });
 });

@@ -13,18 +13,32 @@ import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
 import { createS3Clients, type S3Clients, S3Store } from "./s3_store.ts";
 import { TieredStore } from "./tiered_store.ts";
 
-/** How long another node's metadata writes may take to show here, with S3 (ms). */
+/**
+ * How long metadata may be trusted from memory before it is revalidated (ms):
+ * other processes write it too (nodes sharing a bucket; `main.ts sync` or
+ * `main.ts token` beside a server on one data directory).
+ */
 export const SHARED_METADATA_MAX_AGE_MS = 2_000;
 
 /** The storage of one process. */
 export interface OpenStorage {
   store: ObjectStore;
-  /** Present when S3 is on: the disk cache in front of it. */
+  /** Present when S3 is on and the disk cache was asked for: the cache in front of it. */
   cache?: TieredStore;
   /** How long metadata may be trusted from memory (see {@link SHARED_METADATA_MAX_AGE_MS}). */
   metadataMaxAgeMs: number;
-  /** Finishes background caching and releases connections. */
+  /** Finishes background caching and releases connections and scratch directories. */
   close(): Promise<void>;
+}
+
+/** Options of {@link openStorage}. */
+export interface OpenStorageOptions {
+  /**
+   * With S3: keep a disk cache in `<data>/cache` (default `true`). The cache
+   * belongs to one process: commands that run beside a server (`token`,
+   * `sync`) turn it off and talk to S3 directly.
+   */
+  diskCache?: boolean;
 }
 
 /** Opens (and prepares on disk) the storage for `config`. */
@@ -32,11 +46,12 @@ export async function openStorage(
   config: Config,
   logger: Logger,
   metrics?: { instrumentS3(client: S3Clients["client"]): void },
+  options: OpenStorageOptions = {},
 ): Promise<OpenStorage> {
   if (config.s3 === undefined) {
     const store = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
     await store.init();
-    return { store, metadataMaxAgeMs: Infinity, close: () => Promise.resolve() };
+    return { store, metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS, close: () => store.close() };
   }
   const clients = createS3Clients(config.s3);
   metrics?.instrumentS3(clients.client);
@@ -53,6 +68,13 @@ export async function openStorage(
     logger.log("warn", "S3 is unreachable at start-up; serving from the disk cache until it answers", {
       error: error.message,
     });
+  }
+  if (options.diskCache === false) {
+    return {
+      store: remote,
+      metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
+      close: () => Promise.resolve(clients.destroy()),
+    };
   }
   const cache = new TieredStore({
     cacheDir: join(config.dataDir, "cache"),
@@ -72,7 +94,7 @@ export async function openStorage(
     cache,
     metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
     async close() {
-      await cache.settle();
+      await cache.close();
       clients.destroy();
     },
   };

@@ -165,6 +165,13 @@ export class TieredStore implements ObjectStore {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
 
+  /** Finishes caching in progress, then gives up the disk's scratch directories (for shutdown). */
+  async close(): Promise<void> {
+    await this.settle();
+    await this.#data.close();
+    await this.#sidecars.close();
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       return await this.#remote.head(key);
@@ -245,12 +252,20 @@ export class TieredStore implements ObjectStore {
     if (isCurrent()) this.#latestWrite.delete(key);
   }
 
-  /** Numbers a write of `key` the remote just acknowledged; its copy lands only while it is the latest. */
+  /**
+   * Numbers a write (or delete) of `key` the remote just acknowledged; its
+   * copy lands only while it is the latest. A download of `key` still in
+   * flight may hold the old version: its copy is not kept, and later readers
+   * do not join it.
+   */
   #wrote(key: string): () => boolean {
     const write = ++this.#writes;
     this.#latestWrite.set(key, write);
     const download = this.#downloads.get(key);
-    if (download !== undefined) download.superseded = true;
+    if (download !== undefined) {
+      download.superseded = true;
+      this.#downloads.delete(key);
+    }
     return () => this.#latestWrite.get(key) === write;
   }
 

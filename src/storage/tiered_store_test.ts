@@ -16,7 +16,8 @@ async function setup(maxBytes: number) {
     cache,
     cachedPath: (key: string) => `${dir}/cache/objects/${key}`,
     async [Symbol.asyncDispose]() {
-      await cache.settle();
+      await cache.close();
+      await remote.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -64,7 +65,8 @@ Deno.test("TieredStore evicts the least recently read first, and reads (not writ
     await assert.rejects(Deno.stat(`${dir}/cache/objects/mid`), Deno.errors.NotFound);
     // Evicted objects are still served, from the remote.
     assert.deepEqual((await readObjectBytes(cache, "mid"))!.bytes, bytes(3_500, 2));
-    await cache.settle();
+    await cache.close();
+    await remote.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -87,4 +89,5 @@ Deno.test("TieredStore rebuilds its index from disk on start and drops files wit
   assert.deepEqual((await readObjectBytes(restarted, "kept"))!.bytes, bytes(100, 7));
   assert.equal(restarted.stats.hits + restarted.stats.misses, 1);
   assert.equal(restarted.stats.misses, 0, "served from disk after the restart");
+  await restarted.close();
 });

@@ -4,6 +4,10 @@
  * zipballs built on the fly with GitHub's `owner-repo-sha/` top directory,
  * user repository lists, rate-limit answers and injected failures.
  *
+ * Like github.com (web pages on one host, the API on another), repository
+ * documents name the repository on hosts other than the API's: `html_url` and
+ * `clone_url` on `webHost`, `ssh_url` on `sshHost`.
+ *
  * @module
  */
 import { Hono } from "hono";
@@ -24,12 +28,26 @@ export interface FakeRepository {
   repo: string;
   description?: string;
   tags: FakeTag[];
+  /** `false`: the repository document has no `html_url`, `clone_url` or `ssh_url` (a minimal compatible server). */
+  urls?: boolean;
+}
+
+/** Where the fake's repositories live, as their documents say. */
+export interface FakeGitHubOptions {
+  /** Host of `html_url` and `clone_url` (default `forge.example.test`). */
+  webHost?: string;
+  /** Host of `ssh_url` (default: `webHost`). */
+  sshHost?: string;
 }
 
 /** A running fake GitHub. */
 export interface FakeGitHub extends AsyncDisposable {
   /** API base URL (`http://127.0.0.1:PORT`). */
   url: string;
+  /** Host of the repositories' web pages and https clone URLs. */
+  webHost: string;
+  /** Host of the repositories' ssh URLs. */
+  sshHost: string;
   repositories: Map<string, FakeRepository>;
   /** Requests seen, as `"METHOD path status"`. */
   requests: string[];
@@ -52,7 +70,9 @@ const sha = (text: string) => {
 };
 
 /** Starts the fake API with `repositories`. */
-export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
+export function startFakeGitHub(repositories: FakeRepository[], options: FakeGitHubOptions = {}): FakeGitHub {
+  const webHost = options.webHost ?? "forge.example.test";
+  const sshHost = options.sshHost ?? webHost;
   const repos = new Map(repositories.map((r) => [`${r.owner}/${r.repo}`.toLowerCase(), r]));
   const requests: string[] = [];
   const rawFiles = new Map<string, string>();
@@ -91,7 +111,16 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
   app.get("/repos/:owner/:repo", (c) => {
     const r = find(c.req.param("owner"), c.req.param("repo"));
     if (!r) return c.json({ message: "Not Found" }, 404);
-    return c.json({ name: r.repo, owner: { login: r.owner }, description: r.description ?? null });
+    return c.json({
+      name: r.repo,
+      owner: { login: r.owner },
+      description: r.description ?? null,
+      ...(r.urls === false ? {} : {
+        html_url: `https://${webHost}/${r.owner}/${r.repo}`,
+        clone_url: `https://${webHost}/${r.owner}/${r.repo}.git`,
+        ssh_url: `git@${sshHost}:${r.owner}/${r.repo}.git`,
+      }),
+    });
   });
 
   app.get("/repos/:owner/:repo/tags", (c) => {
@@ -130,7 +159,7 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
       name,
       path: name,
       type: Object.keys(tag.files).some((p) => p.startsWith(`${name}/`)) ? "dir" : "file",
-      html_url: `https://github.com/${r.owner}/${r.repo}/blob/${tag.name}/${name}`,
+      html_url: `https://${webHost}/${r.owner}/${r.repo}/blob/${tag.name}/${name}`,
     })));
   };
   app.get("/repos/:owner/:repo/contents", contents);
@@ -169,6 +198,8 @@ export function startFakeGitHub(repositories: FakeRepository[]): FakeGitHub {
   const fake: FakeGitHub = {
     zipballDelayMs: 0,
     url: `http://127.0.0.1:${server.addr.port}`,
+    webHost,
+    sshHost,
     repositories: repos,
     requests,
     rawFiles,
