@@ -7,7 +7,8 @@
  */
 import { UnprocessableError } from "../errors.ts";
 import { declaredToolsVersion, MANIFEST_FILENAME } from "./manifest.ts";
-import { resolveLink, scanZip, type ZipEntryInfo, type ZipLimits } from "./zip_scan.ts";
+import { resolveLink } from "./zip_paths.ts";
+import { scanZip, type ZipEntryInfo, type ZipLimits } from "./zip_scan.ts";
 
 /** A manifest found directly inside the archive's top-level directory. */
 export interface ExtractedManifest {
