@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as zip from "@zip.js/zip.js";
 import { buildZip, packageZip, type TestEntry } from "../tests/support/archives.ts";
-import { inspectSourceArchive } from "../src/core/archive.ts";
+import { inspectSourceArchive } from "../src/formats/swift/archive.ts";
 import factory, { type NormalizeArchiveOptions } from "./normalize-archive.ts";
 import type { PluginContext, PluginStorage, RegistryApi, SemverApi, TransformResult } from "./types.ts";
 

@@ -10,7 +10,7 @@ import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import { resolve } from "node:path";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import type { LogLevel } from "./log.ts";
-import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from "./core/archive.ts";
+import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from "./core/zip_scan.ts";
 import type { PluginSpec } from "./plugins/spec.ts";
 import { FORMATS } from "./formats/index.ts";
 import type { UpstreamSettings } from "./core/upstream.ts";

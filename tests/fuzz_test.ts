@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { packageZip } from "./support/archives.ts";
+import { headerLyingArchives, packageZip } from "./support/archives.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
 import { ADMIN_TOKEN, publish, startTestServer } from "./support/server.ts";
 import { connect, readUntilClosed, send } from "./support/raw_http.ts";
@@ -19,6 +19,7 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
   await Deno.writeTextFile(`${parent}/outside.txt`, "untouched");
   await using t = await startTestServer({ dataDir: `${parent}/data` });
   const archive = await packageZip({ alternates: { "5.8": "5.8" } });
+  const hostile = headerLyingArchives().map(([, bytes]) => bytes);
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
 
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
@@ -99,7 +100,7 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
       if (kind < 0.3) body = crypto.getRandomValues(new Uint8Array(Math.floor(next() * 2000)));
       else if (kind < 0.7) {
         const multipart = swiftPublishBody({
-          archive: next() < 0.5 ? archive : crypto.getRandomValues(new Uint8Array(100)),
+          archive: pick([archive, archive, crypto.getRandomValues(new Uint8Array(100)), ...hostile]),
         }, "zz");
         body = multipart.body.slice(0, Math.floor(next() * multipart.body.length) + 1);
       }

@@ -3,7 +3,7 @@
  * cold caches and no network but the test server and a fake upstream.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_ARCHIVE_LIMITS } from "../src/core/archive.ts";
+import { DEFAULT_ARCHIVE_LIMITS } from "../src/core/zip_scan.ts";
 import { goModH1, inspectModuleZip } from "../src/formats/go/module_zip.ts";
 import { buildZip } from "./support/archives.ts";
 import { fakeChecksumDatabase } from "./support/sumdb.ts";

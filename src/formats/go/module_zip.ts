@@ -18,7 +18,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import * as zip from "@zip.js/zip.js";
 import { FsFileReader } from "../../../plugins/zip_file_reader.ts";
-import type { ArchiveLimits } from "../../core/archive.ts";
+import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../../errors.ts";
 import { declaredModulePath } from "./go_mod.ts";
 import { filePathProblem } from "./module.ts";

@@ -29,7 +29,7 @@ import {
   type StoredPart,
   summarize,
 } from "./registry.ts";
-import type { ArchiveLimits } from "../../core/archive.ts";
+import type { ArchiveLimits } from "../../core/zip_scan.ts";
 
 /** Dependencies of a {@link PullThrough}. */
 export interface PullThroughOptions {

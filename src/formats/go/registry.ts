@@ -14,7 +14,7 @@ import { keySegment, packagePrefix, type PackageRef } from "../../core/package.t
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, PayloadTooLargeError } from "../../errors.ts";
-import type { ArchiveLimits } from "../../core/archive.ts";
+import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import type { ObjectBody } from "../../storage/object_store.ts";
 import {
   checkModulePath,

@@ -13,12 +13,7 @@ import type { StagedFile } from "../../core/staging.ts";
 import { ConflictError, NotFoundError } from "../../errors.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
-import {
-  type ArchiveInspection,
-  type ArchiveLimits,
-  DEFAULT_ARCHIVE_LIMITS,
-  inspectSourceArchive,
-} from "../../core/archive.ts";
+import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
 import { packageId, type PackageRef } from "./identity.ts";
 import {
   type IdentifierIndex,

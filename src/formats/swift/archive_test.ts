@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { buildZip } from "../../tests/support/archives.ts";
-import { UnprocessableError } from "../errors.ts";
+import { buildZip } from "../../../tests/support/archives.ts";
+import { UnprocessableError } from "../../errors.ts";
 import { inspectSourceArchive } from "./archive.ts";
 
 async function inspect(zip: Uint8Array) {
@@ -48,4 +48,29 @@ Deno.test("inspectSourceArchive extracts manifests and their tools versions", as
     ["Package.swift", null, "5.9"],
     ["Package@swift-5.8.swift", "5.8", "5.8"],
   ]);
+});
+
+Deno.test("inspectSourceArchive reads a manifest through a symlink to a file listed before it", async () => {
+  const zip = await buildZip([
+    { name: "pkg/Manifests/main.swift", content: "// swift-tools-version:5.10\n" },
+    { name: "pkg/Package.swift", content: "Manifests/main.swift", symlink: true },
+    { name: "pkg/Package@swift-6.swift", content: "Package.swift", symlink: true },
+  ]);
+  const result = await inspect(zip);
+  assert.deepEqual(result.manifests.map((m) => [m.filename, m.toolsVersion]), [
+    ["Package.swift", "5.10"],
+    ["Package@swift-6.swift", "5.10"],
+  ]);
+});
+
+Deno.test("inspectSourceArchive refuses a manifest symlink to a directory", async () => {
+  const zip = await buildZip([
+    { name: "pkg/Sources/" },
+    { name: "pkg/Package.swift", content: "Sources", symlink: true },
+  ]);
+  await assert.rejects(
+    inspect(zip),
+    (error: unknown) =>
+      error instanceof UnprocessableError && /"pkg\/Package\.swift" does not point to a file/.test(error.message),
+  );
 });
