@@ -31,7 +31,7 @@ const config = await loadConfig({ dataDir }, {
   REGISTRY_SYNC_CONCURRENCY: "8",
 });
 const open = await openRegistry(config, silentLogger, { scratchName: "bench" });
-const ingestion = await createIngestion(config.github!, open, silentLogger, config.maxArchiveBytes);
+const ingestion = createIngestion(config.github!, open, silentLogger);
 for (const label of ["first pass (all new)", "second pass (unchanged)"]) {
   const started = performance.now();
   const summary = await ingestion.pass();

@@ -232,7 +232,7 @@ Deno.test("a version that failed is retried after REGISTRY_SYNC_RETRY_AFTER; oth
   const logger = createMemoryLogger();
   const open = await openRegistry(config, logger, { now: () => now });
   try {
-    const ingestion = await createIngestion(config.github!, open, logger, config.maxArchiveBytes, { now: () => now });
+    const ingestion = createIngestion(config.github!, open, logger, { now: () => now });
     github.failZipball("v1.1.0", 1);
     const first = await ingestion.pass(["mona/LinkedList"]);
     assert.deepEqual([first.newVersions, first.skipped, first.failed], [2, 1, 1]);

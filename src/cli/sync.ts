@@ -21,7 +21,7 @@ export async function runSync(config: Config, only: string[]): Promise<number> {
   // Beside a running server: a scratch directory of its own, and no share of the server's disk cache.
   const open = await openRegistry(config, logger, { scratchName: "sync", storageOptions: { diskCache: false } });
   try {
-    const ingestion = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
+    const ingestion = createIngestion(config.github, open, logger);
     const terminal = Deno.stdout.isTerminal();
     const encoder = new TextEncoder();
     const summary = await ingestion.pass(only, (done, total, repository) => {

@@ -78,7 +78,7 @@ export async function startServer(
     const cache = storage.cache;
     scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
-  const sources = await startSources(config, open, scheduler, logger, metrics);
+  const sources = startSources(config, open, scheduler, logger, metrics);
   const ingestion = sources.github;
   const status = async () => ({
     ingestion: ingestion === undefined ? { enabled: false, reason: "REGISTRY_GITHUB_TOKEN is not set" } : {

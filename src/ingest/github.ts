@@ -2,24 +2,20 @@
  * Mirroring from GitHub (or a compatible API): for each repository, list its
  * tags (conditional requests, so an unchanged repository costs one 304),
  * normalise them to versions, and ingest every version not stored yet: check
- * the manifest at the tag, stream the zipball to a temp file, run it through
- * the archive transforms and publish it like a client would, with the
- * repository URLs its repository document gives. Versions without
- * a `Package.swift` are recorded as skipped and never retried. A rate limit
- * stops the pass and records when to resume.
+ * the manifest at the tag, and publish the zipball through `ctx.registry`,
+ * the contract every ingestion source uses (the ingestion transforms, the
+ * Swift format's validation, exactly one commit across a cluster), with the
+ * repository URLs its repository document gives. Versions without a
+ * `Package.swift`, and archives the registry refuses, are recorded as skipped
+ * (`registry.skip`) and never retried. A rate limit stops the pass and
+ * records when to resume. Its state lives in its own plugin storage.
  *
  * @module
  */
 import { Octokit } from "@octokit/rest";
-import type { PackageRef } from "../formats/swift/identity.ts";
-import type { PackageIndex } from "../formats/swift/release.ts";
-import type { SwiftRegistry } from "../formats/swift/registry.ts";
+import type { IngestOutcome, PackageName, PluginStorage, RegistryApi, VersionInfo } from "../../plugins/types.ts";
 import { normalizeRepositoryUrl } from "../formats/swift/repository_url.ts";
-import { stageStream } from "../core/staging.ts";
-import { ConflictError, RegistryError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { DocumentCache } from "../storage/document_cache.ts";
-import type { ObjectStore } from "../storage/object_store.ts";
 import { hostRepositoryUrls, packageForRepository, repositoryUrls } from "./github_identity.ts";
 import { versionsOfTags } from "./tags.ts";
 
@@ -42,8 +38,6 @@ export interface RepositoryState {
   failures?: Record<string, { count: number; retryAfter: string; reason: string }>;
   lastSuccess?: string;
   lastError?: string;
-  /** Versions that will never be ingested, with the reason. */
-  skipped: Record<string, string>;
 }
 
 /** State of the whole source. */
@@ -56,19 +50,15 @@ export interface GitHubSourceOptions {
   token: string;
   /** API base URL (GitHub Enterprise or a compatible server). */
   apiUrl: string;
-  registry: SwiftRegistry;
-  /** Where per-repository state is kept. */
-  documents: DocumentCache;
-  /** The store behind `documents` (to list repository states). */
-  store: ObjectStore;
-  scratchDir: string;
+  /** The registry, as every ingestion source sees it. */
+  registry: RegistryApi;
+  /** The source's own state. */
+  storage: PluginStorage;
   logger: Logger;
   /** Repositories synced at once. */
   concurrency: number;
   /** Deadline of each API request, in ms (zipball downloads get 20 times as long). */
   requestTimeoutMs: number;
-  /** Largest zipball accepted (REGISTRY_MAX_ARCHIVE_BYTES). */
-  maxArchiveBytes: number;
   /** First wait before a failed version is tried again; it doubles with each failure, up to a day. */
   retryAfterMs: number;
   fetch?: typeof fetch;
@@ -94,16 +84,15 @@ export class RateLimitedError extends Error {
   }
 }
 
-const STATE_KEY = "ingest/github/state.json";
-const LAST_PASS_KEY = "ingest/github/last-pass.json";
+const STATE_KEY = "state.json";
+const LAST_PASS_KEY = "last-pass.json";
 
 /** The outcome of the last pass, with when it ran. */
 export interface LastPass extends SyncSummary {
   startedAt: string;
   finishedAt: string;
 }
-const repositoryKey = (owner: string, repo: string) =>
-  `ingest/github/repos/${owner.toLowerCase()}/${repo.toLowerCase()}.json`;
+const repositoryKey = (owner: string, repo: string) => `repos/${owner.toLowerCase()}/${repo.toLowerCase()}.json`;
 
 /** The `github` ingestion source. */
 export class GitHubSource {
@@ -181,22 +170,26 @@ export class GitHubSource {
     return repositories;
   }
 
-  /** The recorded state of every repository synced so far, and of the last pass. */
-  async status(): Promise<
-    { lastPass: LastPass | null; repositories: Array<RepositoryState & { repository: string }> }
-  > {
+  /** The recorded state of every repository synced so far (with its skipped versions), and of the last pass. */
+  async status(): Promise<{
+    lastPass: LastPass | null;
+    repositories: Array<RepositoryState & { repository: string; skipped: Record<string, string> }>;
+  }> {
+    const { storage, registry } = this.#options;
     const repositories = [];
-    for await (const object of this.#options.store.list("ingest/github/repos/")) {
-      const state = await this.#options.documents.read<RepositoryState>(object.key);
-      const repository = object.key.slice("ingest/github/repos/".length).replace(/\.json$/, "");
-      if (state) repositories.push({ repository, ...state, skipped: state.skipped });
+    for (const key of await storage.list("repos/")) {
+      const state = await storage.read<RepositoryState>(key);
+      const [owner, repo] = key.slice("repos/".length).replace(/\.json$/, "").split("/");
+      const pkg = packageForRepository(owner, repo);
+      const skipped = pkg === null ? {} : await registry.skipped(pkg);
+      if (state) repositories.push({ repository: `${owner}/${repo}`, ...state, skipped });
     }
-    return { lastPass: await this.#options.documents.read<LastPass>(LAST_PASS_KEY), repositories };
+    return { lastPass: await storage.read<LastPass>(LAST_PASS_KEY), repositories };
   }
 
   /** Records the outcome of a pass (for the status endpoint of every node). */
   async recordPass(summary: SyncSummary, startedAt: Date): Promise<void> {
-    await this.#options.documents.update<LastPass>(LAST_PASS_KEY, () => ({
+    await this.#options.storage.update<LastPass>(LAST_PASS_KEY, () => ({
       ...summary,
       startedAt: startedAt.toISOString(),
       finishedAt: this.#now().toISOString(),
@@ -210,14 +203,14 @@ export class GitHubSource {
 
   /** When a recorded rate limit ends, if it has not ended yet. */
   async rateLimitedUntil(): Promise<string | undefined> {
-    const state = await this.#options.documents.read<SourceState>(STATE_KEY);
+    const state = await this.#options.storage.read<SourceState>(STATE_KEY);
     const until = state?.rateLimitedUntil;
     return until !== undefined && Date.parse(until) > this.#now().getTime() ? until : undefined;
   }
 
   /** Records (or, with `undefined`, clears) a rate limit, so every node waits for it. */
   async recordRateLimit(until: Date | undefined): Promise<void> {
-    await this.#options.documents.update<SourceState>(STATE_KEY, () => ({ rateLimitedUntil: until?.toISOString() }));
+    await this.#options.storage.update<SourceState>(STATE_KEY, () => ({ rateLimitedUntil: until?.toISOString() }));
     if (until) this.#options.logger.log("warn", "sync stopped by a rate limit", { until: until.toISOString() });
   }
 
@@ -262,17 +255,22 @@ export class GitHubSource {
   }
 
   async #syncRepository(owner: string, repo: string, summary: SyncSummary, signal?: AbortSignal): Promise<void> {
-    const ref = packageForRepository(owner, repo);
-    if (ref === null) throw new Error(`no valid package identity for ${owner}/${repo}`);
-    const state = await this.#options.documents.read<RepositoryState>(repositoryKey(owner, repo));
+    const { registry, storage } = this.#options;
+    const pkg = packageForRepository(owner, repo);
+    if (pkg === null) throw new Error(`no valid package identity for ${owner}/${repo}`);
+    const state = await storage.read<RepositoryState>(repositoryKey(owner, repo));
     const tags = await this.#tags(owner, repo, state?.tagPageEtags);
     if (tags === "unchanged") return;
 
-    const pkg = await this.#options.registry.getPackage(ref);
-    const stored = pkg?.releases ?? {};
-    const skipped = { ...state?.skipped };
+    const stored = await registry.versions(pkg) ?? {};
+    const skipped = await registry.skipped(pkg);
     const failures = { ...state?.failures };
     const now = this.#now().getTime();
+    const skip = async (version: string, reason: string) => {
+      await registry.skip(pkg, version, reason);
+      delete failures[version];
+      summary.skipped++;
+    };
     let repository: RepositoryInfo | undefined;
     for (const [version, tag] of versionsOfTags(tags.list)) {
       if (signal?.aborted) return; // stopped: nothing is recorded, the next pass picks up from here
@@ -281,27 +279,20 @@ export class GitHubSource {
       if (repository === undefined) {
         // Fetched once per repository per pass, and only when a version is to be ingested.
         repository = await this.#repository(owner, repo);
-        this.#assertMirrorOnly(ref, pkg, owner, repo, repository.urls);
+        this.#assertMirrorOnly(pkg, stored, owner, repo, repository.urls);
       }
       try {
-        const outcome = await this.#ingestVersion(owner, repo, ref, version, tag, repository);
-        delete failures[version];
-        if (outcome === "published") summary.newVersions++;
-        else {
-          skipped[version] = outcome.skipped;
-          summary.skipped++;
-        }
+        const outcome = await this.#ingestVersion(owner, repo, pkg, version, tag, repository);
+        if (outcome.status === "published") {
+          delete failures[version];
+          summary.newVersions++;
+        } else if (outcome.status === "refused") {
+          // No manifest, or the archive or its metadata is refused: that will not change for this tag.
+          await skip(version, outcome.reason);
+        } else delete failures[version]; // another node ingested it meanwhile
       } catch (error) {
         if (error instanceof RateLimitedError) throw error;
-        if (error instanceof ConflictError) continue; // another node ingested it meanwhile
         const reason = error instanceof Error ? error.message : String(error);
-        if (error instanceof RegistryError && error.status < 500) {
-          // The archive or its metadata is refused: that will not change for this tag.
-          skipped[version] = `refused: ${reason}`;
-          summary.skipped++;
-          delete failures[version];
-          continue;
-        }
         const count = (failures[version]?.count ?? 0) + 1;
         const backoffMs = Math.min(24 * 3_600_000, this.#options.retryAfterMs * 2 ** (count - 1));
         failures[version] = { count, reason, retryAfter: new Date(now + backoffMs).toISOString() };
@@ -317,7 +308,6 @@ export class GitHubSource {
     const settled = Object.keys(failures).length === 0;
     await this.#updateRepository(owner, repo, (s) => ({
       ...s,
-      skipped,
       failures,
       ...(settled ? { tagPageEtags: tags.etags, lastSuccess: this.#now().toISOString(), lastError: undefined } : {}),
     }));
@@ -338,20 +328,26 @@ export class GitHubSource {
   }
 
   /**
-   * Throws unless every release of `pkg` declares one of the repository's
-   * URLs (in any spelling; URLs built from the API's host name, as earlier
+   * Throws unless every stored version declares one of the repository's URLs
+   * (in any spelling; URLs built from the API's host name, as earlier
    * versions recorded them, count too), so two sources never mix in a package.
    */
-  #assertMirrorOnly(ref: PackageRef, pkg: PackageIndex | null, owner: string, repo: string, urls: string[]): void {
+  #assertMirrorOnly(
+    pkg: PackageName,
+    stored: Record<string, VersionInfo>,
+    owner: string,
+    repo: string,
+    urls: string[],
+  ): void {
     const own = new Set([...urls, ...hostRepositoryUrls(this.#host, owner, repo)].map(normalizeRepositoryUrl));
     own.delete(null);
-    const foreign = Object.values(pkg?.releases ?? {}).find((release) => {
-      const declared = release.metadata.repositoryURLs;
+    const foreign = Object.values(stored).find(({ metadata }) => {
+      const declared = metadata.repositoryURLs;
       return !(Array.isArray(declared) && declared.some((url) => own.has(normalizeRepositoryUrl(String(url)))));
     });
     if (foreign !== undefined) {
       throw new Error(
-        `package ${ref.scope}.${ref.name} already holds releases from another source; not mirroring ${owner}/${repo} into it`,
+        `package ${pkg.scope}.${pkg.name} already holds releases from another source; not mirroring ${owner}/${repo} into it`,
       );
     }
   }
@@ -359,11 +355,11 @@ export class GitHubSource {
   async #ingestVersion(
     owner: string,
     repo: string,
-    ref: PackageRef,
+    pkg: PackageName,
     version: string,
     tag: { name: string; commitSha: string },
     repository: RepositoryInfo,
-  ): Promise<"published" | { skipped: string }> {
+  ): Promise<IngestOutcome> {
     const root = await this.#call(() =>
       this.#octokit.request("GET /repos/{owner}/{repo}/contents/{path}", { owner, repo, path: "", ref: tag.commitSha })
     );
@@ -371,7 +367,7 @@ export class GitHubSource {
       { name: string; type: string; html_url?: string | null }
     >;
     if (!files.some((f) => f.name === "Package.swift" && f.type === "file")) {
-      return { skipped: `no Package.swift at the root of tag ${tag.name}` };
+      return { status: "refused", reason: `no Package.swift at the root of tag ${tag.name}` };
     }
     const license = files.find((f) => f.type === "file" && /^(licen[cs]e|copying)(\.[a-z]+)?$/i.test(f.name));
     const readme = files.find((f) => f.type === "file" && /^readme(\.[a-z]+)?$/i.test(f.name));
@@ -389,30 +385,26 @@ export class GitHubSource {
         request: { parseSuccessResponseBody: false, signal: AbortSignal.timeout(this.#options.requestTimeoutMs * 20) },
       })
     );
-    const archive = await stageStream(
-      this.#options.scratchDir,
-      zipball.data as unknown as ReadableStream<Uint8Array>,
-      this.#options.maxArchiveBytes,
-    );
-    try {
-      const metadata: Record<string, unknown> = {
-        repositoryURLs: repository.urls,
-        ...(repository.description ? { description: repository.description } : {}),
-        ...(license?.html_url ? { licenseURL: license.html_url } : {}),
-        ...(readme?.html_url ? { readmeURL: readme.html_url } : {}),
-        ...(committedAt
-          ? { originalPublicationTime: new Date(committedAt).toISOString().replace(/\.\d{3}Z$/, "Z") }
-          : {}),
-      };
-      const prepared = await this.#options.registry.prepare({ ref, version, archive, metadata }, {
-        transforms: "ingest",
-      });
-      await prepared.commit();
+    const metadata: Record<string, unknown> = {
+      repositoryURLs: repository.urls,
+      ...(repository.description ? { description: repository.description } : {}),
+      ...(license?.html_url ? { licenseURL: license.html_url } : {}),
+      ...(readme?.html_url ? { readmeURL: readme.html_url } : {}),
+      ...(committedAt
+        ? { originalPublicationTime: new Date(committedAt).toISOString().replace(/\.\d{3}Z$/, "Z") }
+        : {}),
+    };
+    const outcome = await this.#options.registry.publish({
+      package: pkg,
+      version,
+      archive: zipball.data as unknown as ReadableStream<Uint8Array>,
+      metadata,
+    });
+    if (outcome.status === "published") {
       this.#options.logger.log("info", "version ingested", { repository: `${owner}/${repo}`, version, tag: tag.name });
-      return "published";
-    } finally {
-      await archive.dispose();
     }
+    if (outcome.status === "refused") return { status: "refused", reason: `refused: ${outcome.reason}` };
+    return outcome;
   }
 
   /**
@@ -479,10 +471,7 @@ export class GitHubSource {
   }
 
   async #updateRepository(owner: string, repo: string, change: (state: RepositoryState) => RepositoryState) {
-    await this.#options.documents.update<RepositoryState>(
-      repositoryKey(owner, repo),
-      (current) => change(current ?? { skipped: {} }),
-    );
+    await this.#options.storage.update<RepositoryState>(repositoryKey(owner, repo), (current) => change(current ?? {}));
   }
 
   #now(): Date {

@@ -8,7 +8,7 @@ import type { GitHubConfig } from "../config.ts";
 import type { OpenRegistry } from "../core/open_registry.ts";
 import type { Logger } from "../log.ts";
 import { ConfigError } from "../config.ts";
-import type { SwiftFormat } from "../formats/swift/format.ts";
+import { pluginStorage } from "../plugins/host.ts";
 import { DocumentCache } from "../storage/document_cache.ts";
 import { GitHubSource, type ProgressListener, RateLimitedError, type SyncSummary } from "./github.ts";
 
@@ -22,29 +22,27 @@ export interface Ingestion {
   pass(only?: string[], onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary>;
 }
 
-/** Builds the GitHub ingestion for `github` settings over `open`. */
+/**
+ * Builds the GitHub ingestion for `github` settings over `open`: a source on
+ * the same contract as plugin sources (`ctx.registry`, its own storage).
+ */
 export function createIngestion(
   github: GitHubConfig,
   open: OpenRegistry,
   logger: Logger,
-  maxArchiveBytes: number,
   options: { fetch?: typeof fetch; now?: () => number } = {},
 ): Ingestion {
-  const swift = open.formats.find((f) => f.id === "swift") as SwiftFormat | undefined;
-  if (swift === undefined) {
+  if (!open.formats.some((f) => f.id === "swift")) {
     throw new ConfigError("REGISTRY_GITHUB_TOKEN mirrors Swift packages: REGISTRY_FORMATS must include swift");
   }
   const source = new GitHubSource({
     token: github.token,
     apiUrl: github.apiUrl,
-    registry: swift.registry,
-    documents: new DocumentCache(open.storage.store, { maxAgeMs: 0 }),
-    store: open.storage.store,
-    scratchDir: open.scratchDir,
+    registry: open.sources.for("github"),
+    storage: pluginStorage(open.storage.store, new DocumentCache(open.storage.store, { maxAgeMs: 0 }), "github"),
     logger,
     concurrency: github.concurrency,
     requestTimeoutMs: github.requestTimeoutMs,
-    maxArchiveBytes,
     retryAfterMs: github.retryAfterMs,
     fetch: options.fetch,
     clock: options.now && (() => new Date(options.now!())),

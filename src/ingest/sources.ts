@@ -33,13 +33,13 @@ export interface RunningSources {
 }
 
 /** Builds the built-in sources the settings ask for and schedules them with the plugins' sources. */
-export async function startSources(
+export function startSources(
   config: Config,
   open: OpenRegistry,
   scheduler: Scheduler,
   logger: Logger,
   metrics?: Metrics,
-): Promise<RunningSources> {
+): RunningSources {
   const count = (source: string, summary: { newVersions: number; failed: number; skipped?: number }) => {
     metrics?.ingested.inc({ source, outcome: "ingested" }, summary.newVersions);
     metrics?.ingested.inc({ source, outcome: "skipped" }, summary.skipped ?? 0);
@@ -50,7 +50,7 @@ export async function startSources(
   const running: RunningSources = { names: [], stop: () => watching.abort() };
 
   if (config.github !== undefined) {
-    const github = running.github = await createIngestion(config.github, open, logger, config.maxArchiveBytes);
+    const github = running.github = createIngestion(config.github, open, logger);
     sources.push({
       name: "github",
       async sync(signal) {
