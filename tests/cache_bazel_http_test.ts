@@ -201,3 +201,26 @@ Deno.test("metrics count hits, misses and bytes in and out per namespace", async
   assert.equal(await metric(t.url, 'registry_cache_misses_total{namespace="ac"}'), 1);
   assert.equal(await metric(t.url, 'registry_cache_bytes_in_total{namespace="ac"}'), 1000);
 });
+
+Deno.test("malformed cache paths, ids and handles never get a 5xx", async () => {
+  await using t = await startTestServer();
+  const tuist = "account_handle=acme&project_handle=app";
+  const paths = [
+    "/cache/ac/%ZZ",
+    "/cache/cas/%ZZ",
+    "/cache/cas/",
+    "/cache/ac/x/y",
+    `/api/cache/cas/%ZZ?${tuist}`, // Tuist ids are opaque: "%ZZ" is one
+    `/api/cache/keyvalue/%E0%A4%A?${tuist}`,
+    "/api/cache/cas/x?account_handle=%ZZ&project_handle=app",
+    `/api/cache/cas/%00?${tuist}`,
+    `/api/cache/cas/?${tuist}`,
+  ];
+  for (const path of paths) {
+    for (const method of ["GET", "HEAD", "PUT", "POST"]) {
+      const response = await fetch(`${t.url}${path}`, { method, headers: { Authorization: BASIC } });
+      assert.ok(response.status < 500, `${method} ${path}: ${response.status}`);
+      await response.body?.cancel();
+    }
+  }
+});

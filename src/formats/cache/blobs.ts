@@ -177,7 +177,7 @@ export class BlobCache {
         cached.checkedAt = now;
         return cached.found;
       }
-      if (head) return { ...describe(current.size, options, current.etag), bytes: undefined };
+      if (head) return describe(current.size, options, current.etag);
     }
     const object = await this.#store.get(key, current ? { etag: current.etag } : {});
     if (object === null) {

@@ -42,9 +42,9 @@ const STAMPS_INTERVAL_MS = 60_000;
 export async function createCacheFormat(services: FormatServices): Promise<Format> {
   const { config, logger, now } = services;
   const store = await services.separateStore("build", config.cache.maxBytes);
-  const metrics = new CacheMetrics(services.metrics.registry);
   let requestSweep = () => {};
   const usage = new UsageEstimate(config.cache.maxBytes, () => requestSweep());
+  const metrics = new CacheMetrics(services.metrics.registry, () => usage.bytes);
   const stamps = new AccessStamps({ store, node: `${keySegment(hostname())}-${crypto.randomUUID().slice(0, 8)}`, now });
   const blobs = new BlobCache({
     store,
@@ -68,11 +68,7 @@ export async function createCacheFormat(services: FormatServices): Promise<Forma
       metrics.evictions.inc(CacheMetrics.labels(namespace));
     },
   });
-  const observe = (counted: Awaited<ReturnType<typeof readUsage>>) => {
-    usage.counted(counted);
-    metrics.storedBytes = usage.bytes;
-  };
-  observe(await readUsage(store).catch(() => null));
+  usage.counted(await readUsage(store).catch(() => null));
 
   return {
     id: "cache",
@@ -106,14 +102,14 @@ export async function createCacheFormat(services: FormatServices): Promise<Forma
         name: SWEEP_JOB,
         intervalMs: SWEEP_INTERVAL_MS,
         leaseTtlMs: 2 * 60_000,
-        run: async (signal) => observe(await sweeper.sweep(signal)),
+        run: async (signal) => usage.counted(await sweeper.sweep(signal)),
       });
       scheduler.add({
         name: STAMPS_JOB,
         intervalMs: STAMPS_INTERVAL_MS,
         run: async () => {
           await stamps.flush();
-          observe(await readUsage(store));
+          usage.counted(await readUsage(store));
         },
       });
     },

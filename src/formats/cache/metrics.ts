@@ -13,10 +13,9 @@ export class CacheMetrics {
   readonly bytesIn: Counter<"namespace">;
   readonly bytesOut: Counter<"namespace">;
   readonly evictions: Counter<"namespace">;
-  /** Bytes of entries the last sweep seen by this node counted (all nodes' entries). */
-  storedBytes = 0;
 
-  constructor(registry: MetricRegistry) {
+  /** `storedBytes` reads this node's estimate of the bytes of entries in storage (all nodes' entries). */
+  constructor(registry: MetricRegistry, storedBytes: () => number) {
     this.hits = registry.counter("registry_cache_hits_total", "Build cache reads that found the entry", [
       "namespace",
     ]);
@@ -36,8 +35,8 @@ export class CacheMetrics {
     );
     registry.gauge(
       "registry_cache_stored_bytes",
-      "Bytes of build cache entries in storage, as last counted by a sweep",
-      () => this.storedBytes,
+      "Bytes of build cache entries in storage: the last sweep's count plus what this node stored since",
+      storedBytes,
     );
   }
 
