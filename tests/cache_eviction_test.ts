@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
-import { cacheBytesOnDisk, cacheGet, cachePut, metric, project, randomBytes } from "./support/cache.ts";
+import { cacheBytesOnDisk, cacheGet, cachePut, flushStamps, metric, project, randomBytes } from "./support/cache.ts";
 import { eventually } from "./support/eventually.ts";
 import { get, publish, startTestServer } from "./support/server.ts";
 import { walk } from "./support/files.ts";
@@ -24,7 +24,7 @@ Deno.test("eviction keeps the cache within its budget, least recently used first
   offset = 60 * 60_000;
   assert.equal((await cacheGet(t.url, "cas", early[0])).status, 200);
   offset = 0;
-  await t.server.scheduler.runNow("cache-access-stamps");
+  await flushStamps(t.server);
   // Four more blobs and a Tuist object take the cache past its budget.
   for (let i = 0; i < 4; i++) assert.equal((await cachePut(t.url, "cas", randomBytes(16 * KIB))).status, 200);
   const tuist = await fetch(`${t.url}/api/cache/cas/late?${project("acme", "app")}`, {
@@ -56,7 +56,7 @@ Deno.test("a sweep merges every access stamp batch into one record and reports t
   const put = await cachePut(t.url, "ac", randomBytes(1000), { key: "1".repeat(64) });
   assert.equal(put.status, 200);
   await cacheGet(t.url, "ac", "1".repeat(64));
-  await t.server.scheduler.runNow("cache-access-stamps");
+  await flushStamps(t.server);
   await eventually("a sweep ran after the stamps were written", async () => {
     await t.server.scheduler.runNow("cache-sweep");
     const batches = [];

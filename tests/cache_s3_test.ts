@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cacheGet, cachePut, project, randomBytes } from "./support/cache.ts";
+import { cacheGet, cachePut, flushStamps, project, randomBytes } from "./support/cache.ts";
 import { eventually } from "./support/eventually.ts";
 import { startTestS3 } from "./support/s3.ts";
 import { ADMIN_TOKEN, sha256Hex, startTestServer } from "./support/server.ts";
@@ -80,7 +80,7 @@ Deno.test("with S3, one node sweeps the bucket within budget, keeping what anoth
   // B reads the first blob an hour after it was written, and shares its stamp.
   offset = 60 * 60_000;
   assert.equal((await cacheGet(b.url, "cas", early[0])).status, 200);
-  await b.server.scheduler.runNow("cache-access-stamps");
+  await flushStamps(b.server);
   for (let i = 0; i < 4; i++) assert.equal((await cachePut(a.url, "cas", randomBytes(16 * 1024))).status, 200);
 
   const entries = await eventually("the bucket is within 100 KiB", async () => {

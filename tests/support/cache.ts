@@ -67,3 +67,13 @@ export async function metric(base: string, series: string): Promise<number> {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
+
+/**
+ * Writes a server's access stamps to storage, including every read made
+ * before the call: a run already in progress may have started before them,
+ * so a second run follows it (a no-op when there is nothing new).
+ */
+export async function flushStamps(server: { scheduler: { runNow(name: string): Promise<void> } }): Promise<void> {
+  await server.scheduler.runNow("cache-access-stamps");
+  await server.scheduler.runNow("cache-access-stamps");
+}
