@@ -18,10 +18,10 @@ import { Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
-import { MethodNotAllowedError, NotFoundError } from "../../errors.ts";
+import { MethodNotAllowedError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import type { BlobCache, EntryOptions, FoundBlob } from "./blobs.ts";
-import { blobResponse } from "./responses.ts";
+import { blobResponse, entryResponse } from "./responses.ts";
 import { acKey, casKey, EMPTY_SHA256 } from "./keys.ts";
 
 /** Path the protocol is mounted under. */
@@ -60,10 +60,8 @@ export function createBazelApi(deps: { blobs: BlobCache; auth: Authenticator }):
     app.get(`/${kind}/:key`, async (c) => {
       const [key, options] = entries[kind](c.req.param("key"));
       await authorizeRead(auth, c.req.raw, BAZEL_CACHE_REF);
-      if (kind === "cas" && c.req.param("key") === EMPTY_SHA256) return blobResponse(c, EMPTY_BLOB);
-      const found = c.req.method === "HEAD" ? await blobs.head(key, options) : await blobs.read(key, options);
-      if (found === null) throw new NotFoundError(`${kind}/${c.req.param("key")} is not in the cache`);
-      return await blobResponse(c, found);
+      if (kind === "cas" && c.req.param("key") === EMPTY_SHA256) return await blobResponse(c, EMPTY_BLOB);
+      return await entryResponse(c, blobs, key, options, `${kind}/${c.req.param("key")} is not in the cache`);
     });
 
     app.put(`/${kind}/:key`, async (c) => {

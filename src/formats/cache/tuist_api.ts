@@ -20,10 +20,10 @@ import { type Context, Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
-import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from "../../errors.ts";
+import { BadRequestError, MethodNotAllowedError, PayloadTooLargeError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import type { BlobCache, EntryOptions } from "./blobs.ts";
-import { blobResponse } from "./responses.ts";
+import { entryResponse } from "./responses.ts";
 import { tuistKey, type TuistProject, tuistProject } from "./keys.ts";
 
 /** Path the API is mounted under. */
@@ -67,9 +67,7 @@ export function createTuistApi(
     const project = projectOf(c);
     const key = tuistKey(project, "cas", c.req.param("id"));
     await authorizeRead(auth, c.req.raw, tuistProjectRef(project));
-    const found = c.req.method === "HEAD" ? await blobs.head(key, CAS_OPTIONS) : await blobs.read(key, CAS_OPTIONS);
-    if (found === null) throw new NotFoundError(`artifact ${c.req.param("id")} is not in the cache`);
-    return blobResponse(c, found);
+    return await entryResponse(c, blobs, key, CAS_OPTIONS, `artifact ${c.req.param("id")} is not in the cache`);
   });
 
   app.post("/cas/:id", async (c) => {
@@ -84,9 +82,13 @@ export function createTuistApi(
     const project = projectOf(c);
     const key = tuistKey(project, "kv", c.req.param("cas_id"));
     await authorizeRead(auth, c.req.raw, tuistProjectRef(project));
-    const found = await blobs.read(key, KEY_VALUE_OPTIONS);
-    if (found === null) throw new NotFoundError(`no entries found for CAS ID ${c.req.param("cas_id")}`);
-    return blobResponse(c, found);
+    return await entryResponse(
+      c,
+      blobs,
+      key,
+      KEY_VALUE_OPTIONS,
+      `no entries found for CAS ID ${c.req.param("cas_id")}`,
+    );
   });
 
   app.put("/keyvalue", async (c) => {
