@@ -253,7 +253,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "true for path-style URLs (MinIO, most self-hosted stores)",
   },
   { env: "REGISTRY_MAX_ARCHIVE_BYTES", default: "2GiB", description: "largest source archive accepted on publish" },
-  { env: "REGISTRY_MEMORY_CACHE_BYTES", default: "64MiB", description: "memory for serving small archives (0 = off)" },
+  {
+    env: "REGISTRY_MEMORY_CACHE_BYTES",
+    default: "64MiB",
+    description: "memory for serving small archives, and as much for build-cache entries (0 = off)",
+  },
   {
     env: "REGISTRY_REQUEST_TIMEOUT",
     default: "10m",

@@ -7,9 +7,10 @@
  * access stamps and records the total in `cache/meta/usage.json`, which every
  * node reads to tell when the next sweep is due.
  *
- * One node sweeps at a time (the scheduler holds a lease for it). An entry
- * rewritten between the listing and its eviction may be evicted although
- * fresh: a cache miss, nothing worse.
+ * One node sweeps at a time (the scheduler holds a lease for it). The
+ * listing is held in memory while it sorts (some 150 bytes an entry). An
+ * entry rewritten between the listing and its eviction may be evicted
+ * although fresh: a cache miss, nothing worse.
  *
  * @module
  */
