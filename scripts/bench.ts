@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { startServer } from "../src/http/server.ts";
@@ -49,6 +50,22 @@ const targets: Array<[string, string]> = [
   ["Package.swift", `${swift}/mona/LinkedList/1.0.0/Package.swift`],
   [`archive (${(archive.length / 1024).toFixed(0)} KiB)`, `${swift}/mona/LinkedList/1.0.0.zip`],
 ];
+
+// Build-cache entries (4 KiB): a CAS blob and an action-cache entry, both served from memory.
+const cacheBlob = filler.slice(0, 4096);
+const cacheKey = createHash("sha256").update(cacheBlob).digest("hex");
+for (const kind of ["cas", "ac"]) {
+  const stored = await fetch(`${server.url}/cache/${kind}/${cacheKey}`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: cacheBlob,
+  });
+  if (stored.status !== 200) throw new Error(`cache upload failed: ${stored.status} ${await stored.text()}`);
+}
+targets.push(
+  ["cache CAS blob (4 KiB)", `${server.url}/cache/cas/${cacheKey}`],
+  ["cache action entry (4 KiB)", `${server.url}/cache/ac/${cacheKey}`],
+);
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 console.log(`concurrency ${concurrency}, ${seconds}s per endpoint, rss at start ${mib(Deno.memoryUsage().rss)}`);

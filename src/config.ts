@@ -62,6 +62,8 @@ export interface Config {
   upstreams: Record<string, UpstreamSettings>;
   /** Module path globs the Go proxy never asks its upstream for (`REGISTRY_GO_EXCLUDE`, GOPRIVATE syntax). */
   goExclude: string[];
+  /** The build cache (format `cache`): its total budget and the largest blob it accepts. */
+  cache: CacheConfig;
   /** Bounds on client connections (`REGISTRY_MAX_CONNECTIONS*`, `REGISTRY_HEADER_TIMEOUT`, `REGISTRY_IDLE_TIMEOUT`). */
   connections: ConnectionLimits;
   /** HTTPS certificate and key files (`REGISTRY_TLS_CERT`/`REGISTRY_TLS_KEY`); plain HTTP when absent. */
@@ -86,6 +88,14 @@ export interface TlsFiles {
   keyFile: string;
   /** How often the files are checked for a renewal. */
   reloadIntervalMs: number;
+}
+
+/** Limits of the build cache. */
+export interface CacheConfig {
+  /** Bytes of cache entries kept (`REGISTRY_CACHE_MAX_BYTES`); least recently used entries are evicted above it. */
+  maxBytes: number;
+  /** Largest blob accepted (`REGISTRY_CACHE_MAX_BLOB_BYTES`, 413 above). */
+  maxBlobBytes: number;
 }
 
 /** Where and what to mirror from GitHub. */
@@ -243,7 +253,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "true for path-style URLs (MinIO, most self-hosted stores)",
   },
   { env: "REGISTRY_MAX_ARCHIVE_BYTES", default: "2GiB", description: "largest source archive accepted on publish" },
-  { env: "REGISTRY_MEMORY_CACHE_BYTES", default: "64MiB", description: "memory for serving small archives (0 = off)" },
+  {
+    env: "REGISTRY_MEMORY_CACHE_BYTES",
+    default: "64MiB",
+    description: "memory for serving small archives, and as much for build-cache entries (0 = off)",
+  },
   {
     env: "REGISTRY_REQUEST_TIMEOUT",
     default: "10m",
@@ -287,6 +301,16 @@ export const SETTINGS: readonly SettingDoc[] = [
     env: "REGISTRY_TLS_RELOAD_INTERVAL",
     default: "1m",
     description: "how often the certificate files are checked for a renewal",
+  },
+  {
+    env: "REGISTRY_CACHE_MAX_BYTES",
+    default: "10GiB",
+    description: "build cache budget (least recently used entries evicted above it; on disk, and in S3 with S3)",
+  },
+  {
+    env: "REGISTRY_CACHE_MAX_BLOB_BYTES",
+    default: "2GiB",
+    description: "largest build cache blob accepted (413 above; at most REGISTRY_CACHE_MAX_BYTES)",
   },
 ];
 
@@ -385,6 +409,7 @@ export async function loadConfig(
   const connections = parseConnectionLimits(env);
   const tls = await parseTlsFiles(env);
   return {
+    cache: parseCache(env),
     formats,
     upstreams: parseUpstreams(env, formats),
     goExclude: parseGoExclude(nonEmpty(env.REGISTRY_GO_EXCLUDE)),
@@ -579,6 +604,21 @@ function parseGoExclude(raw: string | undefined): string[] {
     if (error instanceof PatternError) throw new ConfigError(`REGISTRY_GO_EXCLUDE: ${error.message}`);
     throw error;
   }
+}
+
+function parseCache(env: Record<string, string | undefined>): CacheConfig {
+  if (nonEmpty(env.REGISTRY_CACHE_UPSTREAM) !== undefined) {
+    throw new ConfigError("REGISTRY_CACHE_UPSTREAM is not supported: the build cache pulls through from no upstream");
+  }
+  const maxBytes = parseByteSize(nonEmpty(env.REGISTRY_CACHE_MAX_BYTES) ?? "10GiB", "REGISTRY_CACHE_MAX_BYTES");
+  const blobSetting = nonEmpty(env.REGISTRY_CACHE_MAX_BLOB_BYTES);
+  const maxBlobBytes = parseByteSize(blobSetting ?? "2GiB", "REGISTRY_CACHE_MAX_BLOB_BYTES");
+  if (blobSetting !== undefined && maxBlobBytes > maxBytes) {
+    throw new ConfigError(
+      `REGISTRY_CACHE_MAX_BLOB_BYTES must not be larger than REGISTRY_CACHE_MAX_BYTES (got "${blobSetting}")`,
+    );
+  }
+  return { maxBytes, maxBlobBytes: Math.min(maxBlobBytes, maxBytes) };
 }
 
 function parseFormats(raw: string | undefined): string[] {

@@ -58,6 +58,13 @@ Deno.test("a bad setting stops start-up with one line naming it and exit code 2"
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_ADMIN_TOKEN: "short" }, /REGISTRY_ADMIN_TOKEN/],
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_LOG_LEVEL: "loud" }, /REGISTRY_LOG_LEVEL/],
       [["--port", "0", "--host", "999.1.1.1", "--data-dir", dataDir], {}, /--host/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_CACHE_MAX_BYTES: "lots" }, /REGISTRY_CACHE_MAX_BYTES/],
+      [
+        ["--port", "0", "--data-dir", dataDir],
+        { REGISTRY_CACHE_MAX_BYTES: "1GiB", REGISTRY_CACHE_MAX_BLOB_BYTES: "2GiB" },
+        /REGISTRY_CACHE_MAX_BLOB_BYTES/,
+      ],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_CACHE_UPSTREAM: "http://x" }, /REGISTRY_CACHE_UPSTREAM/],
       [["--bogus"], {}, /bogus/],
       [["frobnicate"], {}, /unknown command/],
     ];

@@ -116,6 +116,7 @@ export async function openRegistry(
     catalog,
     documents,
     store: storage.store,
+    separateStore: (name: string, diskBytes: number) => storage.separateStore(name, diskBytes),
     scratchDir,
     logger,
     metrics,

@@ -26,6 +26,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../http/metrics.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
 
 /** What the host gives every format, in a server and in commands alike. */
 export interface FormatServices {
@@ -40,6 +41,11 @@ export interface FormatServices {
   documents: DocumentCache;
   /** The object store under everything (for listing). */
   store: ObjectStore;
+  /**
+   * A store on the same storage whose disk cache (with S3) is the format's own, bounded by `diskBytes`: what it
+   * caches never evicts, nor is evicted by, other formats' cached copies. Without S3 it is {@link store}.
+   */
+  separateStore(name: string, diskBytes: number): Promise<ObjectStore>;
   /** Where uploads are staged. */
   scratchDir: string;
   logger: Logger;
@@ -77,8 +83,9 @@ export interface Format {
   /**
    * An error as this format's clients expect it (problem+json for Swift,
    * `{"error"}` for npm, text for Go). A 401 carries the format's challenge.
+   * `path` is the request's path (a format serving two APIs answers each in its shape).
    */
-  errorResponse(error: RegistryError): Response;
+  errorResponse(error: RegistryError, path: string): Response;
   /**
    * A package named by a plugin, validated into a ref.
    *
@@ -89,6 +96,8 @@ export interface Format {
   versions(ref: PackageRef): Promise<Record<string, VersionInfo> | null>;
   /** Publishes a release handed over by an ingestion source, with the ingestion transforms. */
   ingest(ref: PackageRef, release: IngestRelease): Promise<IngestOutcome>;
+  /** Registers the format's recurring jobs (sweeps) with the server's scheduler. */
+  schedule?(scheduler: Pick<Scheduler, "add" | "requestRun">): void;
   /** Waits for the format's background work (asynchronous publishes) at shutdown. */
   close?(): Promise<void>;
 }

@@ -7,9 +7,11 @@
 import type { FormatDefinition } from "./format.ts";
 import { goFormat } from "./go/format.ts";
 import { swiftFormat } from "./swift/format.ts";
+import { cacheFormat } from "./cache/format.ts";
 
 /** Every format, by id. `REGISTRY_FORMATS` picks which of them a server serves (default: all). */
 export const FORMATS: readonly FormatDefinition[] = [
   swiftFormat,
   goFormat,
+  cacheFormat,
 ];

@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     requestTimeout(deps.requestTimeoutMs),
   );
   const respond = (c: Context, error: RegistryError) =>
-    formatOf(c.req.path)?.errorResponse(error) ?? problemFromError(error, DEFAULT_AUTH_CHALLENGE);
+    formatOf(c.req.path)?.errorResponse(error, c.req.path) ?? problemFromError(error, DEFAULT_AUTH_CHALLENGE);
   app.onError((error, c) => {
     if (error instanceof PluginFailureError) deps.metrics.pluginErrors.inc({ plugin: error.plugin });
     if (error instanceof RegistryError) return respond(c, error);

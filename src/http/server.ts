@@ -78,6 +78,7 @@ export async function startServer(
     const cache = storage.cache;
     scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
+  for (const format of open.formats) format.schedule?.(scheduler);
   const sources = startSources(config, open, scheduler, logger, metrics);
   const ingestion = sources.github;
   const status = async () => ({

@@ -27,6 +27,13 @@ export interface OpenStorage {
   cache?: TieredStore;
   /** How long metadata may be trusted from memory (see {@link SHARED_METADATA_MAX_AGE_MS}). */
   metadataMaxAgeMs: number;
+  /**
+   * A store on the same source of truth whose disk cache is its own: with S3,
+   * a separate disk tier under `<data>/cache-<name>` bounded by `diskBytes`,
+   * so its objects and other cached copies never evict each other; without a
+   * disk cache (local disk alone, or a command beside a server), {@link store} itself.
+   */
+  separateStore(name: string, diskBytes: number): Promise<ObjectStore>;
   /** Finishes background caching and releases connections and scratch directories. */
   close(): Promise<void>;
 }
@@ -51,7 +58,12 @@ export async function openStorage(
   if (config.s3 === undefined) {
     const store = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
     await store.init();
-    return { store, metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS, close: () => store.close() };
+    return {
+      store,
+      metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
+      separateStore: () => Promise.resolve(store),
+      close: () => store.close(),
+    };
   }
   const clients = createS3Clients(config.s3);
   metrics?.instrumentS3(clients.client);
@@ -73,6 +85,7 @@ export async function openStorage(
     return {
       store: remote,
       metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
+      separateStore: () => Promise.resolve(remote),
       close: () => Promise.resolve(clients.destroy()),
     };
   }
@@ -89,12 +102,26 @@ export async function openStorage(
     endpoint: config.s3.endpoint ?? "(AWS)",
     diskMaxBytes: config.diskMaxBytes,
   });
+  const separateTiers: TieredStore[] = [];
   return {
     store: cache,
     cache,
     metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
+    async separateStore(name, diskBytes) {
+      if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`invalid store name ${JSON.stringify(name)}`);
+      const tier = new TieredStore({
+        cacheDir: join(config.dataDir, `cache-${name}`),
+        remote,
+        maxBytes: diskBytes,
+        logger,
+      });
+      await tier.init();
+      separateTiers.push(tier);
+      return tier;
+    },
     async close() {
       await cache.close();
+      for (const tier of separateTiers) await tier.close();
       clients.destroy();
     },
   };
