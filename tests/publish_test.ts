@@ -450,3 +450,18 @@ Deno.test("an archive over REGISTRY_MAX_ARCHIVE_BYTES is refused with 413 and no
   assert.equal(small.status, 201);
   await small.body?.cancel();
 });
+
+Deno.test("a burst of 100 concurrent publishes of distinct versions to one package all succeed", async () => {
+  await using t = await startTestServer();
+  const archive = await packageZip();
+  const responses = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => publish(t.swift, `mona/LinkedList/1.0.${i}`, { archive })),
+  );
+  const statuses = await Promise.all(responses.map(async (r) => {
+    await r.body?.cancel();
+    return r.status;
+  }));
+  assert.deepEqual(statuses.filter((s) => s !== 201), [], "every publish is accepted");
+  const list = await (await get(`${t.swift}/mona/LinkedList`)).json();
+  assert.equal(Object.keys(list.releases).length, 100);
+});

@@ -394,3 +394,23 @@ Deno.test("a conditional write whose answer is lost is not reported as a conflic
   const list = await (await get(`${t.swift}/mona/LinkedList`)).json();
   assert.deepEqual(Object.keys(list.releases), ["1.0.0"]);
 });
+
+Deno.test("two nodes on one bucket take a burst of 100 concurrent publishes to one package, every one committed", async () => {
+  await using s3 = await startTestS3();
+  await using a = await startTestServer({ env: s3.env });
+  await using b = await startTestServer({ env: s3.env });
+  const archive = await packageZip();
+  const responses = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => publish((i % 2 ? a : b).swift, `mona/LinkedList/1.0.${i}`, { archive })),
+  );
+  const statuses = await Promise.all(responses.map(async (r) => {
+    await r.body?.cancel();
+    return r.status;
+  }));
+  assert.deepEqual(statuses.filter((s) => s !== 201), [], "every publish is accepted");
+  const list = await eventually("all 100 listed", async () => {
+    const listed = Object.keys((await (await get(`${a.swift}/mona/LinkedList`)).json()).releases);
+    return listed.length === 100 ? listed : undefined;
+  });
+  assert.equal(list.length, 100);
+});
