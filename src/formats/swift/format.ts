@@ -13,15 +13,20 @@ import { problemFromError } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { type PackageRef, packageRef } from "./identity.ts";
 import type { PublishedRelease } from "./publish.ts";
+import { Moderation } from "./moderation.ts";
 import { SwiftRegistry } from "./registry.ts";
 import { checkReleaseMetadata, MAX_METADATA_BYTES } from "./release.ts";
 import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
 import { parseVersion } from "./version.ts";
 
-/** The Swift format of a process, with its registry (for the built-in mirrors). */
+/** The Swift format of a process, with its registry (for the built-in mirrors) and moderation (for the CLI). */
 export interface SwiftFormat extends Format {
   readonly registry: SwiftRegistry;
+  readonly moderation: Moderation;
 }
+
+/** How often each node deletes its copies of releases taken down elsewhere. */
+const TAKEDOWN_SWEEP_INTERVAL_MS = 60_000;
 
 /** Builds the Swift format. */
 export function createSwiftFormat(services: FormatServices): SwiftFormat {
@@ -31,6 +36,14 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
     artifacts: services.artifacts,
     documents: services.documents,
     archiveLimits: config.archiveLimits,
+    clock: () => new Date(services.now()),
+  });
+  const moderation = new Moderation({
+    publisher: services.publisher,
+    artifacts: services.artifacts,
+    documents: services.documents,
+    catalog: services.catalog,
+    logger: services.logger,
     clock: () => new Date(services.now()),
   });
   const publishJobs = new PublishJobs<PublishedRelease>(undefined, services.now);
@@ -44,11 +57,21 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
       setting: "REGISTRY_MAX_ARCHIVE_BYTES, plus room for metadata and signatures",
     },
     registry,
+    moderation,
+    // Every node deletes its own copies of releases taken down anywhere (no lease: each node's disk is its own).
+    schedule: (scheduler) =>
+      scheduler.add({
+        name: "swift-takedown-sweep",
+        intervalMs: TAKEDOWN_SWEEP_INTERVAL_MS,
+        run: async () => void await moderation.sweep(),
+      }),
     routes: (http) =>
       new Hono<AppEnv>().route(
         SWIFT_BASE_PATH,
         createSwiftApi({
           registry,
+          moderation,
+          pageSize: config.swift.pageSize,
           auth: http.auth,
           publishJobs,
           scratchDir: services.scratchDir,

@@ -18,6 +18,7 @@ import { packageId, type PackageRef } from "./identity.ts";
 import {
   type IdentifierIndex,
   keys,
+  type LocalScope,
   type PackageIndex,
   type ReleaseRecord,
   type SigningRecord,
@@ -168,6 +169,11 @@ export class SwiftRegistry {
             "text/x-swift",
           );
         }
+        // The scope is local from now on (never filled from an upstream), even if the commit fails.
+        await this.#documents.update<LocalScope>(
+          keys.localScope(ref.scope),
+          (current) => current === null ? { scope: ref.scope.toLowerCase() } : undefined,
+        );
         // Identifier mappings first: harmless if the commit fails, because
         // lookups only answer for URLs that a committed release declares.
         for (const url of repositoryUrls(recordOf(final, inspection))) {
@@ -185,7 +191,8 @@ export class SwiftRegistry {
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
         return { ...base, releases: { ...base.releases, [version]: release } };
       },
-      summarize: (pkg) => summarize(ref, pkg),
+      // The release just committed is live, so there is an entry.
+      summarize: (pkg) => catalogEntry(ref, pkg)!,
       discard: async (final, inspection, winner) => {
         const checksum = final.artifact.sha256Hex;
         if (winner?.releases[version]?.checksum === checksum) return;
@@ -198,14 +205,21 @@ export class SwiftRegistry {
   }
 }
 
-/** The catalog entry of a Swift package: from its latest release. */
-export function summarize(ref: PackageRef, pkg: PackageIndex): CatalogEntry {
-  const versions = sortVersionsDescending(Object.keys(pkg.releases));
-  const latestVersion = versions.find((v) => !v.includes("-")) ?? versions[0];
+/**
+ * The catalog entry of a Swift package, from its latest release that is not
+ * withdrawn (or yanked, when all are); `undefined` when every release was
+ * taken down.
+ */
+export function catalogEntry(ref: PackageRef, pkg: PackageIndex): CatalogEntry | undefined {
+  const live = sortVersionsDescending(Object.keys(pkg.releases)).filter((v) => !pkg.releases[v].takedown);
+  if (live.length === 0) return undefined;
+  const available = live.filter((v) => !pkg.releases[v].yanked);
+  const candidates = available.length > 0 ? available : live;
+  const latestVersion = candidates.find((v) => !v.includes("-")) ?? candidates[0];
   const latest = pkg.releases[latestVersion];
   const author = latest.metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
   const authors = [author?.name, author?.organization?.name].filter((n): n is string => typeof n === "string");
-  const description = latest.metadata.description;
+  const { description, licenseURL } = latest.metadata;
   return {
     format: "swift",
     key: ref.key,
@@ -214,9 +228,10 @@ export function summarize(ref: PackageRef, pkg: PackageIndex): CatalogEntry {
     name: pkg.name,
     ...(typeof description === "string" ? { description } : {}),
     ...(authors.length > 0 ? { authors } : {}),
+    ...(typeof licenseURL === "string" ? { license: licenseURL } : {}),
     latestVersion,
-    versions: versions.length,
-    updatedAt: Object.values(pkg.releases).map((r) => r.publishedAt).sort().at(-1)!,
+    versions: live.length,
+    updatedAt: live.map((v) => pkg.releases[v].publishedAt).sort().at(-1)!,
     origin: "local",
   };
 }
@@ -242,6 +257,9 @@ function repositoryUrls(release: ReleaseRecord): string[] {
   return [...new Set(urls.map((u) => normalizeRepositoryUrl(String(u))).filter((u): u is string => u !== null))];
 }
 
+/** True when a release that was not taken down declares the URL (only packages that can be served are named). */
 function declaresUrl(pkg: PackageIndex, normalizedUrl: string): boolean {
-  return Object.values(pkg.releases).some((release) => repositoryUrls(release).includes(normalizedUrl));
+  return Object.values(pkg.releases).some((release) =>
+    release.takedown === undefined && repositoryUrls(release).includes(normalizedUrl)
+  );
 }

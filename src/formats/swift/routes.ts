@@ -13,9 +13,10 @@ import { swiftVersionCandidates } from "./manifest.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
 import type { ReleaseView, SwiftRegistry } from "./registry.ts";
 import type { ReleaseRecord } from "./release.ts";
-import { parseVersion } from "./version.ts";
+import { parseVersion, sortVersionsDescending } from "./version.ts";
 import {
   BadRequestError,
+  GoneError,
   MethodNotAllowedError,
   NotFoundError,
   RangeNotSatisfiableError,
@@ -27,15 +28,20 @@ import type { Logger } from "../../log.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { problemResponse } from "../../http/problem.ts";
 import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
-import { alternateManifestLinks, releaseLinks, releaseListLinks, SwiftUrls } from "./links.ts";
+import { alternateManifestLinks, releaseLinks, SwiftUrls } from "./links.ts";
+import type { Moderation } from "./moderation.ts";
+import { localListing, releaseListPage } from "./release_list.ts";
 import { checkAcceptHeader } from "./media_type.ts";
 import { handlePublish, type PublishedRelease } from "./publish.ts";
-import { jsonResponse, releaseBody, releaseListBody } from "./responses.ts";
+import { jsonResponse, releaseBody } from "./responses.ts";
 
 /** What the Swift API needs from the host. */
 export interface SwiftApiDeps {
   registry: SwiftRegistry;
+  moderation: Moderation;
   auth: Authenticator;
+  /** Releases per page of a release list. */
+  pageSize: number;
   publishJobs: PublishJobs<PublishedRelease>;
   /** Directory for staging uploads. */
   scratchDir: string;
@@ -71,8 +77,8 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     await next();
   });
 
-  // Availability (SwiftPM asks only when configured to) and the API root.
-  app.get("/availability", () => new Response(null, { status: 200 }));
+  // Availability (SwiftPM asks only when configured to; SE-0536 adds the capabilities) and the API root.
+  app.get("/availability", () => availabilityResponse());
   app.get("/", () => new Response(null, { status: 200 }));
 
   // Login: SwiftPM POSTs to the registry URL's own path, or to /login.
@@ -118,14 +124,35 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     throw new ServiceUnavailableError("the publish failed because of an internal error; try again");
   });
 
+  // Withdrawing releases (admin): yank / unyank, and takedown, each with a reason.
+  const withdrawal = async (c: Context) => {
+    const ref = packageRef(c.req.param("scope")!, c.req.param("name")!);
+    const version = parseVersion(c.req.param("version")!);
+    const principal = await authorizeAction(auth, c.req.raw, "admin", ref);
+    return { ref, version, by: principal.id };
+  };
+  app.post("/-/yank/:scope/:name/:version", async (c) => {
+    const { ref, version, by } = await withdrawal(c);
+    const reason = await readReason(c.req.raw);
+    return c.json(withdrawnView(ref, await deps.moderation.yank(ref, version, { by, reason })));
+  });
+  app.delete("/-/yank/:scope/:name/:version", async (c) => {
+    const { ref, version, by } = await withdrawal(c);
+    return c.json(withdrawnView(ref, await deps.moderation.unyank(ref, version, by)));
+  });
+  app.post("/-/takedown/:scope/:name/:version", async (c) => {
+    const { ref, version, by } = await withdrawal(c);
+    const reason = await readReason(c.req.raw);
+    return c.json(withdrawnView(ref, await deps.moderation.takedown(ref, version, { by, reason })));
+  });
+
   app.get("/:scope/:name", async (c) => {
     const ref = packageRef(c.req.param("scope"), stripSuffix(c.req.param("name"), ".json"));
+    const page = parsePage(c.req.query("page"));
     await readAccess(c, ref);
     const pkg = await registry.requirePackage(ref);
-    const urls = urlsFor(c);
-    return jsonResponse(releaseListBody(urls, pkg), c.req.header("if-none-match"), {
-      Link: releaseListLinks(urls, pkg),
-    });
+    const { prepared, link } = releaseListPage(urlsFor(c), localListing(pkg), page, deps.pageSize);
+    return jsonResponse(prepared, c.req.header("if-none-match"), { Link: link });
   });
 
   app.get("/:scope/:name/:version", async (c) => {
@@ -135,10 +162,10 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     const version = parseVersion(stripSuffix(stripSuffix(raw, ".zip"), ".json"));
     await readAccess(c, ref);
     const view = await registry.requireRelease(ref, version);
+    refuseTakenDown(view);
     if (isArchive) return await archiveResponse(c, registry, ref, view, deps.logger);
-    const urls = urlsFor(c);
-    return jsonResponse(releaseBody(urls, view.pkg, view.release), c.req.header("if-none-match"), {
-      Link: releaseLinks(urls, view.pkg, version),
+    return jsonResponse(releaseBody(view.pkg, view.release), c.req.header("if-none-match"), {
+      Link: releaseLinks(urlsFor(c), view.pkg, sortVersionsDescending(Object.keys(view.pkg.releases)), version),
     });
   });
 
@@ -148,7 +175,9 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     const ref = packageRef(c.req.param("scope"), c.req.param("name"));
     const version = parseVersion(c.req.param("version"));
     await readAccess(c, ref);
-    const { pkg, release } = await registry.requireRelease(ref, version);
+    const view = await registry.requireRelease(ref, version);
+    refuseTakenDown(view);
+    const { pkg, release } = view;
     const urls = urlsFor(c);
     const requested = c.req.query("swift-version");
     let filename = "Package.swift";
@@ -170,7 +199,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
       ETag: `"${release.checksum}-${filename}"`,
     };
     if (requested === undefined) {
-      const links = alternateManifestLinks(urls, pkg, release);
+      const links = alternateManifestLinks(urls, pkg, version, release.manifests);
       if (links !== null) headers.Link = links;
     }
     if (ifNoneMatchHits(c.req.header("if-none-match"), headers.ETag)) {
@@ -192,10 +221,64 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   app.all("/identifiers", notAllowed("GET, HEAD"));
   app.all("/availability", notAllowed("GET, HEAD"));
   app.all("/login", notAllowed("POST"));
+  app.all("/-/yank/:scope/:name/:version", notAllowed("POST, DELETE"));
+  app.all("/-/takedown/:scope/:name/:version", notAllowed("POST"));
   app.all("/:scope/:name", notAllowed("GET, HEAD"));
   app.all("/:scope/:name/:version", notAllowed("GET, HEAD, PUT"));
   app.all("/:scope/:name/:version/Package.swift", notAllowed("GET, HEAD"));
   return app;
+}
+
+/** `GET /availability`: available, with registry search (SE-0536). */
+function availabilityResponse(): Response {
+  return new Response(AVAILABILITY_BODY, {
+    headers: { "Content-Type": "application/json", "Content-Length": String(AVAILABILITY_BODY.byteLength) },
+  });
+}
+
+const AVAILABILITY_BODY = new TextEncoder().encode(JSON.stringify({ capabilities: { search: {} } }));
+
+/** The `page` query parameter of a release list (from 1; default 1). */
+function parsePage(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new BadRequestError(`invalid page "${raw}": expected a number from 1`);
+  return Number(raw);
+}
+
+/** @throws {GoneError} when the release was taken down. */
+function refuseTakenDown({ pkg, release }: ReleaseView): void {
+  if (release.takedown !== undefined) {
+    throw new GoneError(
+      `release ${release.version} of ${
+        packageId(pkg)
+      } was taken down on ${release.takedown.at}: ${release.takedown.reason}`,
+    );
+  }
+}
+
+/** The `reason` of a yank or takedown request: a JSON body `{"reason": "..."}`. */
+async function readReason(request: Request): Promise<string> {
+  const text = await new Response(request.body).text().catch(() => "");
+  if (text.length > 16 * 1024) throw new BadRequestError("the request body is too large");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BadRequestError('the body must be JSON: {"reason": "..."}');
+  }
+  const reason = (body as { reason?: unknown } | null)?.reason;
+  if (typeof reason !== "string") throw new BadRequestError('the body must be JSON: {"reason": "..."}');
+  return reason;
+}
+
+/** What the yank and takedown endpoints answer: the release's state. */
+function withdrawnView(ref: PackageRef, release: ReleaseRecord) {
+  return {
+    id: packageId(ref),
+    version: release.version,
+    ...(release.yanked ? { yanked: release.yanked } : {}),
+    ...(release.takedown ? { takedown: release.takedown } : {}),
+  };
 }
 
 function stripSuffix(value: string, suffix: string): string {
