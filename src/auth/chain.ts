@@ -9,8 +9,8 @@
  */
 import { packageName, type PackageRef } from "../core/package.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
-import { callHook } from "../plugins/hooks.ts";
-import type { Action, AuthProvider, Principal } from "../../plugins/types.ts";
+import { callHook, isPromiseLike } from "../plugins/hooks.ts";
+import type { Action, AuthorizeDecision, AuthProvider, Principal } from "../../plugins/types.ts";
 import type { Authenticator } from "./auth.ts";
 
 /** A provider with the name of the plugin that supplied it. */
@@ -52,12 +52,10 @@ export function createAuthChain(
     async authorize(principal: Principal | null, action: Action, pkg?: PackageRef) {
       for (const { plugin, provider } of providers) {
         if (provider.authorize === undefined) continue;
-        const decision = await callHook(plugin, async () => {
-          const answer = await provider.authorize!(principal, action, pkg && packageName(pkg));
-          if (answer !== "allow" && answer !== "deny" && answer !== "abstain") {
-            throw new Error(`authorize returned ${JSON.stringify(answer)}`);
-          }
-          return answer;
+        // Most providers decide at once; only a promise gets callHook's deadline timer.
+        const decision = await callHook(plugin, () => {
+          const answer = provider.authorize!(principal, action, pkg && packageName(pkg));
+          return isPromiseLike(answer) ? Promise.resolve(answer).then(checkDecision) : checkDecision(answer);
         });
         if (decision === "allow") return;
         if (decision === "deny") throw refusal(principal, action, pkg);
@@ -66,6 +64,13 @@ export function createAuthChain(
       throw refusal(principal, action, pkg);
     },
   };
+}
+
+function checkDecision(answer: unknown): AuthorizeDecision {
+  if (answer !== "allow" && answer !== "deny" && answer !== "abstain") {
+    throw new Error(`authorize returned ${JSON.stringify(answer)}`);
+  }
+  return answer;
 }
 
 function refusal(principal: Principal | null, action: Action, pkg?: PackageRef): Error {
