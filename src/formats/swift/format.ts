@@ -15,6 +15,8 @@ import { type PackageRef, packageRef } from "./identity.ts";
 import type { PublishedRelease } from "./publish.ts";
 import { Moderation } from "./moderation.ts";
 import { SwiftRegistry } from "./registry.ts";
+import { SwiftSearch } from "./search.ts";
+import { SwiftUpstream } from "./upstream.ts";
 import { checkReleaseMetadata, MAX_METADATA_BYTES } from "./release.ts";
 import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
 import { parseVersion } from "./version.ts";
@@ -46,6 +48,28 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
     logger: services.logger,
     clock: () => new Date(services.now()),
   });
+  const pullThrough = services.upstream("swift", config.maxArchiveBytes);
+  const upstream = pullThrough && new SwiftUpstream({
+    upstream: pullThrough,
+    scopes: config.swift.upstreamScopes,
+    documents: services.documents,
+    store: services.store,
+    artifacts: services.artifacts,
+    catalog: services.catalog,
+    logger: services.logger,
+  });
+  const search = new SwiftSearch({
+    catalog: services.catalog,
+    versionsOf: async (scope, name) => {
+      const ref = packageRef(scope, name);
+      const pkg = await registry.getPackage(ref);
+      if (pkg !== null) return Object.values(pkg.releases).filter((r) => !r.takedown).map((r) => r.version);
+      if (upstream === undefined || !await upstream.fills(ref)) return null;
+      // An upstream that fails leaves the version unknown rather than failing the search.
+      const listing = await upstream.listing(ref).catch(() => null);
+      return listing?.releases.filter((r) => !r.problem).map((r) => r.version) ?? null;
+    },
+  });
   const publishJobs = new PublishJobs<PublishedRelease>(undefined, services.now);
   const asSwiftRef = (ref: { scope?: string; name: string }): PackageRef => packageRef(ref.scope ?? "", ref.name);
   return {
@@ -71,6 +95,8 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
         createSwiftApi({
           registry,
           moderation,
+          search,
+          upstream,
           pageSize: config.swift.pageSize,
           auth: http.auth,
           publishJobs,

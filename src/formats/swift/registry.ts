@@ -10,7 +10,7 @@
 import { type ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
-import { ConflictError, NotFoundError } from "../../errors.ts";
+import { ConflictError } from "../../errors.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
 import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
@@ -73,21 +73,6 @@ export class SwiftRegistry {
   /** The package's index, or `null` when it has no releases. */
   getPackage(ref: PackageRef): Promise<PackageIndex | null> {
     return this.#publisher.read<PackageIndex>(ref);
-  }
-
-  /** The package's index. @throws {NotFoundError} when it does not exist. */
-  async requirePackage(ref: PackageRef): Promise<PackageIndex> {
-    const pkg = await this.getPackage(ref);
-    if (pkg === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
-    return pkg;
-  }
-
-  /** A release. @throws {NotFoundError} when the package or version does not exist. */
-  async requireRelease(ref: PackageRef, version: string): Promise<ReleaseView> {
-    const pkg = await this.requirePackage(ref);
-    const release = pkg.releases[version];
-    if (release === undefined) throw new NotFoundError(`release ${version} of ${packageId(ref)} not found`);
-    return { pkg, release };
   }
 
   /** The bytes of one of a release's manifests (kept in memory once read). */
