@@ -24,6 +24,8 @@ import { normalizeVersion } from "./version.ts";
 export const MAX_QUERY_LENGTH = 512;
 /** Most terms a query may have. */
 export const MAX_QUERY_TERMS = 32;
+/** Up to this offset + limit, results are ranked as they are found; deeper pages sort every match. */
+const MAX_KEPT_IN_ORDER = 1000;
 
 /** A field a qualifier matches. */
 type Field = "scope" | "name" | "description" | "author";
@@ -150,6 +152,8 @@ function termOf(token: Token): SearchTerm {
 
 /** The lower-cased fields of an entry that terms match. */
 interface Fields {
+  /** Everything free text matches, in one string (most entries are rejected with one look). */
+  text: string;
   id: string;
   scope: string;
   name: string;
@@ -163,11 +167,14 @@ const fieldsOf = new WeakMap<CatalogEntry, Fields>();
 function fields(entry: CatalogEntry): Fields {
   let known = fieldsOf.get(entry);
   if (known === undefined) {
+    const id = entry.id.toLowerCase();
+    const description = (entry.description ?? "").toLowerCase();
     known = {
-      id: entry.id.toLowerCase(),
+      text: `${id}\n${description}`,
+      id,
       scope: (entry.scope ?? "").toLowerCase(),
       name: entry.name.toLowerCase(),
-      description: (entry.description ?? "").toLowerCase(),
+      description,
       authors: (entry.authors ?? []).map((a) => a.toLowerCase()),
     };
     fieldsOf.set(entry, known);
@@ -183,6 +190,7 @@ function score(term: SearchTerm, f: Fields, versions: KnownVersions): number {
   switch (term.kind) {
     case "text": {
       const v = term.value;
+      if (!f.text.includes(v)) return 0;
       const onName = f.name === v ? 100 : f.name.startsWith(v) ? 60 : f.name.includes(v) ? 40 : 0;
       const onScope = f.scope === v ? 20 : f.scope.includes(v) || f.id.includes(v) ? 10 : 0;
       return onName + onScope + (f.description.includes(v) ? 5 : 0);
@@ -253,16 +261,28 @@ export class SwiftSearch {
   ): Promise<SearchPage> {
     if (query.length === 0) return { results: [], total: 0 };
     const versions = await this.#versionsAskedFor(query);
-    const matches: Ranked[] = [];
+    // Every readable match counts; only the first offset + limit are kept in order (few, for the usual
+    // pages: nothing is allocated for the rest). Deep pages keep everything and sort once.
+    const wanted = offset + limit;
+    const bounded = wanted <= MAX_KEPT_IN_ORDER;
+    const kept: Ranked[] = [];
+    let total = 0;
     for (const { entry } of await this.#options.catalog.entries(["swift"])) {
       const f = fields(entry);
       const points = relevance(query, f, versions);
-      if (points >= 0 && await canRead(entry)) matches.push({ entry, relevance: points, id: f.id });
+      if (points < 0 || !await canRead(entry)) continue;
+      total++;
+      if (!bounded) {
+        kept.push({ entry, relevance: points, id: f.id });
+        continue;
+      }
+      const ranked = { entry, relevance: points, id: f.id };
+      if (kept.length === wanted && order(kept[wanted - 1], ranked) <= 0) continue;
+      kept.splice(insertionPoint(kept, ranked), 0, ranked);
+      if (kept.length > wanted) kept.pop();
     }
-    // Only the first offset + limit need ordering: select them when they are few, sort otherwise.
-    const wanted = offset + limit;
-    const ordered = wanted * 8 < matches.length ? firstInOrder(matches, wanted) : matches.sort(order);
-    return { results: ordered.slice(offset, wanted).map((r) => r.entry), total: matches.length };
+    if (!bounded) kept.sort(order);
+    return { results: kept.slice(offset, wanted).map((r) => r.entry), total };
   }
 
   /** `scope/name@version` for each `pkg:` term with a version that the package has. */
@@ -296,20 +316,14 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The first `count` of `items` in {@link order}, without sorting all of them. */
-function firstInOrder(items: readonly Ranked[], count: number): Ranked[] {
-  const best: Ranked[] = [];
-  for (const item of items) {
-    if (best.length === count && order(best[count - 1], item) <= 0) continue;
-    let low = 0;
-    let high = best.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (order(best[middle], item) <= 0) low = middle + 1;
-      else high = middle;
-    }
-    best.splice(low, 0, item);
-    if (best.length > count) best.pop();
+/** Where `item` goes in `list`, which is in {@link order} (after its equals). */
+function insertionPoint(list: readonly Ranked[], item: Ranked): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (order(list[middle], item) <= 0) low = middle + 1;
+    else high = middle;
   }
-  return best;
+  return low;
 }

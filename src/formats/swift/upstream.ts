@@ -142,8 +142,12 @@ export class SwiftUpstream {
    * @throws {BadGatewayError} when the upstream's answer is unusable.
    */
   async release(ref: PackageRef, version: string): Promise<UpstreamRelease> {
-    const document = await this.#upstream.document(`${releasePath(ref, version)}`, JSON_ACCEPT);
-    const listing = await this.listing(ref);
+    const document = await this.#upstream.document(releasePath(ref, version), JSON_ACCEPT);
+    // The list gives the neighbour links, or the reason a release is gone; metadata that is there is served without it.
+    const listing = await this.listing(ref).catch((error) => {
+      if (document === null) throw error;
+      return null;
+    });
     if (document === null) {
       await this.#forget(ref, version);
       const problem = listing?.releases.find((r) => r.version === version)?.problem;
