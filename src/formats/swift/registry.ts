@@ -155,10 +155,7 @@ export class SwiftRegistry {
           );
         }
         // The scope is local from now on (never filled from an upstream), even if the commit fails.
-        await this.#documents.update<LocalScope>(
-          keys.localScope(ref.scope),
-          (current) => current === null ? { scope: ref.scope.toLowerCase() } : undefined,
-        );
+        await markScopeLocal(this.#documents, ref.scope);
         // Identifier mappings first: harmless if the commit fails, because
         // lookups only answer for URLs that a committed release declares.
         for (const url of repositoryUrls(recordOf(final, inspection))) {
@@ -219,6 +216,13 @@ export function catalogEntry(ref: PackageRef, pkg: PackageIndex): CatalogEntry |
     updatedAt: live.map((v) => pkg.releases[v].publishedAt).sort().at(-1)!,
     origin: "local",
   };
+}
+
+/** Marks `scope` as holding local packages, so no upstream ever fills it (a no-op when it is marked). */
+export async function markScopeLocal(documents: DocumentCache, scope: string): Promise<void> {
+  const key = keys.localScope(scope);
+  if (await documents.read<LocalScope>(key) !== null) return;
+  await documents.update<LocalScope>(key, (current) => current === null ? { scope: scope.toLowerCase() } : undefined);
 }
 
 /** Where a release's archive is stored, and the validators it is served with. */

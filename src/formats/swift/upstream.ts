@@ -31,6 +31,7 @@ import { LruCache } from "../../util/lru_cache.ts";
 import { isValidName, isValidScope, type PackageRef, packageRef } from "./identity.ts";
 import { type ManifestLinkInfo, parseLinkHeader, type RepositoryLink } from "./links.ts";
 import { MANIFEST_FILENAME, swiftVersionCandidates } from "./manifest.ts";
+import { markScopeLocal } from "./registry.ts";
 import { keys, type LocalScope, type SigningRecord } from "./release.ts";
 import type { ListedRelease, ReleaseListing, ReleaseProblem } from "./release_list.ts";
 import { type PreparedJson, prepareJson } from "./responses.ts";
@@ -154,16 +155,21 @@ export class SwiftUpstream {
       if (problem !== undefined) throw new GoneError(problem.detail);
       throw new NotFoundError(`release ${version} of ${ref.id} not found`);
     }
-    const upstream = parseReleaseMetadata(document, ref, version);
-    const pinned = await this.#pin(ref, version, upstream.pin);
-    const versions = listing?.releases.map((r) => r.version) ?? [version];
-    return this.#build(`release ${ref.key}@${version}`, [document], () => ({
-      prepared: prepareJson(withPinnedArchive(upstream.body, pinned)),
+    const resource = `${ref.key}@${version}`;
+    const parsed = this.#build(`metadata ${resource}`, [document], () => parseReleaseMetadata(document, ref, version));
+    const pinned = await this.#pin(ref, version, parsed.pin);
+    const versions = listing?.releases.map((r) => r.version) ?? [];
+    return {
+      prepared: this.#build(
+        `release ${resource}`,
+        [document],
+        () => prepareJson(withPinnedArchive(parsed.body, pinned)),
+      ),
       checksum: pinned.checksum,
       ...(pinned.signing ? { signing: pinned.signing } : {}),
-      ...(upstream.publishedAt ? { publishedAt: upstream.publishedAt } : {}),
+      ...(parsed.publishedAt ? { publishedAt: parsed.publishedAt } : {}),
       versions: versions.includes(version) ? versions : sortVersionsDescending([...versions, version]),
-    }));
+    };
   }
 
   /**
@@ -248,7 +254,7 @@ export class SwiftUpstream {
     if (this.#scopesWithoutLegacyPackages.get(scope) !== undefined) return false;
     // Packages published before scopes were marked: look once per scope, and mark it when found.
     for await (const _object of this.#options.store.list(`swift/packages/${scope}/`)) {
-      await this.#options.documents.update<LocalScope>(keys.localScope(scope), (current) => current ?? { scope });
+      await markScopeLocal(this.#options.documents, scope);
       return true;
     }
     this.#scopesWithoutLegacyPackages.set(scope, true);
