@@ -3,7 +3,6 @@ import { packageZip } from "./support/archives.ts";
 import { walk } from "./support/files.ts";
 import { ADMIN_TOKEN, get, problem, publish, sha256Hex, startTestServer, type TestServer } from "./support/server.ts";
 
-const JSON_ACCEPT = "application/vnd.swift.registry.v1+json";
 const SWIFT_ACCEPT = "application/vnd.swift.registry.v1+swift";
 const ZIP_ACCEPT = "application/vnd.swift.registry.v1+zip";
 

@@ -195,26 +195,48 @@ export class SwiftRegistry {
 export function catalogEntry(ref: PackageRef, pkg: PackageIndex): CatalogEntry | undefined {
   const live = sortVersionsDescending(Object.keys(pkg.releases)).filter((v) => !pkg.releases[v].takedown);
   if (live.length === 0) return undefined;
-  const available = live.filter((v) => !pkg.releases[v].yanked);
-  const candidates = available.length > 0 ? available : live;
-  const latestVersion = candidates.find((v) => !v.includes("-")) ?? candidates[0];
-  const latest = pkg.releases[latestVersion];
-  const author = latest.metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
-  const authors = [author?.name, author?.organization?.name].filter((n): n is string => typeof n === "string");
-  const { description, licenseURL } = latest.metadata;
+  const latestVersion = newestAvailable(live, (v) => pkg.releases[v].yanked !== undefined)!;
   return {
     format: "swift",
     key: ref.key,
     id: `${pkg.scope}.${pkg.name}`,
     scope: pkg.scope,
     name: pkg.name,
-    ...(typeof description === "string" ? { description } : {}),
-    ...(authors.length > 0 ? { authors } : {}),
-    ...(typeof licenseURL === "string" ? { license: licenseURL } : {}),
+    ...metadataSummary(pkg.releases[latestVersion].metadata),
     latestVersion,
     versions: live.length,
     updatedAt: live.map((v) => pkg.releases[v].publishedAt).sort().at(-1)!,
     origin: "local",
+  };
+}
+
+/**
+ * The version a package is known by: the newest stable one of `versions`
+ * (highest first) that is not `withdrawn` (or the newest pre-release), and
+ * the same among all of them when every one is withdrawn.
+ */
+export function newestAvailable(
+  versions: readonly string[],
+  withdrawn: (version: string) => boolean,
+): string | undefined {
+  const available = versions.filter((v) => !withdrawn(v));
+  const candidates = available.length > 0 ? available : versions;
+  return candidates.find((v) => !v.includes("-")) ?? candidates[0];
+}
+
+/** What the catalog shows of release metadata: the description, author and organization names, license URL. */
+export function metadataSummary(
+  metadata: Record<string, unknown>,
+): Pick<CatalogEntry, "description" | "authors" | "license"> {
+  const author = metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
+  const authors = [author?.name, author?.organization?.name].filter((n): n is string =>
+    typeof n === "string" && n !== ""
+  );
+  const { description, licenseURL } = metadata;
+  return {
+    ...(typeof description === "string" ? { description } : {}),
+    ...(authors.length > 0 ? { authors } : {}),
+    ...(typeof licenseURL === "string" ? { license: licenseURL } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ import { LruCache } from "../../util/lru_cache.ts";
 import { isValidName, isValidScope, type PackageRef, packageRef } from "./identity.ts";
 import { type ManifestLinkInfo, parseLinkHeader, type RepositoryLink } from "./links.ts";
 import { MANIFEST_FILENAME, swiftVersionCandidates } from "./manifest.ts";
-import { markScopeLocal } from "./registry.ts";
+import { markScopeLocal, metadataSummary, newestAvailable } from "./registry.ts";
 import { keys, type LocalScope, type SigningRecord } from "./release.ts";
 import type { ListedRelease, ReleaseListing, ReleaseProblem } from "./release_list.ts";
 import { type PreparedJson, prepareJson } from "./responses.ts";
@@ -310,7 +310,8 @@ export class SwiftUpstream {
 
   /** Records (or refreshes) the package's catalog entry, origin "upstream", when it changed. */
   async #recordInCatalog(ref: PackageRef, listing: ReleaseListing): Promise<void> {
-    const latest = latestOf(listing);
+    const withdrawn = new Set(listing.releases.filter((r) => r.problem !== undefined).map((r) => r.version));
+    const latest = newestAvailable(listing.releases.map((r) => r.version), (v) => withdrawn.has(v));
     if (latest === undefined) return;
     try {
       const document = await this.#upstream.document(releasePath(ref, latest), JSON_ACCEPT);
@@ -435,13 +436,6 @@ function refOf(identifier: unknown): PackageRef | null {
   return dot > 0 && isValidScope(scope) && isValidName(name) ? packageRef(scope, name) : null;
 }
 
-/** The newest available stable release (or the newest available, or the newest). */
-function latestOf(listing: ReleaseListing): string | undefined {
-  const available = listing.releases.filter((r) => r.problem === undefined).map((r) => r.version);
-  const candidates = available.length > 0 ? available : listing.releases.map((r) => r.version);
-  return candidates.find((v) => !v.includes("-")) ?? candidates[0];
-}
-
 /** The catalog entry of an upstream package, from its latest release's metadata (when it could be read). */
 function upstreamEntry(
   ref: PackageRef,
@@ -449,11 +443,6 @@ function upstreamEntry(
   latest: string,
   release: ReturnType<typeof parseReleaseMetadata> | undefined,
 ): CatalogEntry {
-  const metadata = release?.metadata ?? {};
-  const author = isObject(metadata.author) ? metadata.author : {};
-  const organization = isObject(author.organization) ? author.organization : {};
-  const authors = [author.name, organization.name].filter((n): n is string => typeof n === "string" && n !== "");
-  const { description, licenseURL } = metadata;
   // The upstream's spelling of the identity (requests may use any case).
   const named = refOf(release?.body.id);
   const { scope, name } = named?.key === ref.key ? named : ref;
@@ -463,9 +452,7 @@ function upstreamEntry(
     id: `${scope}.${name}`,
     scope,
     name,
-    ...(typeof description === "string" ? { description } : {}),
-    ...(authors.length > 0 ? { authors } : {}),
-    ...(typeof licenseURL === "string" ? { license: licenseURL } : {}),
+    ...metadataSummary(release?.metadata ?? {}),
     latestVersion: latest,
     versions: listing.releases.filter((r) => r.problem === undefined).length,
     updatedAt: release?.publishedAt ?? "1970-01-01T00:00:00Z",
