@@ -196,44 +196,38 @@ Deno.test("a takedown answers 410 on every endpoint of the release, deletes its 
   assert.equal(await status(`${t.swift}/mona/LinkedList/1.0.0.zip`), 200, "other releases are untouched");
 });
 
-Deno.test("main.ts yank, unyank and takedown record the operator and the reason", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "withdraw-cli-" });
+Deno.test("main.ts yank, unyank and takedown beside a running server record the operator and the reason", async () => {
+  await using t = await startTestServer();
   const archive = await packageZip();
-  try {
-    {
-      await using t = await startTestServer({ dataDir });
-      await publishOk(t, "mona/LinkedList/1.0.0", archive);
-      await publishOk(t, "mona/LinkedList/1.1.0", await packageZip());
-    }
-    const env = { REGISTRY_DATA_DIR: dataDir };
-    const usage = await runMain(["yank", "mona.LinkedList", "1.0.0"], env);
-    assert.equal(usage.code, 2, "a reason is required");
-    assert.match(usage.stderr, /usage: yank <scope\.name> <version> --reason/);
-    const missing = await runMain(["yank", "mona.LinkedList", "3.0.0", "--reason", "x"], env);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /release 3\.0\.0 of mona\.LinkedList not found/);
+  await publishOk(t, "mona/LinkedList/1.0.0", archive);
+  await publishOk(t, "mona/LinkedList/1.1.0", await packageZip());
+  const env = { REGISTRY_DATA_DIR: t.dataDir };
+  const usage = await runMain(["yank", "mona.LinkedList", "1.0.0"], env);
+  assert.equal(usage.code, 2, "a reason is required");
+  assert.match(usage.stderr, /usage: yank <scope\.name> <version> --reason/);
+  const missing = await runMain(["yank", "mona.LinkedList", "3.0.0", "--reason", "x"], env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /release 3\.0\.0 of mona\.LinkedList not found/);
 
-    const yank = await runMain(["yank", "mona.LinkedList", "1.0.0", "--reason", "broken build"], env);
-    assert.equal(yank.code, 0, yank.stderr);
-    assert.match(yank.stdout, /mona\.LinkedList 1\.0\.0 is yanked/);
-    const takedown = await runMain(["takedown", "MONA.linkedlist", "v1.1", "--reason", "leaked secret"], env);
-    assert.equal(takedown.code, 0, takedown.stderr);
+  const yank = await runMain(["yank", "mona.LinkedList", "1.0.0", "--reason", "broken build"], env);
+  assert.equal(yank.code, 0, yank.stderr);
+  assert.match(yank.stdout, /mona\.LinkedList 1\.0\.0 is yanked/);
+  const takedown = await runMain(["takedown", "MONA.linkedlist", "v1.1", "--reason", "leaked secret"], env);
+  assert.equal(takedown.code, 0, takedown.stderr);
 
-    await using t = await startTestServer({ dataDir });
-    const listed = await releases(t);
-    assert.match(listed["1.0.0"].problem!.detail, /yanked: broken build/);
-    assert.match(listed["1.0.0"].problem!.yanked!.by, /^cli:/);
-    assert.match(listed["1.1.0"].problem!.takedown!.reason, /leaked secret/);
-    assert.equal(await status(`${t.swift}/mona/LinkedList/1.1.0.zip`), 410);
-    await t.close();
+  const listed = await eventually("the server lists both withdrawals", async () => {
+    const releases_ = await releases(t);
+    return releases_["1.0.0"].problem && releases_["1.1.0"].problem ? releases_ : undefined;
+  });
+  assert.match(listed["1.0.0"].problem!.detail, /yanked: broken build/);
+  assert.match(listed["1.0.0"].problem!.yanked!.by, /^cli:/);
+  assert.match(listed["1.1.0"].problem!.takedown!.reason, /leaked secret/);
+  assert.equal(await status(`${t.swift}/mona/LinkedList/1.1.0.zip`), 410);
 
-    const unyank = await runMain(["unyank", "mona.LinkedList", "1.0.0"], env);
-    assert.equal(unyank.code, 0, unyank.stderr);
-    await using after = await startTestServer({ dataDir });
-    assert.equal((await releases(after))["1.0.0"].problem, undefined);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  const unyank = await runMain(["unyank", "mona.LinkedList", "1.0.0"], env);
+  assert.equal(unyank.code, 0, unyank.stderr);
+  await eventually("1.0.0 is available again", async () => (await releases(t))["1.0.0"].problem === undefined);
+  assert.deepEqual(await (await get(`${t.swift}/mona/LinkedList/1.0.0.zip`)).bytes(), archive);
 });
 
 Deno.test("two nodes on one bucket: a yank and a takedown on one are seen by the other, whose disk copy is deleted", async () => {

@@ -1,8 +1,9 @@
 /**
  * `main.ts yank|unyank|takedown <scope.name> <version> [--reason R]`: withdraw
- * a Swift release from the command line, in the storage the server uses. With
- * S3, running servers see it within 2 seconds; with local disk only, use the
- * HTTP endpoints while the server runs (it owns its data directory).
+ * a Swift release from the command line, in the storage the server uses. Safe
+ * beside running servers (a scratch directory of its own; with S3, no share of
+ * a node's disk cache): they see the change within 2 seconds, and each node
+ * deletes its own copies of a taken-down release within a minute.
  *
  * @module
  */
@@ -38,7 +39,10 @@ export async function runModeration(
     throw new ConfigError((error as Error).message);
   }
   const logger = createJsonLogger("warn", (line) => console.error(line));
-  const open = await openRegistry({ ...config, formats: ["swift"] }, logger, { scratchName: "moderation" });
+  const open = await openRegistry({ ...config, formats: ["swift"] }, logger, {
+    scratchName: "moderation",
+    storageOptions: { diskCache: false },
+  });
   try {
     const swift = open.formats.find((f) => f.id === "swift") as SwiftFormat;
     const by = `cli:${userInfo().username}`;
