@@ -276,8 +276,8 @@ export class SwiftSearch {
         kept.push({ entry, relevance: points, id: f.id });
         continue;
       }
+      if (kept.length === wanted && !ranksBefore(points, f.id, entry.id, kept[wanted - 1])) continue;
       const ranked = { entry, relevance: points, id: f.id };
-      if (kept.length === wanted && order(kept[wanted - 1], ranked) <= 0) continue;
       kept.splice(insertionPoint(kept, ranked), 0, ranked);
       if (kept.length > wanted) kept.pop();
     }
@@ -310,6 +310,12 @@ interface Ranked {
 /** The order of results: relevance, then identity (lower-cased, then as written), so it never depends on paging. */
 function order(a: Ranked, b: Ranked): number {
   return b.relevance - a.relevance || compare(a.id, b.id) || compare(a.entry.id, b.entry.id);
+}
+
+/** Whether a match (`relevance`, lower-cased `id`, `entryId`) comes before `ranked` in {@link order}. */
+function ranksBefore(relevance: number, id: string, entryId: string, ranked: Ranked): boolean {
+  if (relevance !== ranked.relevance) return relevance > ranked.relevance;
+  return id !== ranked.id ? id < ranked.id : entryId < ranked.entry.id;
 }
 
 function compare(a: string, b: string): number {
