@@ -68,6 +68,8 @@ export interface Config {
   connections: ConnectionLimits;
   /** HTTPS certificate and key files (`REGISTRY_TLS_CERT`/`REGISTRY_TLS_KEY`); plain HTTP when absent. */
   tls?: TlsFiles;
+  /** Settings of the Swift format. */
+  swift: SwiftConfig;
 }
 
 /** Bounds on client connections. */
@@ -96,6 +98,14 @@ export interface CacheConfig {
   maxBytes: number;
   /** Largest blob accepted (`REGISTRY_CACHE_MAX_BLOB_BYTES`, 413 above). */
   maxBlobBytes: number;
+}
+
+/** Settings of the Swift format. */
+export interface SwiftConfig {
+  /** Releases per page of a release list (`REGISTRY_SWIFT_PAGE_SIZE`). */
+  pageSize: number;
+  /** Lower-cased scopes pulled through from the upstream (`REGISTRY_SWIFT_UPSTREAM_SCOPES`); all when absent. */
+  upstreamScopes?: string[];
 }
 
 /** Where and what to mirror from GitHub. */
@@ -178,6 +188,16 @@ export const SETTINGS: readonly SettingDoc[] = [
     env: "REGISTRY_UPSTREAM_TTL",
     default: "5m",
     description: "how long upstream metadata is used before asking again",
+  },
+  {
+    env: "REGISTRY_SWIFT_UPSTREAM_SCOPES",
+    default: "(all)",
+    description: "comma-separated scopes the Swift upstream may fill (scopes with local packages never are)",
+  },
+  {
+    env: "REGISTRY_SWIFT_PAGE_SIZE",
+    default: "1000",
+    description: "releases per page of a Swift release list (Link rel=next beyond it)",
   },
   {
     env: "REGISTRY_PUBLIC_URL",
@@ -415,6 +435,7 @@ export async function loadConfig(
     goExclude: parseGoExclude(nonEmpty(env.REGISTRY_GO_EXCLUDE)),
     connections,
     tls,
+    swift: parseSwift(env),
     archiveLimits,
     rateLimit,
     memoryCacheBytes,
@@ -619,6 +640,24 @@ function parseCache(env: Record<string, string | undefined>): CacheConfig {
     );
   }
   return { maxBytes, maxBlobBytes: Math.min(maxBlobBytes, maxBytes) };
+}
+
+/** `REGISTRY_SWIFT_PAGE_SIZE` and `REGISTRY_SWIFT_UPSTREAM_SCOPES`. */
+function parseSwift(env: Record<string, string | undefined>): SwiftConfig {
+  const rawPageSize = nonEmpty(env.REGISTRY_SWIFT_PAGE_SIZE) ?? "1000";
+  if (!/^[1-9]\d{0,6}$/.test(rawPageSize)) {
+    throw new ConfigError(`REGISTRY_SWIFT_PAGE_SIZE must be an integer from 1 to 9999999 (got "${rawPageSize}")`);
+  }
+  const rawScopes = nonEmpty(env.REGISTRY_SWIFT_UPSTREAM_SCOPES);
+  if (rawScopes === undefined) return { pageSize: Number(rawPageSize) };
+  const upstreamScopes = rawScopes.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  const bad = upstreamScopes.find((s) => !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}$/.test(s));
+  if (bad !== undefined || upstreamScopes.length === 0) {
+    throw new ConfigError(
+      `REGISTRY_SWIFT_UPSTREAM_SCOPES must list Swift scopes, comma-separated (got "${bad ?? rawScopes}")`,
+    );
+  }
+  return { pageSize: Number(rawPageSize), upstreamScopes };
 }
 
 function parseFormats(raw: string | undefined): string[] {

@@ -75,6 +75,13 @@ export class ConflictError extends RegistryError {
   }
 }
 
+/** The resource existed and was removed on purpose (a release taken down). */
+export class GoneError extends RegistryError {
+  constructor(detail: string) {
+    super(410, "Gone", detail);
+  }
+}
+
 /** A body or part is larger than the registry accepts. */
 export class PayloadTooLargeError extends RegistryError {
   constructor(detail: string) {

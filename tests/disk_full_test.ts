@@ -72,13 +72,14 @@ Deno.test({
     const base = await disk.used();
 
     // Room for less than the upload; for the upload but not the stored copy; for both but nothing more;
-    // for the manifest too, but not the release list.
+    // for the manifest too, but not the scope's mark; for the mark too, but not the release list.
     const half = Math.floor(pages / 2) * PAGE;
     const steps: Array<[string, number, RegExp, string?]> = [
       ["staging the upload", base + half, /out of disk space \(staging the upload\)/],
       ["storing the archive", base + pages * PAGE + half, /out of disk space \(storing source-archive\.zip\)/],
       ["storing the manifest", base + 2 * pages * PAGE, /out of disk space \(storing Package\.swift\)/],
-      ["committing the release", base + (2 * pages + 1) * PAGE, /out of disk space \(storing index\.json\)/],
+      ["marking the scope local", base + (2 * pages + 1) * PAGE, /out of disk space \(storing mona\.json\)/],
+      ["committing the release", base + (2 * pages + 2) * PAGE, /out of disk space \(storing index\.json\)/],
       ["an asynchronous publish", base + pages * PAGE + half, /storing source-archive\.zip/, "respond-async"],
     ];
     for (const [step, size, detail, prefer] of steps) {

@@ -41,6 +41,8 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
     () => [pick(["identifiers", "login", "availability", ""])],
     () => ["-", "publishes", pick(["x", crypto.randomUUID(), "..", ""])],
     () => ["-", pick(["status", "status/", "metrics"])],
+    () => ["-", pick(["yank", "takedown"]), pick(scopes), pick(names), pick(versions)],
+    () => [pick(["search", "search/", "availability"])],
     () => Array.from({ length: 1 + Math.floor(next() * 6) }, () => pick([...scopes, ...names, ...versions])),
   ];
   const methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "FOO"];
@@ -81,6 +83,14 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
     "?url=git@github.com:a/b.git",
     "?url=%%%",
     "?swift-version=1&swift-version=2",
+    "?page=2",
+    "?page=0",
+    "?q=mona&limit=1&offset=0",
+    "?q=%22unterminated",
+    "?q=pkg:swift/mona/LinkedList@1.0.0",
+    "?q=a+OR+OR&limit=500",
+    "?q=NOT+-x+scope:&offset=-3",
+    "?q=%E0%A4%A&limit=&offset=",
   ];
 
   for (let i = 0; i < 1000; i++) {

@@ -162,11 +162,14 @@ Deno.test("login answers 501 when the registry has no credentials configured", a
   assert.match((await problem(response)).detail, /does not support authentication/);
 });
 
-Deno.test("availability and health answer 200", async () => {
+Deno.test("availability answers 200 with the search capability (SE-0536), health 200", async () => {
   await using t = await startTestServer();
+  // SwiftPM sends no Accept here.
   const availability = await fetch(`${t.swift}/availability`);
   assert.equal(availability.status, 200);
-  await availability.body?.cancel();
+  assert.equal(availability.headers.get("content-type"), "application/json");
+  assert.equal(availability.headers.get("content-version"), "1");
+  assert.deepEqual(await availability.json(), { capabilities: { search: {} } });
   const health = await fetch(`${t.url}/health`);
   assert.equal(health.status, 200);
   assert.equal((await health.json()).status, "ok");

@@ -30,6 +30,51 @@ Deno.test("list releases: highest first, .json alias, case-insensitive, Link lat
   }
 });
 
+Deno.test("list releases: more than REGISTRY_SWIFT_PAGE_SIZE releases are paged, newest first, as SwiftPM follows next", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_SWIFT_PAGE_SIZE: "2" } });
+  const versions = ["1.0.0", "1.1.0", "1.10.0", "2.0.0-beta.1", "1.2.0"];
+  for (const version of versions) await publishOk(t, `mona/LinkedList/${version}`, await packageZip());
+  const pkg = `${t.swift}/mona/LinkedList`;
+
+  // What SwiftPM 6.2+ does: follow a bare `<url>; rel="next"` until there is none, merging pages.
+  const seen: string[] = [];
+  let url: string | undefined = pkg;
+  let pages = 0;
+  while (url !== undefined) {
+    const response = await get(url);
+    assert.equal(response.status, 200, url);
+    seen.push(...Object.keys((await response.json()).releases));
+    const links = response.headers.get("link")!.split(", ");
+    for (const value of links) assert.equal(value.split(";").length, 2, value);
+    url = links.find((l) => l.endsWith('; rel="next"'))?.slice(1, -'>; rel="next"'.length);
+    pages++;
+  }
+  assert.equal(pages, 3);
+  assert.deepEqual(seen, ["2.0.0-beta.1", "1.10.0", "1.2.0", "1.1.0", "1.0.0"]);
+
+  const middle = await get(`${pkg}?page=2`);
+  await middle.body?.cancel();
+  assert.equal(
+    middle.headers.get("link"),
+    `<${pkg}/2.0.0-beta.1>; rel="latest-version", <${pkg}?page=1>; rel="first", <${pkg}?page=1>; rel="prev", ` +
+      `<${pkg}?page=3>; rel="next", <${pkg}?page=3>; rel="last"`,
+  );
+  const past = await get(`${pkg}?page=4`);
+  assert.equal(past.status, 404);
+  await problem(past);
+  for (const page of ["0", "-1", "two", "1.5"]) {
+    const bad = await get(`${pkg}?page=${page}`);
+    assert.equal(bad.status, 400, page);
+    await problem(bad);
+  }
+  // One page: no pagination links at all.
+  await using single = await startTestServer();
+  await publishOk(single, "mona/LinkedList/1.0.0", await packageZip());
+  const only = await get(`${single.swift}/mona/LinkedList`);
+  await only.body?.cancel();
+  assert.equal(only.headers.get("link"), `<${single.swift}/mona/LinkedList/1.0.0>; rel="latest-version"`);
+});
+
 Deno.test("list releases: unknown package is 404, invalid scope or name is 400", async () => {
   await using t = await startTestServer();
   const missing = await get(`${t.swift}/mona/Nothing`);

@@ -9,8 +9,8 @@
  */
 import { packageName, type PackageRef } from "../core/package.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
-import { callHook } from "../plugins/hooks.ts";
-import type { Action, AuthProvider, Principal } from "../../plugins/types.ts";
+import { callHook, callHookNow, isPromiseLike } from "../plugins/hooks.ts";
+import type { Action, AuthorizeDecision, AuthProvider, Principal } from "../../plugins/types.ts";
 import type { Authenticator } from "./auth.ts";
 
 /** A provider with the name of the plugin that supplied it. */
@@ -49,23 +49,45 @@ export function createAuthChain(
       return null;
     },
 
-    async authorize(principal: Principal | null, action: Action, pkg?: PackageRef) {
-      for (const { plugin, provider } of providers) {
-        if (provider.authorize === undefined) continue;
-        const decision = await callHook(plugin, async () => {
-          const answer = await provider.authorize!(principal, action, pkg && packageName(pkg));
-          if (answer !== "allow" && answer !== "deny" && answer !== "abstain") {
-            throw new Error(`authorize returned ${JSON.stringify(answer)}`);
-          }
-          return answer;
-        });
-        if (decision === "allow") return;
+    authorize(principal: Principal | null, action: Action, pkg?: PackageRef) {
+      const name = pkg && packageName(pkg);
+      // Providers usually decide at once: then so does this, without a promise per provider (search
+      // authorizes every match). A provider that answers with a promise continues the chain asynchronously.
+      const decideFrom = (first: number): Promise<void> => {
+        for (let i = first; i < providers.length; i++) {
+          const { plugin, provider } = providers[i];
+          if (provider.authorize === undefined) continue;
+          const decision = callHookNow(plugin, () => {
+            const answer = provider.authorize!(principal, action, name);
+            return isPromiseLike(answer) ? Promise.resolve(answer).then(checkDecision) : checkDecision(answer);
+          });
+          if (isPromiseLike(decision)) return decision.then((d) => d === "abstain" ? decideFrom(i + 1) : settle(d));
+          if (decision !== "abstain") return settle(decision);
+        }
+        if (action === "read" && (!options.requireAuthForRead || principal !== null)) return ALLOWED;
+        throw refusal(principal, action, pkg);
+      };
+      const settle = (decision: "allow" | "deny"): Promise<void> => {
         if (decision === "deny") throw refusal(principal, action, pkg);
+        return ALLOWED;
+      };
+      try {
+        return decideFrom(0);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      if (action === "read" && (!options.requireAuthForRead || principal !== null)) return;
-      throw refusal(principal, action, pkg);
     },
   };
+}
+
+/** The answer of an allowed authorization (one settled promise, shared). */
+const ALLOWED = Promise.resolve();
+
+function checkDecision(answer: unknown): AuthorizeDecision {
+  if (answer !== "allow" && answer !== "deny" && answer !== "abstain") {
+    throw new Error(`authorize returned ${JSON.stringify(answer)}`);
+  }
+  return answer;
 }
 
 function refusal(principal: Principal | null, action: Action, pkg?: PackageRef): Error {

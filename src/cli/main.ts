@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, SETTINGS } from "../config.ts";
 import { type RunningServer, startServer } from "../http/server.ts";
 import { createJsonLogger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { MODERATION_COMMANDS, runModeration } from "./moderate.ts";
 import { runPluginCheck } from "./plugin_check.ts";
 import { runSync } from "./sync.ts";
 import { runTokenCommand } from "./tokens.ts";
@@ -31,6 +32,12 @@ export function helpText(): string {
     "                              create a token-store token (printed once)",
     "  token list                  list token-store tokens",
     "  token revoke <id>           revoke a token-store token",
+    "  yank <scope.name> <version> --reason R",
+    "                              yank a Swift release (listed with a problem, still served)",
+    "  unyank <scope.name> <version>",
+    "                              make a yanked release available again",
+    "  takedown <scope.name> <version> --reason R",
+    "                              take a release down: 410 everywhere, its bytes deleted",
     "  plugin check <path|name> [--options '{...}']",
     "                              load and validate a plugin without serving",
     "  help                        show this help",
@@ -67,6 +74,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
         "package-scopes": { type: "string" },
         expires: { type: "string" },
         options: { type: "string" },
+        reason: { type: "string" },
       },
     });
   } catch (error) {
@@ -109,6 +117,12 @@ export async function runCli(args: string[], env: Record<string, string | undefi
         packageScopes: values["package-scopes"],
         expires: values.expires,
       })
+    );
+  }
+  const moderation = MODERATION_COMMANDS.find((c) => c === command);
+  if (moderation !== undefined) {
+    return await exitCode(async () =>
+      await runModeration(await loadConfig(flags, env), moderation, positionals.slice(1), values.reason)
     );
   }
   if (command !== "serve" || positionals.length > 1) {

@@ -61,6 +61,8 @@ export interface UpstreamDocument {
   checkedAt: number;
   /** True when the upstream could not be asked and this is an older copy. */
   stale: boolean;
+  /** The `Link` header it came with (release lists, alternate manifests). */
+  link?: string;
 }
 
 /** Digests an artifact must have, as the upstream states them (any subset). */
@@ -83,6 +85,7 @@ interface CachedDocument {
   contentType?: string;
   etag?: string;
   lastModified?: string;
+  link?: string;
   checkedAt: number;
 }
 
@@ -196,6 +199,7 @@ export class Upstream {
         contentType: response.headers.get("content-type") ?? "application/octet-stream",
         etag: response.headers.get("etag") ?? undefined,
         lastModified: response.headers.get("last-modified") ?? undefined,
+        link: response.headers.get("link") ?? undefined,
         checkedAt: this.#now(),
       };
     } else {
@@ -309,6 +313,7 @@ function view(cached: CachedDocument, stale: boolean): UpstreamDocument | null {
     contentType: cached.contentType ?? "application/octet-stream",
     checkedAt: cached.checkedAt,
     stale,
+    ...(cached.link === undefined ? {} : { link: cached.link }),
   };
 }
 

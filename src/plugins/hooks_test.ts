@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BadRequestError } from "../errors.ts";
-import { callHook, PluginFailureError } from "./hooks.ts";
+import { callHook, callHookNow, PluginFailureError } from "./hooks.ts";
 
 Deno.test("callHook turns a hook that hangs into a PluginFailureError naming the plugin", async () => {
   await assert.rejects(
@@ -24,4 +24,16 @@ Deno.test("callHook turns a throw into a PluginFailureError but lets errors mean
     BadRequestError,
   );
   assert.equal(await callHook("fine", () => 42), 42);
+});
+
+Deno.test("callHookNow answers at once when the hook does, and puts a deadline only on promises", async () => {
+  assert.equal(callHookNow("sync", () => "allow"), "allow");
+  assert.throws(() =>
+    callHookNow("boom", () => {
+      throw new Error("kaput");
+    }), PluginFailureError);
+  const answer = callHookNow("later", () => Promise.resolve(7));
+  assert.ok(answer instanceof Promise);
+  assert.equal(await answer, 7);
+  await assert.rejects(Promise.resolve(callHookNow("slow", () => new Promise(() => {}), 50)), PluginFailureError);
 });

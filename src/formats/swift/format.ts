@@ -13,15 +13,22 @@ import { problemFromError } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { type PackageRef, packageRef } from "./identity.ts";
 import type { PublishedRelease } from "./publish.ts";
+import { Moderation } from "./moderation.ts";
 import { SwiftRegistry } from "./registry.ts";
+import { SwiftSearch } from "./search.ts";
+import { SwiftUpstream } from "./upstream.ts";
 import { checkReleaseMetadata, MAX_METADATA_BYTES } from "./release.ts";
 import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
 import { parseVersion } from "./version.ts";
 
-/** The Swift format of a process, with its registry (for the built-in mirrors). */
+/** The Swift format of a process, with its registry (for the built-in mirrors) and moderation (for the CLI). */
 export interface SwiftFormat extends Format {
   readonly registry: SwiftRegistry;
+  readonly moderation: Moderation;
 }
+
+/** How often each node deletes its copies of releases taken down elsewhere. */
+const TAKEDOWN_SWEEP_INTERVAL_MS = 60_000;
 
 /** Builds the Swift format. */
 export function createSwiftFormat(services: FormatServices): SwiftFormat {
@@ -32,6 +39,36 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
     documents: services.documents,
     archiveLimits: config.archiveLimits,
     clock: () => new Date(services.now()),
+  });
+  const moderation = new Moderation({
+    publisher: services.publisher,
+    artifacts: services.artifacts,
+    documents: services.documents,
+    catalog: services.catalog,
+    logger: services.logger,
+    clock: () => new Date(services.now()),
+  });
+  const pullThrough = services.upstream("swift", config.maxArchiveBytes);
+  const upstream = pullThrough && new SwiftUpstream({
+    upstream: pullThrough,
+    scopes: config.swift.upstreamScopes,
+    documents: services.documents,
+    store: services.store,
+    artifacts: services.artifacts,
+    catalog: services.catalog,
+    logger: services.logger,
+  });
+  const search = new SwiftSearch({
+    catalog: services.catalog,
+    versionsOf: async (scope, name) => {
+      const ref = packageRef(scope, name);
+      const pkg = await registry.getPackage(ref);
+      if (pkg !== null) return Object.values(pkg.releases).filter((r) => !r.takedown).map((r) => r.version);
+      if (upstream === undefined || !await upstream.fills(ref)) return null;
+      // An upstream that fails leaves the version unknown rather than failing the search.
+      const listing = await upstream.listing(ref).catch(() => null);
+      return listing?.releases.filter((r) => !r.problem).map((r) => r.version) ?? null;
+    },
   });
   const publishJobs = new PublishJobs<PublishedRelease>(undefined, services.now);
   const asSwiftRef = (ref: { scope?: string; name: string }): PackageRef => packageRef(ref.scope ?? "", ref.name);
@@ -44,11 +81,23 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
       setting: "REGISTRY_MAX_ARCHIVE_BYTES, plus room for metadata and signatures",
     },
     registry,
+    moderation,
+    // Every node deletes its own copies of releases taken down anywhere (no lease: each node's disk is its own).
+    schedule: (scheduler) =>
+      scheduler.add({
+        name: "swift-takedown-sweep",
+        intervalMs: TAKEDOWN_SWEEP_INTERVAL_MS,
+        run: async () => void await moderation.sweep(),
+      }),
     routes: (http) =>
       new Hono<AppEnv>().route(
         SWIFT_BASE_PATH,
         createSwiftApi({
           registry,
+          moderation,
+          search,
+          upstream,
+          pageSize: config.swift.pageSize,
           auth: http.auth,
           publishJobs,
           scratchDir: services.scratchDir,

@@ -10,7 +10,7 @@
 import { type ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
-import { ConflictError, NotFoundError } from "../../errors.ts";
+import { ConflictError } from "../../errors.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
 import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
@@ -18,6 +18,7 @@ import { packageId, type PackageRef } from "./identity.ts";
 import {
   type IdentifierIndex,
   keys,
+  type LocalScope,
   type PackageIndex,
   type ReleaseRecord,
   type SigningRecord,
@@ -72,21 +73,6 @@ export class SwiftRegistry {
   /** The package's index, or `null` when it has no releases. */
   getPackage(ref: PackageRef): Promise<PackageIndex | null> {
     return this.#publisher.read<PackageIndex>(ref);
-  }
-
-  /** The package's index. @throws {NotFoundError} when it does not exist. */
-  async requirePackage(ref: PackageRef): Promise<PackageIndex> {
-    const pkg = await this.getPackage(ref);
-    if (pkg === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
-    return pkg;
-  }
-
-  /** A release. @throws {NotFoundError} when the package or version does not exist. */
-  async requireRelease(ref: PackageRef, version: string): Promise<ReleaseView> {
-    const pkg = await this.requirePackage(ref);
-    const release = pkg.releases[version];
-    if (release === undefined) throw new NotFoundError(`release ${version} of ${packageId(ref)} not found`);
-    return { pkg, release };
   }
 
   /** The bytes of one of a release's manifests (kept in memory once read). */
@@ -168,6 +154,8 @@ export class SwiftRegistry {
             "text/x-swift",
           );
         }
+        // The scope is local from now on (never filled from an upstream), even if the commit fails.
+        await markScopeLocal(this.#documents, ref.scope);
         // Identifier mappings first: harmless if the commit fails, because
         // lookups only answer for URLs that a committed release declares.
         for (const url of repositoryUrls(recordOf(final, inspection))) {
@@ -185,7 +173,8 @@ export class SwiftRegistry {
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
         return { ...base, releases: { ...base.releases, [version]: release } };
       },
-      summarize: (pkg) => summarize(ref, pkg),
+      // The release just committed is live, so there is an entry.
+      summarize: (pkg) => catalogEntry(ref, pkg)!,
       discard: async (final, inspection, winner) => {
         const checksum = final.artifact.sha256Hex;
         if (winner?.releases[version]?.checksum === checksum) return;
@@ -198,27 +187,64 @@ export class SwiftRegistry {
   }
 }
 
-/** The catalog entry of a Swift package: from its latest release. */
-export function summarize(ref: PackageRef, pkg: PackageIndex): CatalogEntry {
-  const versions = sortVersionsDescending(Object.keys(pkg.releases));
-  const latestVersion = versions.find((v) => !v.includes("-")) ?? versions[0];
-  const latest = pkg.releases[latestVersion];
-  const author = latest.metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
-  const authors = [author?.name, author?.organization?.name].filter((n): n is string => typeof n === "string");
-  const description = latest.metadata.description;
+/**
+ * The catalog entry of a Swift package, from its latest release that is not
+ * withdrawn (or yanked, when all are); `undefined` when every release was
+ * taken down.
+ */
+export function catalogEntry(ref: PackageRef, pkg: PackageIndex): CatalogEntry | undefined {
+  const live = sortVersionsDescending(Object.keys(pkg.releases)).filter((v) => !pkg.releases[v].takedown);
+  if (live.length === 0) return undefined;
+  const latestVersion = newestAvailable(live, (v) => pkg.releases[v].yanked !== undefined)!;
   return {
     format: "swift",
     key: ref.key,
     id: `${pkg.scope}.${pkg.name}`,
     scope: pkg.scope,
     name: pkg.name,
-    ...(typeof description === "string" ? { description } : {}),
-    ...(authors.length > 0 ? { authors } : {}),
+    ...metadataSummary(pkg.releases[latestVersion].metadata),
     latestVersion,
-    versions: versions.length,
-    updatedAt: Object.values(pkg.releases).map((r) => r.publishedAt).sort().at(-1)!,
+    versions: live.length,
+    updatedAt: live.map((v) => pkg.releases[v].publishedAt).sort().at(-1)!,
     origin: "local",
   };
+}
+
+/**
+ * The version a package is known by: the newest stable one of `versions`
+ * (highest first) that is not `withdrawn` (or the newest pre-release), and
+ * the same among all of them when every one is withdrawn.
+ */
+export function newestAvailable(
+  versions: readonly string[],
+  withdrawn: (version: string) => boolean,
+): string | undefined {
+  const available = versions.filter((v) => !withdrawn(v));
+  const candidates = available.length > 0 ? available : versions;
+  return candidates.find((v) => !v.includes("-")) ?? candidates[0];
+}
+
+/** What the catalog shows of release metadata: the description, author and organization names, license URL. */
+export function metadataSummary(
+  metadata: Record<string, unknown>,
+): Pick<CatalogEntry, "description" | "authors" | "license"> {
+  const author = metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
+  const authors = [author?.name, author?.organization?.name].filter((n): n is string =>
+    typeof n === "string" && n !== ""
+  );
+  const { description, licenseURL } = metadata;
+  return {
+    ...(typeof description === "string" ? { description } : {}),
+    ...(authors.length > 0 ? { authors } : {}),
+    ...(typeof licenseURL === "string" ? { license: licenseURL } : {}),
+  };
+}
+
+/** Marks `scope` as holding local packages, so no upstream ever fills it (a no-op when it is marked). */
+export async function markScopeLocal(documents: DocumentCache, scope: string): Promise<void> {
+  const key = keys.localScope(scope);
+  if (await documents.read<LocalScope>(key) !== null) return;
+  await documents.update<LocalScope>(key, (current) => current === null ? { scope: scope.toLowerCase() } : undefined);
 }
 
 /** Where a release's archive is stored, and the validators it is served with. */
@@ -242,6 +268,9 @@ function repositoryUrls(release: ReleaseRecord): string[] {
   return [...new Set(urls.map((u) => normalizeRepositoryUrl(String(u))).filter((u): u is string => u !== null))];
 }
 
+/** True when a release that was not taken down declares the URL (only packages that can be served are named). */
 function declaresUrl(pkg: PackageIndex, normalizedUrl: string): boolean {
-  return Object.values(pkg.releases).some((release) => repositoryUrls(release).includes(normalizedUrl));
+  return Object.values(pkg.releases).some((release) =>
+    release.takedown === undefined && repositoryUrls(release).includes(normalizedUrl)
+  );
 }

@@ -23,7 +23,16 @@ export interface SigningRecord {
   signatureFormat: string;
 }
 
-/** One immutable release. */
+/** Who withdrew a release (yank or takedown), when and why. */
+export interface WithdrawalRecord {
+  /** Whole-second ISO 8601 time. */
+  at: string;
+  /** The principal (or `cli:<user>`) that did it. */
+  by: string;
+  reason: string;
+}
+
+/** One immutable release (its bytes never change; it may be yanked or taken down). */
 export interface ReleaseRecord {
   version: string;
   /** Lowercase hex SHA-256 of the archive bytes as received. */
@@ -39,6 +48,10 @@ export interface ReleaseRecord {
   manifests: ManifestRecord[];
   /** Identifies the publish that created the release (never shown to clients). */
   publishId?: string;
+  /** Set while the release is yanked: listed with a problem, still served. */
+  yanked?: WithdrawalRecord;
+  /** Set once the release is taken down: every endpoint answers 410, its bytes are deleted. */
+  takedown?: WithdrawalRecord;
 }
 
 /** A package's index document: its display name and every release. */
@@ -55,6 +68,11 @@ export interface IdentifierIndex {
   packages: string[];
 }
 
+/** Marks a scope with local packages (its presence is what counts). */
+export interface LocalScope {
+  scope: string;
+}
+
 /** Storage keys of the Swift registry. */
 export const keys = {
   packageIndex: (ref: PackageRef) => `swift/packages/${ref.key}/index.json`,
@@ -66,6 +84,14 @@ export const keys = {
     `${keys.releaseDir(ref, version, checksum)}/${filename}`,
   identifiers: (normalizedUrl: string) =>
     `swift/identifiers/${createHash("sha256").update(normalizedUrl).digest("hex")}.json`,
+  /** Marks a scope that holds local packages (written before a release of it commits). */
+  localScope: (scope: string) => `swift/scopes/${scope.toLowerCase()}.json`,
+  /** Releases taken down, whose bytes every node deletes from its own disk too. */
+  takedowns: () => "swift/takedowns.json",
+  /** The checksums first seen for a package filled from the upstream (they never change after). */
+  upstreamPins: (ref: PackageRef) => `swift/upstream/${ref.key}/pins.json`,
+  upstreamArchive: (ref: PackageRef, version: string, checksum: string) =>
+    `swift/upstream/${ref.key}/${version}/${checksum}/source-archive.zip`,
 };
 
 /** Largest accepted `metadata` part. */

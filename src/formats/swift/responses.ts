@@ -8,9 +8,7 @@
 import { createHash } from "node:crypto";
 import { packageId } from "./identity.ts";
 import type { PackageIndex, ReleaseRecord } from "./release.ts";
-import { sortVersionsDescending } from "./version.ts";
 import { ifNoneMatchHits } from "../../http/range.ts";
-import type { SwiftUrls } from "./links.ts";
 
 /** A serialised JSON body and its strong ETag. */
 export interface PreparedJson {
@@ -18,53 +16,34 @@ export interface PreparedJson {
   etag: string;
 }
 
-function prepare(value: unknown): PreparedJson {
+/** `value` serialised once, with its strong ETag. */
+export function prepareJson(value: unknown): PreparedJson {
   const body = new TextEncoder().encode(JSON.stringify(value));
   return { body, etag: `"${createHash("sha1").update(body).digest("hex")}"` };
 }
 
-// Package indexes are replaced, never mutated, so their identity keys the memo.
-// One body per document: a request with another base URL (Host) rebuilds it,
-// so clients varying Host cannot grow memory.
-const listBodies = new WeakMap<PackageIndex, { base: string; prepared: PreparedJson }>();
-const releaseBodies = new WeakMap<ReleaseRecord, { base: string; prepared: PreparedJson }>();
-
-function memo<K extends object>(
-  store: WeakMap<K, { base: string; prepared: PreparedJson }>,
-  owner: K,
-  base: string,
-  make: () => unknown,
-): PreparedJson {
-  const known = store.get(owner);
-  if (known?.base === base) return known.prepared;
-  const prepared = prepare(make());
-  store.set(owner, { base, prepared });
-  return prepared;
-}
-
-/** `{"releases": {"<version>": {"url": ...}}}`, highest version first. */
-export function releaseListBody(urls: SwiftUrls, pkg: PackageIndex): PreparedJson {
-  return memo(listBodies, pkg, urls.base, () => ({
-    releases: Object.fromEntries(
-      sortVersionsDescending(Object.keys(pkg.releases)).map((v) => [v, { url: urls.release(pkg, v) }]),
-    ),
-  }));
-}
+// Release records are replaced, never mutated, so their identity keys the memo.
+const releaseBodies = new WeakMap<ReleaseRecord, PreparedJson>();
 
 /** Release metadata: id, version, the source-archive resource, metadata, publishedAt. */
-export function releaseBody(urls: SwiftUrls, pkg: PackageIndex, release: ReleaseRecord): PreparedJson {
-  return memo(releaseBodies, release, urls.base, () => ({
-    id: packageId(pkg),
-    version: release.version,
-    resources: [{
-      name: "source-archive",
-      type: "application/zip",
-      checksum: release.checksum,
-      ...(release.signing ? { signing: release.signing } : {}),
-    }],
-    metadata: release.metadata,
-    publishedAt: release.publishedAt,
-  }));
+export function releaseBody(pkg: PackageIndex, release: ReleaseRecord): PreparedJson {
+  let prepared = releaseBodies.get(release);
+  if (prepared === undefined) {
+    prepared = prepareJson({
+      id: packageId(pkg),
+      version: release.version,
+      resources: [{
+        name: "source-archive",
+        type: "application/zip",
+        checksum: release.checksum,
+        ...(release.signing ? { signing: release.signing } : {}),
+      }],
+      metadata: release.metadata,
+      publishedAt: release.publishedAt,
+    });
+    releaseBodies.set(release, prepared);
+  }
+  return prepared;
 }
 
 /** A 200 JSON response, or 304 when `If-None-Match` matches. */

@@ -4,38 +4,42 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { type Context, Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
-import { packageId, type PackageRef, packageRef } from "./identity.ts";
-import { swiftVersionCandidates } from "./manifest.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
-import type { ReleaseView, SwiftRegistry } from "./registry.ts";
-import type { ReleaseRecord } from "./release.ts";
-import { parseVersion } from "./version.ts";
 import {
   BadRequestError,
   MethodNotAllowedError,
   NotFoundError,
-  RangeNotSatisfiableError,
   RegistryError,
   ServiceUnavailableError,
   UnauthorizedError,
 } from "../../errors.ts";
-import type { Logger } from "../../log.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { problemResponse } from "../../http/problem.ts";
-import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
-import { alternateManifestLinks, releaseLinks, releaseListLinks, SwiftUrls } from "./links.ts";
+import type { Logger } from "../../log.ts";
+import { SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
+import type { Moderation } from "./moderation.ts";
 import { handlePublish, type PublishedRelease } from "./publish.ts";
-import { jsonResponse, releaseBody, releaseListBody } from "./responses.ts";
+import { addReadRoutes } from "./read_routes.ts";
+import type { SwiftRegistry } from "./registry.ts";
+import type { SwiftSearch } from "./search.ts";
+import { addSearchRoute } from "./search_routes.ts";
+import type { SwiftUpstream } from "./upstream.ts";
+import { addWithdrawalRoutes } from "./withdraw_routes.ts";
 
 /** What the Swift API needs from the host. */
 export interface SwiftApiDeps {
   registry: SwiftRegistry;
+  moderation: Moderation;
+  search: SwiftSearch;
+  /** Pull-through from `REGISTRY_SWIFT_UPSTREAM`, when configured. */
+  upstream?: SwiftUpstream;
   auth: Authenticator;
+  /** Releases per page of a release list. */
+  pageSize: number;
   publishJobs: PublishJobs<PublishedRelease>;
   /** Directory for staging uploads. */
   scratchDir: string;
@@ -64,15 +68,14 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
   const app = new Hono<AppEnv>({ strict: false });
   const urlsFor = (c: Context) => new SwiftUrls(`${deps.publicBaseUrl(c)}${SWIFT_BASE_PATH}`);
-  const readAccess = (c: Context, ref?: PackageRef) => authorizeRead(auth, c.req.raw, ref);
 
   app.use("*", async (c, next) => {
     checkAcceptHeader(c.req.header("accept"));
     await next();
   });
 
-  // Availability (SwiftPM asks only when configured to) and the API root.
-  app.get("/availability", () => new Response(null, { status: 200 }));
+  // Availability (SwiftPM asks only when configured to; SE-0536 adds the capabilities) and the API root.
+  app.get("/availability", () => availabilityResponse());
   app.get("/", () => new Response(null, { status: 200 }));
 
   // Login: SwiftPM POSTs to the registry URL's own path, or to /login.
@@ -88,13 +91,17 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   app.post("/login", login);
 
   app.get("/identifiers", async (c) => {
-    await readAccess(c);
+    await authorizeRead(auth, c.req.raw);
     const url = c.req.query("url");
     if (url === undefined || url.trim() === "") throw new BadRequestError('the "url" query parameter is required');
-    const identifiers = await registry.lookupIdentifiers(url);
+    let identifiers = await registry.lookupIdentifiers(url);
+    if (identifiers.length === 0 && deps.upstream !== undefined) identifiers = await deps.upstream.identifiers(url);
     if (identifiers.length === 0) throw new NotFoundError(`no package is associated with ${url}`);
     return c.json({ identifiers });
   });
+
+  // Registry search (SE-0536), from the catalog in memory.
+  addSearchRoute(app, deps, urlsFor);
 
   app.get("/-/status", async (c) => {
     await authorizeAction(auth, c.req.raw, "admin");
@@ -118,72 +125,9 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     throw new ServiceUnavailableError("the publish failed because of an internal error; try again");
   });
 
-  app.get("/:scope/:name", async (c) => {
-    const ref = packageRef(c.req.param("scope"), stripSuffix(c.req.param("name"), ".json"));
-    await readAccess(c, ref);
-    const pkg = await registry.requirePackage(ref);
-    const urls = urlsFor(c);
-    return jsonResponse(releaseListBody(urls, pkg), c.req.header("if-none-match"), {
-      Link: releaseListLinks(urls, pkg),
-    });
-  });
-
-  app.get("/:scope/:name/:version", async (c) => {
-    const raw = c.req.param("version");
-    const isArchive = raw.endsWith(".zip");
-    const ref = packageRef(c.req.param("scope"), c.req.param("name"));
-    const version = parseVersion(stripSuffix(stripSuffix(raw, ".zip"), ".json"));
-    await readAccess(c, ref);
-    const view = await registry.requireRelease(ref, version);
-    if (isArchive) return await archiveResponse(c, registry, ref, view, deps.logger);
-    const urls = urlsFor(c);
-    return jsonResponse(releaseBody(urls, view.pkg, view.release), c.req.header("if-none-match"), {
-      Link: releaseLinks(urls, view.pkg, version),
-    });
-  });
-
+  addWithdrawalRoutes(app, deps);
+  addReadRoutes(app, deps, urlsFor);
   app.put("/:scope/:name/:version", (c) => handlePublish(c, deps, urlsFor(c)));
-
-  app.get("/:scope/:name/:version/Package.swift", async (c) => {
-    const ref = packageRef(c.req.param("scope"), c.req.param("name"));
-    const version = parseVersion(c.req.param("version"));
-    await readAccess(c, ref);
-    const { pkg, release } = await registry.requireRelease(ref, version);
-    const urls = urlsFor(c);
-    const requested = c.req.query("swift-version");
-    let filename = "Package.swift";
-    if (requested !== undefined) {
-      const candidates = swiftVersionCandidates(requested);
-      if (candidates === null) {
-        throw new BadRequestError(`invalid swift-version "${requested}": expected e.g. 5.9 or 5.9.0`);
-      }
-      const found = candidates.find((name) => release.manifests.some((m) => m.filename === name));
-      if (found === undefined) {
-        return new Response(null, { status: 303, headers: { Location: urls.manifest(pkg, version) } });
-      }
-      filename = found;
-    }
-    const headers: Record<string, string> = {
-      "Content-Type": "text/x-swift",
-      "Content-Disposition": `attachment; filename="${filename}"`,
-      "Cache-Control": "public, immutable",
-      ETag: `"${release.checksum}-${filename}"`,
-    };
-    if (requested === undefined) {
-      const links = alternateManifestLinks(urls, pkg, release);
-      if (links !== null) headers.Link = links;
-    }
-    if (ifNoneMatchHits(c.req.header("if-none-match"), headers.ETag)) {
-      return new Response(null, { status: 304, headers });
-    }
-    if (c.req.method === "HEAD") {
-      // Known from the release record: HEAD reads nothing (and does not count as a cache access).
-      const size = release.manifests.find((m) => m.filename === filename)!.size;
-      return new Response(null, { headers: { ...headers, "Content-Length": String(size) } });
-    }
-    const content = await registry.readManifest(ref, release, filename);
-    return new Response(content, { headers: { ...headers, "Content-Length": String(content.byteLength) } });
-  });
 
   // Known resources, unsupported methods.
   const notAllowed = (allow: string) => () => {
@@ -191,71 +135,21 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   };
   app.all("/identifiers", notAllowed("GET, HEAD"));
   app.all("/availability", notAllowed("GET, HEAD"));
+  app.all("/search", notAllowed("GET, HEAD"));
   app.all("/login", notAllowed("POST"));
+  app.all("/-/yank/:scope/:name/:version", notAllowed("POST, DELETE"));
+  app.all("/-/takedown/:scope/:name/:version", notAllowed("POST"));
   app.all("/:scope/:name", notAllowed("GET, HEAD"));
   app.all("/:scope/:name/:version", notAllowed("GET, HEAD, PUT"));
   app.all("/:scope/:name/:version/Package.swift", notAllowed("GET, HEAD"));
   return app;
 }
 
-function stripSuffix(value: string, suffix: string): string {
-  return value.endsWith(suffix) ? value.slice(0, -suffix.length) : value;
+/** `GET /availability`: available, with registry search (SE-0536). */
+function availabilityResponse(): Response {
+  return new Response(AVAILABILITY_BODY, {
+    headers: { "Content-Type": "application/json", "Content-Length": String(AVAILABILITY_BODY.byteLength) },
+  });
 }
 
-async function archiveResponse(
-  c: Context,
-  registry: SwiftRegistry,
-  ref: PackageRef,
-  { pkg, release }: ReleaseView,
-  logger: Logger,
-): Promise<Response> {
-  const etag = `"${release.checksum}"`;
-  const headers: Record<string, string> = {
-    "Content-Type": "application/zip",
-    "Content-Disposition": `attachment; filename="${pkg.name}-${release.version}.zip"`,
-    "Accept-Ranges": "bytes",
-    "Cache-Control": "public, immutable",
-    ETag: etag,
-    "Last-Modified": new Date(release.publishedAt).toUTCString(),
-    Digest: `sha-256=${hexToBase64(release.checksum)}`,
-    ...signatureHeaders(release),
-  };
-  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
-
-  const ifRange = c.req.header("if-range");
-  const decision = ifRange !== undefined && ifRange.trim() !== etag
-    ? { kind: "full" as const }
-    : parseRange(c.req.header("range"), release.size);
-  if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(release.size);
-  const range = decision.kind === "partial" ? { start: decision.start, end: decision.end } : undefined;
-  const length = range ? range.end - range.start + 1 : release.size;
-  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${release.size}`;
-  headers["Content-Length"] = String(length);
-  const status = range ? 206 : 200;
-  if (c.req.method === "HEAD") return new Response(null, { status, headers });
-
-  const object = await registry.openArchive(ref, release, range);
-  if (object.size !== release.size) {
-    await object.body.cancel();
-    logger.log("error", "stored archive has the wrong size", {
-      package: packageId(ref),
-      version: release.version,
-      expected: release.size,
-      actual: object.size,
-    });
-    throw new ServiceUnavailableError("the stored source archive is damaged; the operator has been alerted");
-  }
-  return new Response(object.body, { status, headers });
-}
-
-function signatureHeaders(release: ReleaseRecord): Record<string, string> {
-  if (!release.signing) return {};
-  return {
-    "X-Swift-Package-Signature-Format": release.signing.signatureFormat,
-    "X-Swift-Package-Signature": release.signing.signatureBase64Encoded,
-  };
-}
-
-function hexToBase64(hex: string): string {
-  return Buffer.from(hex, "hex").toString("base64");
-}
+const AVAILABILITY_BODY = new TextEncoder().encode(JSON.stringify({ capabilities: { search: {} } }));

@@ -1,0 +1,248 @@
+/**
+ * The read endpoints SwiftPM resolves with: the release list, release
+ * metadata, `Package.swift` (and alternates) and the source archive. Local
+ * packages come first; a package this registry does not have comes from the
+ * upstream, when one is configured and may fill it.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Context, Hono } from "hono";
+import { authorizeRead } from "../../auth/access.ts";
+import type { ArtifactInfo } from "../../core/artifacts.ts";
+import { BadRequestError, GoneError, NotFoundError, RangeNotSatisfiableError } from "../../errors.ts";
+import { ServiceUnavailableError } from "../../errors.ts";
+import type { AppEnv } from "../../http/middleware.ts";
+import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
+import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
+import { packageId, type PackageRef, packageRef } from "./identity.ts";
+import { alternateManifestLinks, releaseLinks, type SwiftUrls } from "./links.ts";
+import { swiftVersionCandidates } from "./manifest.ts";
+import type { ReleaseView } from "./registry.ts";
+import type { PackageIndex, SigningRecord } from "./release.ts";
+import { localListing, type ReleaseListing, releaseListPage } from "./release_list.ts";
+import { jsonResponse, releaseBody } from "./responses.ts";
+import type { SwiftApiDeps } from "./routes.ts";
+import type { SwiftUpstream } from "./upstream.ts";
+import { parseVersion, sortVersionsDescending } from "./version.ts";
+
+/** An archive about to be served, wherever it is stored. */
+interface ArchiveToServe {
+  pkg: { scope: string; name: string };
+  version: string;
+  checksum: string;
+  size: number;
+  lastModified: Date;
+  signing?: SigningRecord;
+  open(range?: ByteRange): Promise<ObjectBody>;
+}
+
+/** A manifest about to be served. */
+interface ManifestToServe {
+  filename: string;
+  etag: string;
+  /** The alternate-manifest `Link` (unqualified `Package.swift` only). */
+  link: string | null;
+  /** Known without reading it (for HEAD), when it is. */
+  size?: number;
+  read(): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** Adds the read endpoints to `app`. */
+export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c: Context) => SwiftUrls): void {
+  const { registry } = deps;
+  const readAccess = (c: Context, ref: PackageRef) => authorizeRead(deps.auth, c.req.raw, ref);
+  /** The upstream a package comes from when it is not local, or `undefined` (it is not found). */
+  const upstreamFor = async (ref: PackageRef): Promise<SwiftUpstream | undefined> =>
+    deps.upstream !== undefined && await deps.upstream.fills(ref) ? deps.upstream : undefined;
+
+  app.get("/:scope/:name", async (c) => {
+    const ref = packageRef(c.req.param("scope"), stripSuffix(c.req.param("name"), ".json"));
+    const page = parsePage(c.req.query("page"));
+    await readAccess(c, ref);
+    const pkg = await registry.getPackage(ref);
+    let listing: ReleaseListing | null = null;
+    if (pkg !== null) listing = localListing(pkg);
+    else listing = await (await upstreamFor(ref))?.listing(ref) ?? null;
+    if (listing === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
+    const { prepared, link } = releaseListPage(urlsFor(c), listing, page, deps.pageSize);
+    return jsonResponse(prepared, c.req.header("if-none-match"), { Link: link });
+  });
+
+  app.get("/:scope/:name/:version", async (c) => {
+    const raw = c.req.param("version");
+    const isArchive = raw.endsWith(".zip");
+    const ref = packageRef(c.req.param("scope"), c.req.param("name"));
+    const version = parseVersion(stripSuffix(stripSuffix(raw, ".zip"), ".json"));
+    await readAccess(c, ref);
+    const pkg = await registry.getPackage(ref);
+    if (pkg !== null) {
+      const view = requireRelease(ref, pkg, version);
+      const { release } = view;
+      if (isArchive) {
+        return await archiveResponse(c, deps, {
+          pkg,
+          version,
+          checksum: release.checksum,
+          size: release.size,
+          lastModified: new Date(release.publishedAt),
+          signing: release.signing,
+          open: (range) => registry.openArchive(ref, release, range),
+        });
+      }
+      const versions = sortVersionsDescending(Object.keys(pkg.releases));
+      return jsonResponse(releaseBody(pkg, release), c.req.header("if-none-match"), {
+        Link: releaseLinks(urlsFor(c), pkg, versions, version),
+      });
+    }
+    const upstream = await upstreamFor(ref);
+    if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
+    const release = await upstream.release(ref, version);
+    if (isArchive) {
+      const info: ArtifactInfo = await upstream.archive(ref, release, version);
+      return await archiveResponse(c, deps, {
+        pkg: ref,
+        version,
+        checksum: release.checksum,
+        size: info.size,
+        lastModified: info.lastModified,
+        signing: release.signing,
+        open: (range) => upstream.open(info, range),
+      });
+    }
+    return jsonResponse(release.prepared, c.req.header("if-none-match"), {
+      Link: releaseLinks(urlsFor(c), ref, release.versions, version),
+    });
+  });
+
+  app.get("/:scope/:name/:version/Package.swift", async (c) => {
+    const ref = packageRef(c.req.param("scope"), c.req.param("name"));
+    const version = parseVersion(c.req.param("version"));
+    await readAccess(c, ref);
+    const urls = urlsFor(c);
+    const requested = c.req.query("swift-version");
+    const fallback = () => new Response(null, { status: 303, headers: { Location: urls.manifest(ref, version) } });
+    const pkg = await registry.getPackage(ref);
+    if (pkg !== null) {
+      const { release } = requireRelease(ref, pkg, version);
+      let filename = "Package.swift";
+      if (requested !== undefined) {
+        const candidates = swiftVersionCandidates(requested);
+        if (candidates === null) {
+          throw new BadRequestError(`invalid swift-version "${requested}": expected e.g. 5.9 or 5.9.0`);
+        }
+        const found = candidates.find((name) => release.manifests.some((m) => m.filename === name));
+        if (found === undefined) return fallback();
+        filename = found;
+      }
+      return await manifestResponse(c, {
+        filename,
+        etag: `"${release.checksum}-${filename}"`,
+        link: requested === undefined ? alternateManifestLinks(urls, pkg, version, release.manifests) : null,
+        size: release.manifests.find((m) => m.filename === filename)!.size,
+        read: () => registry.readManifest(ref, release, filename),
+      });
+    }
+    const upstream = await upstreamFor(ref);
+    if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
+    const manifest = await upstream.manifest(ref, version, requested);
+    if (manifest.kind === "fallback") return fallback();
+    return await manifestResponse(c, {
+      filename: manifest.filename,
+      etag: manifest.etag,
+      link: requested === undefined ? alternateManifestLinks(urls, ref, version, manifest.alternates) : null,
+      size: manifest.content.byteLength,
+      read: () => Promise.resolve(manifest.content),
+    });
+  });
+}
+
+/**
+ * A release of a local package.
+ *
+ * @throws {NotFoundError} when there is no such version.
+ * @throws {GoneError} when it was taken down.
+ */
+function requireRelease(ref: PackageRef, pkg: PackageIndex, version: string): ReleaseView {
+  const release = pkg.releases[version];
+  if (release === undefined) throw new NotFoundError(`release ${version} of ${packageId(ref)} not found`);
+  if (release.takedown !== undefined) {
+    const { at, reason } = release.takedown;
+    throw new GoneError(`release ${version} of ${packageId(pkg)} was taken down on ${at}: ${reason}`);
+  }
+  return { pkg, release };
+}
+
+/** The `page` query parameter of a release list (from 1; default 1). */
+function parsePage(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new BadRequestError(`invalid page "${raw}": expected a number from 1`);
+  return Number(raw);
+}
+
+function stripSuffix(value: string, suffix: string): string {
+  return value.endsWith(suffix) ? value.slice(0, -suffix.length) : value;
+}
+
+/** A manifest with its headers, 304 on a matching `If-None-Match`; HEAD reads nothing when the size is known. */
+async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<Response> {
+  const headers: Record<string, string> = {
+    "Content-Type": "text/x-swift",
+    "Content-Disposition": `attachment; filename="${manifest.filename}"`,
+    "Cache-Control": "public, immutable",
+    ETag: manifest.etag,
+  };
+  if (manifest.link !== null) headers.Link = manifest.link;
+  if (ifNoneMatchHits(c.req.header("if-none-match"), manifest.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  if (c.req.method === "HEAD" && manifest.size !== undefined) {
+    return new Response(null, { headers: { ...headers, "Content-Length": String(manifest.size) } });
+  }
+  const content = await manifest.read();
+  return new Response(content, { headers: { ...headers, "Content-Length": String(content.byteLength) } });
+}
+
+/** An archive with its headers: ranges (206/416), `If-None-Match` (304), `If-Range`, signatures. */
+async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveToServe): Promise<Response> {
+  const { checksum, size, signing } = archive;
+  const etag = `"${checksum}"`;
+  const headers: Record<string, string> = {
+    "Content-Type": "application/zip",
+    "Content-Disposition": `attachment; filename="${archive.pkg.name}-${archive.version}.zip"`,
+    "Accept-Ranges": "bytes",
+    "Cache-Control": "public, immutable",
+    ETag: etag,
+    "Last-Modified": archive.lastModified.toUTCString(),
+    Digest: `sha-256=${Buffer.from(checksum, "hex").toString("base64")}`,
+    ...(signing === undefined ? {} : {
+      "X-Swift-Package-Signature-Format": signing.signatureFormat,
+      "X-Swift-Package-Signature": signing.signatureBase64Encoded,
+    }),
+  };
+  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+
+  const ifRange = c.req.header("if-range");
+  const decision = ifRange !== undefined && ifRange.trim() !== etag
+    ? { kind: "full" as const }
+    : parseRange(c.req.header("range"), size);
+  if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(size);
+  const range = decision.kind === "partial" ? { start: decision.start, end: decision.end } : undefined;
+  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+  headers["Content-Length"] = String(range ? range.end - range.start + 1 : size);
+  const status = range ? 206 : 200;
+  if (c.req.method === "HEAD") return new Response(null, { status, headers });
+
+  const object = await archive.open(range);
+  if (object.size !== size) {
+    await object.body.cancel();
+    deps.logger.log("error", "stored archive has the wrong size", {
+      package: packageId(archive.pkg),
+      version: archive.version,
+      expected: size,
+      actual: object.size,
+    });
+    throw new ServiceUnavailableError("the stored source archive is damaged; the operator has been alerted");
+  }
+  return new Response(object.body, { status, headers });
+}
