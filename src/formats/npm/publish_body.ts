@@ -208,10 +208,8 @@ class BodyScanner {
 
   #divert(name: string): Diversion {
     if (this.#attachment !== null) throw new BadRequestError("a publish carries exactly one tarball attachment");
-    const diversion = new Diversion(name);
-    this.#attachment = diversion.stage(this.#options.scratchDir, this.#options.maxAttachmentBytes);
-    // A failed staging (too large, disk) fails the writes waiting on it with its own error.
-    this.#attachment.catch((error) => diversion.abort(error));
+    const diversion = new Diversion(name, this.#options.scratchDir, this.#options.maxAttachmentBytes);
+    this.#attachment = diversion.staged;
     return diversion;
   }
 }
@@ -229,14 +227,24 @@ class Diversion {
   /** A quad with "=" was decoded: the data has ended. */
   #padded = false;
 
-  constructor(name: string) {
+  /** The decoded bytes, staged once the string ends. */
+  readonly staged: Promise<StagedAttachment>;
+
+  constructor(name: string, scratchDir: string, maxBytes: number) {
     this.#name = name;
+    this.staged = this.#stage(scratchDir, maxBytes);
+    // A failed staging (too large, disk full) fails the writes waiting on it.
+    this.staged.catch((error) => this.abort(error));
   }
 
-  /** Stages the decoded bytes. */
-  async stage(scratchDir: string, maxBytes: number): Promise<StagedAttachment> {
+  async #stage(scratchDir: string, maxBytes: number): Promise<StagedAttachment> {
     const file = await stageStream(scratchDir, this.#pipe.readable, maxBytes);
     return { name: this.#name, file, sha1Hex: this.#sha1.digest("hex"), sha512Base64: this.#sha512.digest("base64") };
+  }
+
+  /** The staging's own error when it failed (it explains a failed write best), else `error`. */
+  async #explain(error: unknown): Promise<unknown> {
+    return await this.staged.then(() => error, (failure) => failure);
   }
 
   /** Where the string ends in `chunk` (the index of its closing quote), or -1. */
@@ -263,12 +271,16 @@ class Diversion {
     const bytes = new Uint8Array(Buffer.from(text.slice(0, whole), "base64"));
     this.#sha1.update(bytes);
     this.#sha512.update(bytes);
-    await this.#writer.write(bytes);
+    await this.#writer.write(bytes).catch(async (error) => {
+      throw await this.#explain(error);
+    });
   }
 
   async close(): Promise<void> {
     if (this.#pending !== "") throw this.#invalid();
-    await this.#writer.close();
+    await this.#writer.close().catch(async (error) => {
+      throw await this.#explain(error);
+    });
   }
 
   async abort(reason: unknown): Promise<void> {
