@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ADMIN_TOKEN, startTestServer } from "./support/server.ts";
-import { npmClient, writePackage } from "./support/npm.ts";
+import { npmClient, runNode, writePackage } from "./support/npm.ts";
 import { walk } from "./support/files.ts";
-
-/** Runs `node` with `code` in `dir` and returns what it prints. */
-async function node(dir: string, args: string[]): Promise<string> {
-  const output = await new Deno.Command("node", { args, cwd: dir, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return text.trim();
-}
 
 Deno.test("npm publishes unscoped and scoped packages, and npm install brings them into a project node can run", async () => {
   await using t = await startTestServer();
@@ -38,10 +30,14 @@ Deno.test("npm publishes unscoped and scoped packages, and npm install brings th
   const app = await writePackage(join(npm.dir, "app"), { name: "app", version: "0.0.0", private: true });
   await npm.ok(["install", "@acme/greet"], app);
   assert.equal(
-    await node(app, ["--input-type=module", "-e", 'import { greet } from "@acme/greet"; console.log(greet("npm"));']),
+    await runNode(app, [
+      "--input-type=module",
+      "-e",
+      'import { greet } from "@acme/greet"; console.log(greet("npm"));',
+    ]),
     "[hello npm]",
   );
-  assert.equal(await node(app, ["-e", 'console.log(require("left-util").pad("x"))']), "[x]");
+  assert.equal(await runNode(app, ["-e", 'console.log(require("left-util").pad("x"))']), "[x]");
   const lock = JSON.parse(await Deno.readTextFile(join(app, "package-lock.json")));
   assert.equal(lock.packages["node_modules/@acme/greet"].resolved, `${t.url}/npm/@acme/greet/-/greet-2.1.0.tgz`);
   assert.match(lock.packages["node_modules/left-util"].integrity, /^sha512-/);

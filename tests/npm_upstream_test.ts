@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ADMIN_TOKEN, startTestServer } from "./support/server.ts";
-import { npmClient, writePackage } from "./support/npm.ts";
+import { npmClient, runNode, writePackage } from "./support/npm.ts";
 import { startFakeNpmUpstream } from "./support/fake_npm_upstream.ts";
-
-async function nodeOutput(dir: string, code: string): Promise<string> {
-  const output = await new Deno.Command("node", { args: ["-e", code], cwd: dir, stdout: "piped", stderr: "piped" })
-    .output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout).trim();
-}
 
 Deno.test("npm installs an upstream-only package with its dependency, and again from the cache with the upstream down", async () => {
   await using upstream = await startFakeNpmUpstream([
@@ -26,7 +19,7 @@ Deno.test("npm installs an upstream-only package with its dependency, and again 
     const app = await writePackage(join(npm.dir, "app"), { name: "app", version: "0.0.0", private: true });
     await npm.ok(["install", "@up/main"], app);
     assert.equal(
-      await nodeOutput(app, 'console.log(require("@up/main"), require("up-dep"))'),
+      await runNode(app, ["-e", 'console.log(require("@up/main"), require("up-dep"))']),
       "@up/main@2.0.0 up-dep@1.0.0",
     );
     const lock = JSON.parse(await Deno.readTextFile(join(app, "package-lock.json")));

@@ -78,6 +78,13 @@ export async function npmClient(registry: string, token?: string): Promise<NpmCl
   };
 }
 
+/** Runs `node <args>` in `dir` and returns what it prints (trimmed); fails with its stderr unless it exits 0. */
+export async function runNode(dir: string, args: string[]): Promise<string> {
+  const output = await new Deno.Command("node", { args, cwd: dir, stdout: "piped", stderr: "piped" }).output();
+  if (output.code !== 0) throw new Error(`node ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
+  return new TextDecoder().decode(output.stdout).trim();
+}
+
 /** Writes a package folder: `package.json` from `manifest`, and `files` (path → content). */
 export async function writePackage(
   dir: string,

@@ -186,6 +186,7 @@ export function preparedResponse(prepared: PreparedBody, request: Request): Resp
   return new Response(request.method === "HEAD" ? null : prepared.body, { status: 200, headers: prepared.headers });
 }
 
-function asObject(value: unknown): Record<string, unknown> {
+/** `value` when it is a JSON object, else an empty one. */
+export function asObject(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }

@@ -332,7 +332,8 @@ export class NpmRegistry {
       ref,
       version,
       artifact: input.tarball,
-      metadata: input.manifest,
+      // Transforms and hooks see the version document without what the registry sets itself.
+      metadata: cleanManifest(input.manifest, ref, version),
       filename,
       ensureAbsent(doc) {
         if (doc !== null && (Object.hasOwn(doc.versions, version) || Object.hasOwn(doc.unpublished ?? {}, version))) {

@@ -24,7 +24,7 @@ import { ifNoneMatchHits } from "../../http/range.ts";
 import type { Logger } from "../../log.ts";
 import type { ObjectBody } from "../../storage/object_store.ts";
 import { npmRef } from "./names.ts";
-import { localPackument, NpmUrls, packumentKind, preparedResponse, versionDocument } from "./packument.ts";
+import { asObject, localPackument, NpmUrls, packumentKind, preparedResponse, versionDocument } from "./packument.ts";
 import { parseDistTagsPath, parsePackagePath } from "./paths.ts";
 import { publishInput } from "./publish.ts";
 import { type PublishBody, readPublishBody } from "./publish_body.ts";
@@ -293,8 +293,4 @@ async function search(catalog: Catalog, text: string, sizeParam?: string, fromPa
     total: matches.length,
     time: new Date().toUTCString(),
   };
-}
-
-function asObject(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }

@@ -18,7 +18,14 @@ import type { ObjectBody, ObjectStore } from "../../storage/object_store.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import { manifestSummary } from "./document.ts";
 import { escapedName, tarballFilename } from "./names.ts";
-import { abbreviate, type NpmUrls, type PackumentKind, type PreparedBody, preparePackument } from "./packument.ts";
+import {
+  abbreviate,
+  asObject,
+  type NpmUrls,
+  type PackumentKind,
+  type PreparedBody,
+  preparePackument,
+} from "./packument.ts";
 
 /** Where a tarball of an upstream package comes from and what it must hash to. */
 interface UpstreamTarball {
@@ -151,8 +158,8 @@ export class NpmUpstream {
 /** The tarballs a packument offers, by the file name this server gives them. */
 function tarballsOf(ref: PackageRef, raw: Record<string, unknown>): Map<string, UpstreamTarball> {
   const tarballs = new Map<string, UpstreamTarball>();
-  for (const [version, document] of Object.entries(objectOf(raw.versions))) {
-    const dist = objectOf(objectOf(document).dist);
+  for (const [version, document] of Object.entries(asObject(raw.versions))) {
+    const dist = asObject(asObject(document).dist);
     if (typeof dist.tarball !== "string" || !/^https?:\/\//i.test(dist.tarball)) continue;
     const expected: ExpectedDigests = {};
     const sha512 = typeof dist.integrity === "string"
@@ -173,22 +180,22 @@ function tarballsOf(ref: PackageRef, raw: Record<string, unknown>): Map<string, 
 /** The upstream's packument with every tarball URL pointing here (versions without a checksum dropped). */
 function rewrite(packument: UpstreamPackument, ref: PackageRef, urls: NpmUrls): Record<string, unknown> {
   const versions: Record<string, unknown> = {};
-  for (const [version, document] of Object.entries(objectOf(packument.raw.versions))) {
+  for (const [version, document] of Object.entries(asObject(packument.raw.versions))) {
     const filename = tarballFilename(ref, version);
     if (!packument.tarballs.has(filename)) continue;
-    const source = objectOf(document);
-    versions[version] = { ...source, dist: { ...objectOf(source.dist), tarball: urls.tarball(ref.id, filename) } };
+    const source = asObject(document);
+    versions[version] = { ...source, dist: { ...asObject(source.dist), tarball: urls.tarball(ref.id, filename) } };
   }
   return { ...packument.raw, versions };
 }
 
 function catalogEntry(ref: PackageRef, packument: UpstreamPackument) {
-  const tags = objectOf(packument.raw["dist-tags"]);
-  const versions = objectOf(packument.raw.versions);
+  const tags = asObject(packument.raw["dist-tags"]);
+  const versions = asObject(packument.raw.versions);
   const latestVersion = typeof tags.latest === "string" ? tags.latest : Object.keys(versions).at(-1) ?? "";
-  const modified = objectOf(packument.raw.time).modified;
+  const modified = asObject(packument.raw.time).modified;
   return {
-    ...manifestSummary(objectOf(versions[latestVersion])),
+    ...manifestSummary(asObject(versions[latestVersion])),
     format: "npm",
     key: ref.key,
     id: ref.id,
@@ -199,8 +206,4 @@ function catalogEntry(ref: PackageRef, packument: UpstreamPackument) {
     updatedAt: typeof modified === "string" ? modified : new Date(packument.checkedAt).toISOString(),
     origin: "upstream" as const,
   };
-}
-
-function objectOf(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }
