@@ -278,6 +278,18 @@ Deno.test("hostile tarballs are refused with a clear error and nothing is stored
       /hard link "package\/hard"/,
     ],
     [
+      "entry inside a symlinked directory",
+      tar([
+        pj(),
+        { name: "package/lib", type: "symlink", linkname: "." },
+        { name: "package/lib/evil.js", content: "x" },
+      ]),
+      422,
+      /lies inside the symlink "package\/lib"/,
+    ],
+    ["a device", tar([pj(), { name: "package/dev", type: "character-device" }]), 422, /is a character-device/],
+    ["a fifo", tar([pj(), { name: "package/pipe", type: "fifo" }]), 422, /is a fifo/],
+    [
       "case collision",
       tar([pj(), { name: "package/Readme.md", content: "a" }, { name: "package/README.md", content: "b" }]),
       422,
@@ -301,6 +313,16 @@ Deno.test("hostile tarballs are refused with a clear error and nothing is stored
     assert.match(await npmError(response, status), message, what);
   }
   assert.deepEqual(await storedNpmFiles(t), []);
+
+  // Links that stay inside package/ are fine (npm itself skips links when it extracts).
+  const linked = await tar([
+    pj(),
+    { name: "package/lib/real.js", content: "x" },
+    { name: "package/alias.js", type: "symlink", linkname: "lib/real.js" },
+    { name: "package/copy.js", type: "link", linkname: "package/lib/real.js" },
+  ]);
+  const ok = await put(t, "hostile", publishBody("hostile", "1.0.0", linked));
+  assert.equal(ok.status, 201, await ok.text());
 });
 
 Deno.test("a tarball inflating past REGISTRY_MAX_UNCOMPRESSED_BYTES is refused with 413, whatever its ratio", async () => {

@@ -104,7 +104,7 @@ export async function writePackage(
 export interface TarballEntry {
   name: string;
   content?: string | Uint8Array;
-  type?: "file" | "directory" | "symlink" | "link";
+  type?: "file" | "directory" | "symlink" | "link" | "character-device" | "fifo";
   linkname?: string;
 }
 
