@@ -397,3 +397,33 @@ Deno.test("a tarball over REGISTRY_MAX_ARCHIVE_BYTES is refused with 413 while i
   assert.deepEqual(await storedNpmFiles(t), []);
   assert.deepEqual(await Array.fromAsync(Deno.readDir(join(t.dataDir, "tmp/uploads"))), []);
 });
+
+Deno.test("search finds only packages the caller may read", async () => {
+  const dir = await Deno.makeTempDir();
+  const plugin = join(dir, "hide-secret.js");
+  await Deno.writeTextFile(
+    plugin,
+    `export default () => ({ name: "hide-secret", auth: {
+      authenticate: () => "abstain",
+      authorize: (who, action, pkg) => action === "read" && pkg?.scope === "secret" && who === null ? "deny" : "abstain",
+    } });`,
+  );
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_PLUGINS: plugin } });
+    await publishOk(t, "@secret/thing", "1.0.0");
+    await publishOk(t, "@open/thing", "1.0.0");
+    const names = async (token?: string) => {
+      const response = await fetch(`${t.url}/npm/-/v1/search?text=thing`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      });
+      return (await response.json()).objects.map((o: { package: { name: string } }) => o.package.name).sort();
+    };
+    assert.deepEqual(await names(), ["@open/thing"]);
+    assert.deepEqual(await names(ADMIN_TOKEN), ["@open/thing", "@secret/thing"]);
+    const hidden = await fetch(`${t.url}/npm/@secret%2fthing`);
+    assert.equal(hidden.status, 401);
+    await hidden.body?.cancel();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

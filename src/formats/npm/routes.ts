@@ -106,8 +106,11 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
   });
 
   app.get("/-/v1/search", async (c) => {
-    await readAccess(c);
-    return c.json(await search(deps.catalog, c.req.query("text") ?? "", c.req.query("size"), c.req.query("from")));
+    const principal = await readAccess(c);
+    // Only packages the caller may read are found (authorization plugins may hide some).
+    const readable = (id: string) => auth.authorize(principal, "read", npmRef(id)).then(() => true, () => false);
+    const { text = "", size, from } = c.req.query();
+    return c.json(await search(deps.catalog, readable, text, size, from));
   });
 
   app.on(["GET", "HEAD", "PUT", "DELETE"], "/-/package/*", async (c) => {
@@ -266,12 +269,24 @@ async function tarballResponse(c: Context, object: ObjectBody, expectedSize?: nu
   return new Response(object.body, { headers: { ...headers, "Content-Length": String(object.size) } });
 }
 
-/** `GET /-/v1/search`: packages of the catalog whose text holds every word of `text`, newest change first. */
-async function search(catalog: Catalog, text: string, sizeParam?: string, fromParam?: string) {
+/**
+ * `GET /-/v1/search`: packages of the catalog whose text holds every word of
+ * `text` and that `readable` allows, newest change first.
+ */
+async function search(
+  catalog: Catalog,
+  readable: (id: string) => Promise<boolean>,
+  text: string,
+  sizeParam?: string,
+  fromParam?: string,
+) {
   const size = Math.min(250, Math.max(1, Number.parseInt(sizeParam ?? "20", 10) || 20));
   const from = Math.max(0, Number.parseInt(fromParam ?? "0", 10) || 0);
   const words = text.toLowerCase().split(/\s+/).filter((w) => w !== "");
-  const matches = (await catalog.entries(["npm"])).filter((e: IndexedEntry) => words.every((w) => e.text.includes(w)));
+  const matches: IndexedEntry[] = [];
+  for (const entry of await catalog.entries(["npm"])) {
+    if (words.every((w) => entry.text.includes(w)) && await readable(entry.entry.id)) matches.push(entry);
+  }
   return {
     objects: matches.slice(from, from + size).map(({ entry }) => ({
       package: {
