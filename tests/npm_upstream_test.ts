@@ -28,6 +28,8 @@ Deno.test("npm installs an upstream-only package with its dependency, and again 
   await install();
   const packument = await (await fetch(`${t.url}/npm/@up%2fmain`)).json();
   assert.equal(packument.versions["2.0.0"].dist.tarball, `${t.url}/npm/@up/main/-/main-2.0.0.tgz`);
+  const latest = await (await fetch(`${t.url}/npm/@up/main/latest`)).json();
+  assert.equal(latest.dist.tarball, `${t.url}/npm/@up/main/-/main-2.0.0.tgz`);
 
   // Past the TTL, with the upstream failing: the cached packuments are served stale, the tarballs from storage.
   clock += 120_000;

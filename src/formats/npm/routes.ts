@@ -161,10 +161,13 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
       if (record === undefined) throw new NotFoundError(`${ref.id} has no version or dist-tag "${path.version}"`);
       return c.json(versionDocument(current.name, record.manifest.version as string, record, urls));
     }
-    if (upstream !== undefined && path.kind === "packument") {
+    if (upstream === undefined) throw new NotFoundError(`package ${ref.id} not found`);
+    if (path.kind === "packument") {
       return preparedResponse(await upstream.packument(ref, urls, packumentKind(c.req.header("accept"))), c.req.raw);
     }
-    throw new NotFoundError(`package ${ref.id} not found`);
+    const version = await upstream.version(ref, urls, path.version);
+    if (version === undefined) throw new NotFoundError(`${ref.id} has no version or dist-tag "${path.version}"`);
+    return c.json(version);
   });
 
   app.put("/*", async (c) => {

@@ -45,8 +45,9 @@ interface UpstreamPackument {
   /** By our file name. */
   tarballs: Map<string, UpstreamTarball>;
   size: number;
-  /** Bodies with tarball URLs for one base URL. */
+  /** The packument with tarball URLs for one base URL, and its bodies. */
   base?: string;
+  rewritten?: Record<string, unknown>;
   bodies: Partial<Record<PackumentKind, PreparedBody>>;
 }
 
@@ -83,14 +84,26 @@ export class NpmUpstream {
    */
   async packument(ref: PackageRef, urls: NpmUrls, kind: PackumentKind): Promise<PreparedBody> {
     const packument = await this.#packument(ref);
-    if (packument.base !== urls.base) {
+    const full = this.#rewritten(packument, ref, urls);
+    return packument.bodies[kind] ??= preparePackument(kind === "full" ? full : abbreviate(full), kind);
+  }
+
+  /** One version document (by version or dist-tag) of an upstream package, or `undefined`. */
+  async version(ref: PackageRef, urls: NpmUrls, versionOrTag: string): Promise<unknown> {
+    const full = this.#rewritten(await this.#packument(ref), ref, urls);
+    const tags = asObject(full["dist-tags"]);
+    const version = typeof tags[versionOrTag] === "string" ? tags[versionOrTag] as string : versionOrTag;
+    const versions = asObject(full.versions);
+    return Object.hasOwn(versions, version) ? versions[version] : undefined;
+  }
+
+  #rewritten(packument: UpstreamPackument, ref: PackageRef, urls: NpmUrls): Record<string, unknown> {
+    if (packument.base !== urls.base || packument.rewritten === undefined) {
       packument.base = urls.base;
+      packument.rewritten = rewrite(packument, ref, urls);
       packument.bodies = {};
     }
-    return packument.bodies[kind] ??= preparePackument(
-      kind === "full" ? rewrite(packument, ref, urls) : abbreviate(rewrite(packument, ref, urls)),
-      kind,
-    );
+    return packument.rewritten;
   }
 
   /** The dist-tags of an upstream package. */
