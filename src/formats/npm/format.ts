@@ -19,7 +19,7 @@ import { errorHeaders } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { npmRefOf } from "./names.ts";
 import { NpmRegistry } from "./registry.ts";
-import { createNpmApi, NPM_AUTH_CHALLENGE, NPM_BASE_PATH } from "./routes.ts";
+import { createNpmApi, MAX_DOCUMENT_BYTES, NPM_AUTH_CHALLENGE, NPM_BASE_PATH } from "./routes.ts";
 import { inspectTarball } from "./tarball.ts";
 import { NpmUpstream } from "./upstream.ts";
 
@@ -46,6 +46,11 @@ export function createNpmFormat(services: FormatServices): Format {
   return {
     id: "npm",
     paths: [NPM_BASE_PATH],
+    // The tarball travels as base64 (4 bytes for every 3) inside the JSON document.
+    uploadLimit: {
+      bytes: Math.ceil(config.maxArchiveBytes / 3) * 4 + MAX_DOCUMENT_BYTES,
+      setting: "REGISTRY_MAX_ARCHIVE_BYTES as base64, plus room for the publish document",
+    },
     routes: (http) =>
       new Hono<AppEnv>().route(
         NPM_BASE_PATH,

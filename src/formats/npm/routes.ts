@@ -42,7 +42,7 @@ export const NPM_BASE_PATH = "/npm";
 export const NPM_AUTH_CHALLENGE = 'Bearer realm="npm"';
 
 /** Largest publish document without its tarball (packuments with long readmes stay far below). */
-const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const MAX_SMALL_BODY_BYTES = 64 * 1024;
 
 /** What the npm API needs from the host. */
