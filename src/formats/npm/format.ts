@@ -100,7 +100,7 @@ export function createNpmFormat(services: FormatServices): Format {
           tarball,
           tags: "auto" as const,
         };
-        const doc = await registry.commit(input, await registry.prepare(input, { transforms: "ingest" }));
+        const doc = await registry.publish(input, { transforms: "ingest" });
         return { status: "published", checksum: doc.versions[release.version].tarball.sha256 };
       } catch (error) {
         if (error instanceof ConflictError || error instanceof ForbiddenError) return { status: "exists" };

@@ -12,7 +12,7 @@ import type { ArchiveLimits } from "../../core/archive.ts";
 import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
-import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
+import type { FinalArtifact, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
@@ -107,22 +107,15 @@ export class NpmRegistry {
   }
 
   /**
-   * Validates a publish without storing anything (see {@link Publisher.prepare}).
+   * Publishes a version through the core's pipeline (see {@link Publisher.prepare}): validated, transformed,
+   * stored and committed. Returns the package's document.
    *
    * @throws {ForbiddenError} when the version exists or existed (npm's registry answers 403 too).
    * @throws {UnprocessableError} when the tarball is refused.
    */
-  async prepare(input: NpmPublishInput, options: PrepareOptions = {}): Promise<PreparedPublish<NpmPackageDocument>> {
+  async publish(input: NpmPublishInput, options: PrepareOptions = {}): Promise<NpmPackageDocument> {
     try {
-      return await this.#options.publisher.prepare(this.#plan(input), options);
-    } catch (error) {
-      throw await this.#explainConflict(input, error);
-    }
-  }
-
-  /** Stores and commits a prepared publish, with the same conflict answer as {@link prepare}. */
-  async commit(input: NpmPublishInput, prepared: PreparedPublish<NpmPackageDocument>): Promise<NpmPackageDocument> {
-    try {
+      const prepared = await this.#options.publisher.prepare(this.#plan(input), options);
       return await prepared.commit();
     } catch (error) {
       throw await this.#explainConflict(input, error);

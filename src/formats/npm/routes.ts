@@ -193,8 +193,7 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
         return c.json({ ok: true, id: ref.id });
       }
       const input = publishInput(ref, { ...body, attachment: body.attachment });
-      const prepared = await registry.prepare(input);
-      const doc = await registry.commit(input, prepared);
+      const doc = await registry.publish(input);
       return c.json({ ok: true, id: ref.id, rev: doc.rev }, 201);
     } finally {
       await body.attachment?.file.dispose();
