@@ -7,13 +7,7 @@
 import { Hono } from "hono";
 import * as semver from "semver";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  type RegistryError,
-  UnprocessableError,
-} from "../../errors.ts";
+import { BadRequestError, ConflictError, ForbiddenError, type RegistryError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { errorHeaders } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
@@ -88,10 +82,8 @@ export function createNpmFormat(services: FormatServices): Format {
         if (semver.valid(release.version) !== release.version) {
           throw new BadRequestError(`"${release.version}" is not a valid semantic version`);
         }
+        // The version document comes from the tarball (the publish checks that it names this version).
         const { packageJson, readme } = await inspectTarball(tarball.path, config.archiveLimits);
-        if (packageJson.name !== ref.id || packageJson.version !== release.version) {
-          throw new UnprocessableError(`the tarball's package.json does not name ${ref.id}@${release.version}`);
-        }
         const input = {
           ref,
           version: release.version,
