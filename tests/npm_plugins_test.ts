@@ -57,8 +57,11 @@ Deno.test("transforms and afterPublish hooks see npm releases with format npm; s
     await using t = await startTestServer({ env: { REGISTRY_CONFIG: join(dir, "config.json") } });
     await using npm = await npmClient(`${t.url}/npm/`, ADMIN_TOKEN);
     await npm.ok(["publish"], await writePackage(join(dir, "pkg"), { name: "@acme/watched", version: "1.0.0" }));
+    // The source may run on its own meanwhile (the scheduler starts it): look for this publish's records.
+    const watched = (l: { package?: { name?: string }; id?: string }) =>
+      l.package?.name === "watched" || l.id === "@acme/watched";
     const seen = await eventually("the afterPublish hook ran", async () => {
-      const all = await lines();
+      const all = (await lines()).filter(watched);
       return all.some((l) => l.kind === "afterPublish") ? all : undefined;
     });
     const transform = seen.find((l) => l.kind === "transform");
@@ -86,8 +89,8 @@ Deno.test("transforms and afterPublish hooks see npm releases with format npm; s
     assert.match((await refused.json()).error, /npm-watcher: the number of the beast/);
 
     await t.server.scheduler.runNow("source-npm-tarballs");
-    const ingest = await eventually("the source ran", async () => (await lines()).find((l) => l.kind === "ingest"));
-    assert.equal(ingest.status, "published");
+    const ingests = async () => (await lines()).filter((l) => l.kind === "ingest").map((l) => l.status);
+    await eventually("the source ran", async () => (await ingests()).length > 0);
     const ingested = await (await fetch(`${t.url}/npm/ingested`)).json();
     assert.equal(ingested["dist-tags"].latest, "1.2.0");
     assert.equal(ingested.versions["1.2.0"].description, "from a source");
@@ -98,10 +101,13 @@ Deno.test("transforms and afterPublish hooks see npm releases with format npm; s
       await Deno.readTextFile(join(app, "node_modules/ingested/index.js")),
       'module.exports = "ingested@1.2.0";\n',
     );
-    // Ingesting the same version again changes nothing.
+    // However often the source runs, the version is published once; later passes find it there.
     await t.server.scheduler.runNow("source-npm-tarballs");
-    await eventually("the second pass ran", async () => (await lines()).filter((l) => l.kind === "ingest").length > 1);
-    assert.equal((await lines()).filter((l) => l.kind === "ingest")[1].status, "exists");
+    const outcomes = await eventually("a second pass ran", async () => {
+      const all = await ingests();
+      return all.length > 1 ? all : undefined;
+    });
+    assert.deepEqual(outcomes.filter((o) => o !== "exists"), ["published"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
