@@ -11,8 +11,8 @@
  */
 import { createTarDecoder } from "modern-tar";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
-import type { ArchiveLimits } from "./archive.ts";
-import { isSafeRelativePath, resolveLink } from "./archive_paths.ts";
+import { PathTree, resolveLink, unsafeName } from "./zip_paths.ts";
+import type { ArchiveLimits } from "./zip_scan.ts";
 
 /** One entry, as a visitor sees it. */
 export interface TarEntry {
@@ -150,8 +150,9 @@ export async function scanTarGz(path: string, options: TarScanOptions): Promise<
 class EntryChecker {
   readonly #root: string;
   readonly #label: string;
-  /** Lower-cased NFC paths seen, to the spelling first seen. */
-  readonly #seen = new Map<string, string>();
+  /** Case collisions and entries inside files or symlinks, whatever the order (shared with the zip checks). */
+  readonly #tree = new PathTree();
+  readonly #files = new Set<string>();
   readonly #symlinks = new Map<string, string>();
   readonly #hardlinks = new Map<string, string>();
 
@@ -164,35 +165,21 @@ class EntryChecker {
     const path = header.name.replace(/\/+$/, "");
     const type = entryType(header.type);
     if (type === null) {
-      throw new UnprocessableError(
-        `${this.#label} entry "${path}" is a ${header.type}; only files, directories and links are allowed`,
-      );
+      throw this.#refuse(`entry "${path}" is a ${header.type}; only files, directories and links are allowed`);
     }
-    if (!isSafeRelativePath(path)) {
-      throw new UnprocessableError(
-        `${this.#label} entry "${path}" is not a safe relative path (absolute, "..", "." or empty segment)`,
-      );
-    }
+    // deno-lint-ignore no-control-regex
+    const unsafe = unsafeName(path) ?? (/[\u0001-\u001f]/.test(path) ? "control character" : null);
+    if (unsafe !== null) throw this.#refuse(`entry "${path}" is not a safe relative path (${unsafe})`);
     const segments = path.split("/");
     if (segments[0] !== this.#root || (segments.length === 1 && type !== "directory")) {
-      throw new UnprocessableError(`${this.#label} entry "${path}" lies outside "${this.#root}/"`);
+      throw this.#refuse(`entry "${path}" lies outside "${this.#root}/"`);
     }
-    const folded = path.normalize("NFC").toLowerCase();
-    const earlier = this.#seen.get(folded);
-    if (earlier !== undefined && !(type === "directory" && earlier === path)) {
-      throw new UnprocessableError(
-        earlier === path
-          ? `${this.#label} entry "${path}" appears more than once`
-          : `${this.#label} entries "${earlier}" and "${path}" differ only in case or Unicode form`,
-      );
+    if (type !== "directory") {
+      if (this.#files.has(path)) throw this.#refuse(`entry "${path}" appears more than once`);
+      this.#files.add(path);
     }
-    this.#seen.set(folded, path);
-    for (let depth = 1; depth < segments.length; depth++) {
-      const parent = segments.slice(0, depth).join("/");
-      if (this.#symlinks.has(parent)) {
-        throw new UnprocessableError(`${this.#label} entry "${path}" lies inside the symlink "${parent}"`);
-      }
-    }
+    const problem = this.#tree.add({ name: path, type: type === "link" ? "file" : type, size: header.size });
+    if (problem !== null) throw this.#refuse(problem);
     const linkname = header.linkname ?? "";
     if (type === "symlink") this.#symlinks.set(path, linkname);
     if (type === "link") this.#hardlinks.set(path, linkname);
@@ -204,17 +191,18 @@ class EntryChecker {
     for (const [path, target] of this.#symlinks) {
       const resolved = resolveLink(path, target, this.#symlinks);
       if (resolved === null || resolved.split("/")[0] !== this.#root || resolved === this.#root) {
-        throw new UnprocessableError(`${this.#label} symlink "${path}" points outside "${this.#root}/" ("${target}")`);
+        throw this.#refuse(`symlink "${path}" points outside "${this.#root}/" ("${target}")`);
       }
     }
     for (const [path, target] of this.#hardlinks) {
-      const clean = target.replace(/\/+$/, "");
-      if (!isSafeRelativePath(clean) || clean.split("/")[0] !== this.#root || !this.#seen.has(clean.toLowerCase())) {
-        throw new UnprocessableError(
-          `${this.#label} hard link "${path}" must point to an earlier entry inside "${this.#root}/" ("${target}")`,
-        );
+      if (!this.#files.has(target.replace(/\/+$/, ""))) {
+        throw this.#refuse(`hard link "${path}" must point to a file inside "${this.#root}/" ("${target}")`);
       }
     }
+  }
+
+  #refuse(problem: string): UnprocessableError {
+    return new UnprocessableError(`${this.#label} ${problem}`);
   }
 }
 

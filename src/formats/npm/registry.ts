@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import * as semver from "semver";
-import type { ArchiveLimits } from "../../core/archive.ts";
+import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ArchiveLimits } from "../../core/archive.ts";
+import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import { readEntryBytes, scanTarGz } from "../../core/tar_archive.ts";
 import { UnprocessableError } from "../../errors.ts";
 
