@@ -368,7 +368,7 @@ Deno.test("a hung S3 is answered with 503 within REGISTRY_S3_TIMEOUT, and a stal
     await using origin = await startTestServer({ env: s3.env });
     await publishOk(origin, "mona/LinkedList/1.0.0", archive);
   }
-  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms", ...DISK_ONLY } });
+  await using t = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "2s", ...DISK_ONLY } });
   await (await get(`${t.swift}/mona/LinkedList/1.0.0`)).body?.cancel();
 
   s3.fault("stall", "source-archive.zip");
@@ -377,7 +377,7 @@ Deno.test("a hung S3 is answered with 503 within REGISTRY_S3_TIMEOUT, and a stal
   s3.fault(null);
   assert.deepEqual(await download(`${t.swift}/mona/LinkedList/1.0.0.zip`), archive);
 
-  await using fresh = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "500ms", ...DISK_ONLY } });
+  await using fresh = await startTestServer({ env: { ...s3.env, REGISTRY_S3_TIMEOUT: "2s", ...DISK_ONLY } });
   s3.fault("hang");
   // Without deadlines this request would never be answered.
   const response = await get(`${fresh.swift}/mona/LinkedList/1.0.0.zip`);

@@ -6,6 +6,7 @@
  */
 import type { FormatDefinition } from "./format.ts";
 import { goFormat } from "./go/format.ts";
+import { npmFormat } from "./npm/format.ts";
 import { swiftFormat } from "./swift/format.ts";
 import { cacheFormat } from "./cache/format.ts";
 
@@ -14,4 +15,5 @@ export const FORMATS: readonly FormatDefinition[] = [
   swiftFormat,
   goFormat,
   cacheFormat,
+  npmFormat,
 ];

@@ -1,0 +1,222 @@
+/**
+ * Pull-through from an upstream npm registry (`REGISTRY_NPM_UPSTREAM`) for
+ * names that have never had a local release: the upstream's packument (cached,
+ * revalidated, served stale while the upstream fails, by the core's
+ * {@link Upstream}) with tarball URLs rewritten to this server; tarballs
+ * downloaded once, checked against the packument's `dist.integrity` (SHA-512)
+ * or `dist.shasum` (SHA-1), stored, then served like local ones.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Artifacts } from "../../core/artifacts.ts";
+import type { Catalog } from "../../core/catalog.ts";
+import { keySegment, type PackageRef } from "../../core/package.ts";
+import type { ExpectedDigests, Upstream } from "../../core/upstream.ts";
+import { BadGatewayError, NotFoundError } from "../../errors.ts";
+import type { ObjectBody, ObjectStore } from "../../storage/object_store.ts";
+import { LruCache } from "../../util/lru_cache.ts";
+import { manifestSummary } from "./document.ts";
+import { escapedName, tarballFilename } from "./names.ts";
+import {
+  abbreviate,
+  asObject,
+  type NpmUrls,
+  type PackumentKind,
+  type PreparedBody,
+  preparePackument,
+} from "./packument.ts";
+
+/** Where a tarball of an upstream package comes from and what it must hash to. */
+interface UpstreamTarball {
+  version: string;
+  url: string;
+  expected: ExpectedDigests;
+  /** The digest in its storage key (hex). */
+  digestHex: string;
+}
+
+/** An upstream packument, parsed once per confirmation, with what was derived from it. */
+interface UpstreamPackument {
+  checkedAt: number;
+  stale: boolean;
+  /** The upstream's packument. */
+  raw: Record<string, unknown>;
+  /** By our file name. */
+  tarballs: Map<string, UpstreamTarball>;
+  size: number;
+  /** The packument with tarball URLs for one base URL, and its bodies. */
+  base?: string;
+  rewritten?: Record<string, unknown>;
+  bodies: Partial<Record<PackumentKind, PreparedBody>>;
+}
+
+/** Dependencies of an {@link NpmUpstream}. */
+export interface NpmUpstreamOptions {
+  upstream: Upstream;
+  artifacts: Artifacts;
+  store: ObjectStore;
+  catalog: Catalog;
+  /** How long a confirmed packument is used without asking the core (its TTL). */
+  ttlMs: number;
+  now: () => number;
+}
+
+/** Parsed packuments kept in memory (by their body size). */
+const MEMORY_BYTES = 64 * 1024 * 1024;
+
+/** Packages of an upstream npm registry, served as this registry's. */
+export class NpmUpstream {
+  readonly #options: NpmUpstreamOptions;
+  readonly #packuments = new LruCache<string, UpstreamPackument>(MEMORY_BYTES, (p) => p.size);
+  readonly #stored = new LruCache<string, { size: number; lastModified: Date }>(10_000);
+
+  constructor(options: NpmUpstreamOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * The package's packument from the upstream, with tarball URLs of this
+   * server.
+   *
+   * @throws {NotFoundError} when the upstream does not have it.
+   * @throws {BadGatewayError} / {GatewayTimeoutError} when it fails and nothing is cached.
+   */
+  async packument(ref: PackageRef, urls: NpmUrls, kind: PackumentKind): Promise<PreparedBody> {
+    const packument = await this.#packument(ref);
+    const full = this.#rewritten(packument, ref, urls);
+    return packument.bodies[kind] ??= preparePackument(kind === "full" ? full : abbreviate(full), kind);
+  }
+
+  /** One version document (by version or dist-tag) of an upstream package, or `undefined`. */
+  async version(ref: PackageRef, urls: NpmUrls, versionOrTag: string): Promise<unknown> {
+    const full = this.#rewritten(await this.#packument(ref), ref, urls);
+    const tags = asObject(full["dist-tags"]);
+    const version = typeof tags[versionOrTag] === "string" ? tags[versionOrTag] as string : versionOrTag;
+    const versions = asObject(full.versions);
+    return Object.hasOwn(versions, version) ? versions[version] : undefined;
+  }
+
+  #rewritten(packument: UpstreamPackument, ref: PackageRef, urls: NpmUrls): Record<string, unknown> {
+    if (packument.base !== urls.base || packument.rewritten === undefined) {
+      packument.base = urls.base;
+      packument.rewritten = rewrite(packument, ref, urls);
+      packument.bodies = {};
+    }
+    return packument.rewritten;
+  }
+
+  /** The dist-tags of an upstream package. */
+  async distTags(ref: PackageRef): Promise<Record<string, unknown>> {
+    const tags = (await this.#packument(ref)).raw["dist-tags"];
+    return typeof tags === "object" && tags !== null ? tags as Record<string, unknown> : {};
+  }
+
+  /**
+   * Opens the tarball `filename` of an upstream package: downloaded and
+   * verified on first use, then from storage.
+   *
+   * @throws {NotFoundError} when the packument has no such tarball.
+   * @throws {BadGatewayError} when the upstream fails or its bytes do not match.
+   */
+  async openTarball(ref: PackageRef, filename: string): Promise<ObjectBody> {
+    const tarball = (await this.#packument(ref)).tarballs.get(filename);
+    if (tarball === undefined) throw new NotFoundError(`${ref.id} has no tarball ${filename}`);
+    const key = `upstream/npm/tarballs/${ref.key}/${keySegment(tarball.version)}/${tarball.digestHex}.tgz`;
+    let stored = this.#stored.get(key);
+    if (stored === undefined) {
+      await this.#options.upstream.fetchArtifact(tarball.url, key, tarball.expected, "application/octet-stream");
+      const head = await this.#options.store.head(key);
+      if (head === null) throw new BadGatewayError(`the tarball ${filename} of ${ref.id} could not be kept`);
+      stored = { size: head.size, lastModified: head.lastModified };
+      this.#stored.set(key, stored);
+    }
+    return await this.#options.artifacts.open({ key, etag: `"${tarball.digestHex}"`, ...stored });
+  }
+
+  async #packument(ref: PackageRef): Promise<UpstreamPackument> {
+    const known = this.#packuments.get(ref.key);
+    if (known !== undefined && !known.stale && this.#options.now() - known.checkedAt < this.#options.ttlMs) {
+      return known;
+    }
+    const document = await this.#options.upstream.document(escapedName(ref), "application/json");
+    if (document === null) throw new NotFoundError(`package ${ref.id} not found here or upstream`);
+    if (known !== undefined && known.checkedAt === document.checkedAt) {
+      known.stale = document.stale;
+      return known;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(document.body));
+    } catch {
+      throw new BadGatewayError(`the upstream's packument of ${ref.id} is not valid JSON`);
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw) || (raw as { name?: unknown }).name !== ref.id) {
+      throw new BadGatewayError(`the upstream's packument of ${ref.id} is not a packument of that package`);
+    }
+    const parsed: UpstreamPackument = {
+      checkedAt: document.checkedAt,
+      stale: document.stale,
+      raw: raw as Record<string, unknown>,
+      tarballs: tarballsOf(ref, raw as Record<string, unknown>),
+      size: document.body.byteLength,
+      bodies: {},
+    };
+    this.#packuments.set(ref.key, parsed);
+    await this.#options.catalog.record(catalogEntry(ref, parsed));
+    return parsed;
+  }
+}
+
+/** The tarballs a packument offers, by the file name this server gives them. */
+function tarballsOf(ref: PackageRef, raw: Record<string, unknown>): Map<string, UpstreamTarball> {
+  const tarballs = new Map<string, UpstreamTarball>();
+  for (const [version, document] of Object.entries(asObject(raw.versions))) {
+    const dist = asObject(asObject(document).dist);
+    if (typeof dist.tarball !== "string" || !/^https?:\/\//i.test(dist.tarball)) continue;
+    const expected: ExpectedDigests = {};
+    const sha512 = typeof dist.integrity === "string"
+      ? dist.integrity.split(/\s+/).find((h) => h.startsWith("sha512-"))?.slice("sha512-".length)
+      : undefined;
+    if (sha512 !== undefined) expected.sha512 = sha512;
+    if (typeof dist.shasum === "string" && /^[0-9a-f]{40}$/i.test(dist.shasum)) {
+      expected.sha1 = dist.shasum.toLowerCase();
+    }
+    // A tarball no checksum vouches for is never fetched.
+    const digestHex = sha512 !== undefined ? Buffer.from(sha512, "base64").toString("hex") : expected.sha1;
+    if (digestHex === undefined || digestHex === "") continue;
+    tarballs.set(tarballFilename(ref, version), { version, url: dist.tarball, expected, digestHex });
+  }
+  return tarballs;
+}
+
+/** The upstream's packument with every tarball URL pointing here (versions without a checksum dropped). */
+function rewrite(packument: UpstreamPackument, ref: PackageRef, urls: NpmUrls): Record<string, unknown> {
+  const versions: Record<string, unknown> = {};
+  for (const [version, document] of Object.entries(asObject(packument.raw.versions))) {
+    const filename = tarballFilename(ref, version);
+    if (!packument.tarballs.has(filename)) continue;
+    const source = asObject(document);
+    versions[version] = { ...source, dist: { ...asObject(source.dist), tarball: urls.tarball(ref.id, filename) } };
+  }
+  return { ...packument.raw, versions };
+}
+
+function catalogEntry(ref: PackageRef, packument: UpstreamPackument) {
+  const tags = asObject(packument.raw["dist-tags"]);
+  const versions = asObject(packument.raw.versions);
+  const latestVersion = typeof tags.latest === "string" ? tags.latest : Object.keys(versions).at(-1) ?? "";
+  const modified = asObject(packument.raw.time).modified;
+  return {
+    ...manifestSummary(asObject(versions[latestVersion])),
+    format: "npm",
+    key: ref.key,
+    id: ref.id,
+    ...(ref.scope === undefined ? {} : { scope: ref.scope }),
+    name: ref.name,
+    latestVersion,
+    versions: Object.keys(versions).length,
+    updatedAt: typeof modified === "string" ? modified : new Date(packument.checkedAt).toISOString(),
+    origin: "upstream" as const,
+  };
+}
