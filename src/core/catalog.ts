@@ -101,6 +101,26 @@ export class Catalog {
     });
   }
 
+  /**
+   * Replaces the local entries of `format` with `entries` (rebuilt from the
+   * stored packages at `since`): upstream entries stay, and so do local ones
+   * recorded after `since` by publishes that ran meanwhile.
+   */
+  async replaceLocal(format: string, entries: CatalogEntry[], since: string): Promise<void> {
+    await this.#documents.update<CatalogDocument>(documentKey(format), (current) => {
+      const kept = Object.values(current?.entries ?? {}).filter((e) => e.origin === "upstream" || e.updatedAt > since);
+      const rebuilt = Object.fromEntries(entries.map((e) => [e.key, e]));
+      for (const entry of kept) if (!(entry.key in rebuilt) || entry.origin === "local") rebuilt[entry.key] = entry;
+      if (current !== null && JSON.stringify(current.entries) === JSON.stringify(rebuilt)) return undefined;
+      return { entries: rebuilt };
+    });
+  }
+
+  /** True when `format` has a catalog document (a registry that predates the catalog has none to start with). */
+  async has(format: string): Promise<boolean> {
+    return (await this.#documents.read<CatalogDocument>(documentKey(format))) !== null;
+  }
+
   /** The summary of one package, or `undefined`. */
   async get(format: string, key: string): Promise<CatalogEntry | undefined> {
     return (await this.#documents.read<CatalogDocument>(documentKey(format)))?.entries[key];

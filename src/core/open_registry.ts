@@ -36,6 +36,8 @@ export interface OpenRegistry {
   sources: SourceRegistry;
   /** Package summaries of every served format. */
   catalog: Catalog;
+  /** The JSON documents of the core and the formats (package documents, indexes, the catalog). */
+  documents: DocumentCache;
   /** Where uploads and transformed archives are staged: a directory of this process only. */
   scratchDir: string;
   close(): Promise<void>;
@@ -150,6 +152,7 @@ export async function openRegistry(
     formats,
     sources,
     catalog,
+    documents,
     scratchDir,
     async close() {
       for (const format of formats) await format.close?.();

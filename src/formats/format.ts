@@ -15,7 +15,7 @@ import type { IngestOutcome, IngestRelease, PackageName, VersionInfo } from "../
 import type { Authenticator } from "../auth/auth.ts";
 import type { Config } from "../config.ts";
 import type { Artifacts } from "../core/artifacts.ts";
-import type { Catalog } from "../core/catalog.ts";
+import type { Catalog, CatalogEntry } from "../core/catalog.ts";
 import type { PackageRef } from "../core/package.ts";
 import type { Upstream } from "../core/upstream.ts";
 import type { Publisher } from "../core/publisher.ts";
@@ -98,6 +98,12 @@ export interface Format {
   ingest(ref: PackageRef, release: IngestRelease): Promise<IngestOutcome>;
   /** Registers the format's recurring jobs (sweeps) with the server's scheduler. */
   schedule?(scheduler: Pick<Scheduler, "add" | "requestRun">): void;
+  /**
+   * The catalog entry of one of its stored package documents (as the
+   * publisher stores it), or `null` when it has no version to show; used to
+   * rebuild the catalog. Formats without package documents leave it out.
+   */
+  catalogEntry?(document: unknown): CatalogEntry | null;
   /** Waits for the format's background work (asynchronous publishes) at shutdown. */
   close?(): Promise<void>;
 }

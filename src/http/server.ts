@@ -10,6 +10,7 @@ import { type Config, ConfigError } from "../config.ts";
 import { hostname } from "node:os";
 import { openRegistry } from "../core/open_registry.ts";
 import { startSources } from "../ingest/sources.ts";
+import { catalogMissing, rebuildCatalog } from "../formats/catalog_rebuild.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { LeaseManager } from "../storage/leases.ts";
 import type { Logger } from "../log.ts";
@@ -79,6 +80,16 @@ export async function startServer(
     scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
   for (const format of open.formats) format.schedule?.(scheduler);
+  // The catalog is rebuilt soon after start when a format has packages but no catalog (they predate it), then daily.
+  scheduler.add({
+    name: "catalog-rebuild",
+    intervalMs: 24 * 3_600_000,
+    firstRunAfterMs: await catalogMissing(open.formats, storage.store, open.catalog) ? 0 : 24 * 3_600_000,
+    leaseTtlMs: 10 * 60_000,
+    run: () =>
+      rebuildCatalog(open.formats, storage.store, open.documents, open.catalog, logger, options.now ?? Date.now)
+        .then(() => {}),
+  });
   const sources = startSources(config, open, scheduler, logger, metrics);
   const ingestion = sources.github;
   const status = async () => ({

@@ -16,7 +16,7 @@ import { ModuleRuleError } from "./module.ts";
 import { MAX_ZIP_BYTES, zipLimitSetting } from "./module_zip.ts";
 import { compileModulePatterns } from "./patterns.ts";
 import { PullThrough } from "./pull_through.ts";
-import { GoRegistry, moduleRef } from "./registry.ts";
+import { GoRegistry, type ModuleDocument, moduleRef, summarize } from "./registry.ts";
 import { createGoApi, GO_AUTH_CHALLENGE, GO_BASE_PATH } from "./routes.ts";
 
 /** Builds the Go format. */
@@ -69,6 +69,10 @@ export function createGoFormat(services: FormatServices): Format {
       ),
     errorResponse: goErrorResponse,
     ref,
+    catalogEntry: (document) => {
+      const module = document as ModuleDocument;
+      return Object.keys(module.versions).length === 0 ? null : summarize(moduleRef(module.path), module);
+    },
     async versions(pkg) {
       const document = await registry.read(ref(pkg));
       if (document === null || Object.keys(document.versions).length === 0) return null;

@@ -11,7 +11,8 @@ import { BadRequestError, ConflictError, ForbiddenError, type RegistryError } fr
 import type { AppEnv } from "../../http/middleware.ts";
 import { errorHeaders } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
-import { npmRefOf } from "./names.ts";
+import { npmRef, npmRefOf } from "./names.ts";
+import { type NpmPackageDocument, summarize } from "./document.ts";
 import { NpmRegistry } from "./registry.ts";
 import { createNpmApi, MAX_DOCUMENT_BYTES, NPM_AUTH_CHALLENGE, NPM_BASE_PATH } from "./routes.ts";
 import { inspectTarball } from "./tarball.ts";
@@ -65,6 +66,10 @@ export function createNpmFormat(services: FormatServices): Format {
         headers: { ...errorHeaders(error, NPM_AUTH_CHALLENGE), "Content-Type": "application/json" },
       }),
     ref: npmRefOf,
+    catalogEntry: (document) => {
+      const doc = document as NpmPackageDocument;
+      return Object.keys(doc.versions).length === 0 ? null : summarize(npmRef(doc.name), doc, "local");
+    },
     async versions(ref) {
       const doc = await registry.read(npmRefOf(ref));
       if (doc === null || Object.keys(doc.versions).length === 0) return null;

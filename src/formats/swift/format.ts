@@ -14,10 +14,10 @@ import { type Format, type FormatDefinition, type FormatServices, refusal } from
 import { type PackageRef, packageRef } from "./identity.ts";
 import type { PublishedRelease } from "./publish.ts";
 import { Moderation } from "./moderation.ts";
-import { SwiftRegistry } from "./registry.ts";
+import { catalogEntry, SwiftRegistry } from "./registry.ts";
 import { SwiftSearch } from "./search.ts";
 import { SwiftUpstream } from "./upstream.ts";
-import { checkReleaseMetadata, MAX_METADATA_BYTES } from "./release.ts";
+import { checkReleaseMetadata, MAX_METADATA_BYTES, type PackageIndex } from "./release.ts";
 import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
 import { parseVersion } from "./version.ts";
 
@@ -133,6 +133,10 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
       } finally {
         await archive?.dispose();
       }
+    },
+    catalogEntry: (document) => {
+      const pkg = document as PackageIndex;
+      return catalogEntry(packageRef(pkg.scope, pkg.name), pkg) ?? null;
     },
     close: () => publishJobs.settle(),
   };
