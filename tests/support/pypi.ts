@@ -78,17 +78,8 @@ export function nameAndVersion(filename: string): { name: string; version: strin
   return { name: stem.slice(0, dash), version: stem.slice(dash + 1) };
 }
 
-/**
- * Uploads `dist` as twine does (multipart POST at `<server>/pypi/`, Basic
- * `__token__` credentials); `fields` override or add form fields (`null`
- * leaves one out).
- */
-export async function upload(
-  server: string,
-  dist: Dist,
-  fields: Record<string, string | null> = {},
-  token: string | null = ADMIN_TOKEN,
-): Promise<Response> {
+/** The form twine sends for `dist`; `fields` override or add fields (`null` leaves one out). */
+export async function uploadForm(dist: Dist, fields: Record<string, string | null> = {}): Promise<FormData> {
   const form = new FormData();
   const defaults: Record<string, string> = {
     ":action": "file_upload",
@@ -101,9 +92,22 @@ export async function upload(
     if (value !== null) form.append(key, value);
   }
   form.append("content", new File([dist.bytes], dist.filename));
+  return form;
+}
+
+/**
+ * Uploads `dist` as twine does (multipart POST at `<server>/pypi/`, Basic
+ * `__token__` credentials), with {@link uploadForm}'s `fields`.
+ */
+export async function upload(
+  server: string,
+  dist: Dist,
+  fields: Record<string, string | null> = {},
+  token: string | null = ADMIN_TOKEN,
+): Promise<Response> {
   const headers: Record<string, string> = {};
   if (token !== null) headers.Authorization = `Basic ${btoa(`__token__:${token}`)}`;
-  return await fetch(`${server}/pypi/`, { method: "POST", body: form, headers });
+  return await fetch(`${server}/pypi/`, { method: "POST", body: await uploadForm(dist, fields), headers });
 }
 
 /** A simple-API project page as JSON. */
