@@ -307,3 +307,20 @@ Deno.test("names that are not files or versions of a project are 404s, not looku
   assert.equal(proto.status, 400);
   assert.match(await proto.text(), /not a valid PEP 440 version/);
 });
+
+Deno.test("an upload whose fields come after the file (as curl -F may send them) is accepted", async () => {
+  await using t = await startTestServer();
+  const whl = await wheel("late-fields", "1.0");
+  const form = new FormData();
+  form.append("content", new File([whl.bytes], whl.filename));
+  form.append("name", "late-fields");
+  form.append("version", "1.0");
+  form.append("sha256_digest", await sha256Hex(whl.bytes));
+  const response = await fetch(`${t.url}/pypi/`, {
+    method: "POST",
+    body: form,
+    headers: { Authorization: `Basic ${btoa(`__token__:${ADMIN_TOKEN}`)}` },
+  });
+  assert.equal(response.status, 200, await response.text());
+  assert.equal((await projectJson(t.url, "late-fields")).files[0].filename, whl.filename);
+});

@@ -74,14 +74,20 @@ export async function handleUpload(request: Request, deps: UploadDeps): Promise<
   try {
     const fields = new Map<string, string>();
     let checked: UploadFields | undefined;
-    // Once, before the file is staged (twine sends the fields first), or at the end.
+    // Once: before the file is staged when the fields came first (as twine sends them), else at the end.
     const check = async () => checked ??= await checkFields(fields, principal, auth);
+    const checkFile = async (filename: string) => {
+      const { ref, version } = await check();
+      const file = parseDistributionFilename(filename);
+      checkFilenameAgrees(file, filename, ref.name, version, fields.get("filetype"));
+      return { ref, version, file };
+    };
     let fieldBytes = 0;
     for await (const part of readMultipart(request.body, boundary, { maxParts: MAX_PARTS, maxHeaderBytes: 8192 })) {
       if (part.name === "content") {
         if (content !== undefined) throw new BadRequestError('the "content" part appears more than once');
         if (!part.filename) throw new BadRequestError('the "content" part has no filename');
-        await check();
+        if (fields.has("name") && fields.has("version")) await checkFile(part.filename);
         content = { filename: part.filename, staged: await stageStream(deps.scratchDir, part.body, deps.maxFileBytes) };
         continue;
       }
@@ -94,10 +100,11 @@ export async function handleUpload(request: Request, deps: UploadDeps): Promise<
       // Multiple-use fields (classifiers, requires_dist) are not needed: the first value is kept.
       if (!fields.has(part.name)) fields.set(part.name, new TextDecoder().decode(bytes));
     }
-    const { ref, version } = await check();
-    if (content === undefined) throw new BadRequestError('the upload has no file (the "content" part)');
-    const file = parseDistributionFilename(content.filename);
-    checkFilenameAgrees(file, content.filename, ref.name, version, fields.get("filetype"));
+    if (content === undefined) {
+      await check();
+      throw new BadRequestError('the upload has no file (the "content" part)');
+    }
+    const { ref, version, file } = await checkFile(content.filename);
     await checkDigests(content.staged, fields);
     const summary = fields.get("summary");
     await publish(deps.registry, {
