@@ -230,36 +230,30 @@ Deno.test("a yanked release is shown as PEP 592 says, with its reason escaped, u
   assert.match(await unknown.text(), /yankable has no release 9\.9/);
 });
 
-Deno.test("main.ts pypi yank and unyank change what the simple API shows", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "pypi-cli-" });
-  try {
-    {
-      await using t = await startTestServer({ dataDir });
-      await uploadOk(t.url, await wheel("clipkg", "2.0"));
-    }
-    const env = { REGISTRY_DATA_DIR: dataDir };
-    const yanked = await runMain(["pypi", "yank", "CliPkg", "2.0", "--reason", "use 2.1"], env);
-    assert.equal(yanked.code, 0, yanked.stderr);
-    assert.match(yanked.stdout, /yanked clipkg 2\.0 \(reason: use 2\.1\)/);
-    {
-      await using t = await startTestServer({ dataDir });
-      assert.equal((await projectJson(t.url, "clipkg")).files[0].yanked, "use 2.1");
-    }
-    const unyanked = await runMain(["pypi", "unyank", "clipkg", "2.0"], env);
-    assert.equal(unyanked.code, 0, unyanked.stderr);
-    {
-      await using t = await startTestServer({ dataDir });
-      assert.equal((await projectJson(t.url, "clipkg")).files[0].yanked, false);
-    }
-    const missing = await runMain(["pypi", "yank", "clipkg", "3.0"], env);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /clipkg has no release 3\.0/);
-    const usage = await runMain(["pypi", "yank", "clipkg"], env);
-    assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /usage: pypi yank/);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+Deno.test("main.ts pypi yank and unyank, run beside the server, show on its pages within 2 s", async () => {
+  let now = Date.now();
+  await using t = await startTestServer({ now: () => now });
+  await uploadOk(t.url, await wheel("clipkg", "2.0"));
+  assert.equal((await projectJson(t.url, "clipkg")).files[0].yanked, false);
+  const env = { REGISTRY_DATA_DIR: t.dataDir };
+
+  const yanked = await runMain(["pypi", "yank", "CliPkg", "2.0", "--reason", "use 2.1"], env);
+  assert.equal(yanked.code, 0, yanked.stderr);
+  assert.match(yanked.stdout, /yanked clipkg 2\.0 \(reason: use 2\.1\)/);
+  now += 2_000;
+  assert.equal((await projectJson(t.url, "clipkg")).files[0].yanked, "use 2.1");
+
+  const unyanked = await runMain(["pypi", "unyank", "clipkg", "2.0"], env);
+  assert.equal(unyanked.code, 0, unyanked.stderr);
+  now += 2_000;
+  assert.equal((await projectJson(t.url, "clipkg")).files[0].yanked, false);
+
+  const missing = await runMain(["pypi", "yank", "clipkg", "3.0"], env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /clipkg has no release 3\.0/);
+  const usage = await runMain(["pypi", "yank", "clipkg"], env);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /usage: pypi yank/);
 });
 
 Deno.test("an ingestion source publishes a wheel by its file name, checked like an upload", async () => {

@@ -1,7 +1,8 @@
 /**
  * `main.ts pypi yank|unyank <project> <version> [--reason TEXT]`: yank a
  * release of a PyPI project (PEP 592: installers skip it unless it is pinned
- * exactly) or undo that, in the storage the server uses (disk or S3).
+ * exactly) or undo that, in the storage the server uses (disk or S3). Safe
+ * beside a running server, which shows the change within 2 seconds.
  *
  * @module
  */
@@ -29,7 +30,8 @@ export async function runPypiCommand(config: Config, args: string[], flags: { re
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  const storage = await openStorage(config, silentLogger);
+  // Beside a running server: S3 directly (the node's disk cache is the server's); disk writes are locked.
+  const storage = await openStorage(config, silentLogger, undefined, { diskCache: false });
   try {
     const documents = new DocumentCache(storage.store, { maxAgeMs: 0 });
     const reason = sub === "yank" ? flags.reason ?? "" : null;
