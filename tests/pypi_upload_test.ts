@@ -264,3 +264,21 @@ Deno.test("a gzipped tar sdist built by Python's tarfile (pax headers) is accept
 function basic(): Record<string, string> {
   return { Authorization: `Basic ${btoa(`__token__:${ADMIN_TOKEN}`)}` };
 }
+
+Deno.test("an sdist may be a zip, checked like a wheel's zip", async () => {
+  await using t = await startTestServer();
+  const good = await buildZip([
+    { name: "zipsdist-1.0/" },
+    { name: "zipsdist-1.0/PKG-INFO", content: coreMetadata("zipsdist", "1.0", "Requires-Python: >=3.10") },
+    { name: "zipsdist-1.0/setup.py", content: "pass\n" },
+  ]);
+  const accepted = await upload(t.url, { filename: "zipsdist-1.0.zip", bytes: good });
+  assert.equal(accepted.status, 200, await accepted.text());
+  const bad = await buildZip([
+    { name: "zipsdist-2.0/PKG-INFO", content: coreMetadata("zipsdist", "2.0") },
+    { name: "zipsdist-2.0/../../escape.py", content: "x" },
+  ]);
+  const refused = await upload(t.url, { filename: "zipsdist-2.0.zip", bytes: bad });
+  assert.equal(refused.status, 422);
+  assert.match(await refused.text(), /sdist entry "zipsdist-2\.0\/\.\.\/\.\.\/escape\.py" is not a safe relative path/);
+});
