@@ -38,7 +38,6 @@ export function createPypiFormat(services: FormatServices): PypiFormat {
     ttlMs: config.upstreams.pypi.ttlMs,
     catalog: services.catalog,
     store: services.store,
-    logger: services.logger,
     now: services.now,
   });
   return {
@@ -61,7 +60,6 @@ export function createPypiFormat(services: FormatServices): PypiFormat {
           scratchDir: services.scratchDir,
           maxFileBytes: config.maxArchiveBytes,
           publicBaseUrl: http.publicBaseUrl,
-          logger: services.logger,
         }),
       ),
     errorResponse: (error: RegistryError) => pypiErrorResponse(error, errorHeaders(error, PYPI_AUTH_CHALLENGE)),

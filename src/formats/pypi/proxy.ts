@@ -12,7 +12,6 @@ import type { Catalog } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
 import type { ExpectedDigests, Upstream } from "../../core/upstream.ts";
 import { BadGatewayError, NotFoundError } from "../../errors.ts";
-import type { Logger } from "../../log.ts";
 import type { ObjectStore } from "../../storage/object_store.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import { SIMPLE_HTML, SIMPLE_JSON } from "./negotiate.ts";
@@ -30,7 +29,6 @@ export interface UpstreamProjectsOptions {
   ttlMs: number;
   catalog: Catalog;
   store: ObjectStore;
-  logger: Logger;
   now: () => number;
 }
 

@@ -107,7 +107,6 @@ export class PypiRegistry {
           : {}),
         publishId: crypto.randomUUID(),
       };
-    let summary: string | undefined;
     return {
       ref,
       version,
@@ -116,17 +115,7 @@ export class PypiRegistry {
       artifact: input.archive,
       metadata: input.metadata ?? {},
       ensureAbsent: (project) => checkFree(project, input),
-      validate: async (final) => {
-        const inspection = await inspectDistribution(
-          final.artifact.path,
-          input.file,
-          ref.name,
-          version,
-          this.#limits,
-        );
-        summary = inspection.summary;
-        return inspection;
-      },
+      validate: (final) => inspectDistribution(final.artifact.path, input.file, ref.name, version, this.#limits),
       store: async (final, inspection) => {
         const file = recordOf(final, inspection);
         await this.#artifacts.putFile(keys.file(ref, file), final.artifact, contentTypeOf(filename));
@@ -146,7 +135,7 @@ export class PypiRegistry {
         const base: PypiProject = current ?? { name: ref.name, releases: {}, files: {} };
         return {
           ...base,
-          ...(summary ? { summary } : {}),
+          ...(inspection.summary ? { summary: inspection.summary } : {}),
           releases: { ...base.releases, [id]: base.releases[id] ?? { version } },
           files: { ...base.files, [filename]: file },
         };

@@ -21,7 +21,6 @@ import {
 } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
-import type { Logger } from "../../log.ts";
 import type { ObjectBody } from "../../storage/object_store.ts";
 import { isValidName, normalizeName, versionIdentity } from "./names.ts";
 import { negotiate } from "./negotiate.ts";
@@ -59,7 +58,6 @@ export interface PypiApiDeps {
   maxFileBytes: number;
   /** The absolute base URL of the server (without `/pypi`) for a request. */
   publicBaseUrl(c: Context): string;
-  logger: Logger;
 }
 
 /** Builds the PyPI routes (to be mounted at {@link PYPI_BASE_PATH}). */
@@ -79,7 +77,6 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
       scratchDir: deps.scratchDir,
       maxFileBytes: deps.maxFileBytes,
     });
-    deps.logger.log("info", "pypi upload", { ...uploaded });
     return c.text(`OK: uploaded ${uploaded.filename}\n`);
   });
 
