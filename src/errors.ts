@@ -68,6 +68,13 @@ export class MethodNotAllowedError extends RegistryError {
   }
 }
 
+/** None of the media types the client accepts is served (`Accept`). */
+export class NotAcceptableError extends RegistryError {
+  constructor(detail: string) {
+    super(406, "Not Acceptable", detail);
+  }
+}
+
 /** The release already exists or is being published right now. */
 export class ConflictError extends RegistryError {
   constructor(detail: string, headers: Record<string, string> = {}) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { headerLyingArchives, packageZip } from "./support/archives.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
+import { type Dist, PIP_ACCEPT, upload, uploadForm, wheel } from "./support/pypi.ts";
 import { ADMIN_TOKEN, publish, startTestServer } from "./support/server.ts";
 import { connect, readUntilClosed, send } from "./support/raw_http.ts";
 
@@ -218,3 +219,83 @@ Deno.test("random raw requests with odd Hosts, chunked bodies, slow and idle con
   const errors = t.logs.filter((line) => JSON.parse(line).level === "error");
   assert.deepEqual(errors, [], `seed ${seed}`);
 });
+
+Deno.test("random requests under /pypi never get a 5xx, and every error is plain text", async () => {
+  await using t = await startTestServer();
+  const whl = await wheel("fuzzed", "1.0");
+  const uploaded = await upload(t.url, whl);
+  assert.equal(uploaded.status, 200, await uploaded.text());
+
+  const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const names = ["fuzzed", "Fuzzed", "fu_zz.ed", "-bad-", "..", "%2e%2e", "%00", "😀", "a".repeat(300), "__proto__"];
+  const files = [
+    whl.filename,
+    `${whl.filename}.metadata`,
+    "fuzzed-1.0.tar.gz",
+    "constructor",
+    "..",
+    "%2F",
+    ".metadata",
+  ];
+  const versions = ["1.0", "1.0.0", "9.9", "one", "..", "__proto__", "1!2.0+local"];
+  const templates: Array<() => string[]> = [
+    () => [""],
+    () => ["simple", ""],
+    () => ["simple", pick(names), pick(["", "x"])],
+    () => ["files", pick(names), pick(files)],
+    () => ["-", pick(["yank", "unyank", "other"]), pick(names), pick(versions)],
+    () => Array.from({ length: 1 + Math.floor(next() * 5) }, () => pick([...names, ...files, ...versions])),
+  ];
+  const methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"];
+  const headerChoices: Array<[string, string[]]> = [
+    ["Accept", [PIP_ACCEPT, "application/json", "text/html;q=0", "*/*", "application/vnd.pypi.simple.v9+json"]],
+    ["Range", ["bytes=0-0", "bytes=-0", "bytes=999999-", "bytes=5-1", "items=0-1"]],
+    ["If-None-Match", ["*", '"x"', ""]],
+    ["Authorization", [`Bearer ${ADMIN_TOKEN}`, `Basic ${btoa(`__token__:${ADMIN_TOKEN}`)}`, "Basic !!!", "Bearer"]],
+    ["Content-Type", ["multipart/form-data; boundary=zz", "application/json", "multipart/form-data"]],
+  ];
+  const queries = ["", "?format=json", "?format=xml", "?format=", "?reason=x", "?format=text/html&format=json"];
+  const form = await formBody(whl);
+
+  for (let i = 0; i < 500; i++) {
+    const method = pick(methods);
+    const headers = new Headers();
+    for (const [name, values] of headerChoices) if (next() < 0.4) headers.set(name, pick(values));
+    let body: Uint8Array<ArrayBuffer> | undefined;
+    if (method === "POST" || method === "PUT") {
+      const kind = next();
+      if (kind < 0.3) body = crypto.getRandomValues(new Uint8Array(Math.floor(next() * 2000)));
+      else if (kind < 0.7) {
+        body = form.body.slice(0, Math.floor(next() * form.body.length) + 1);
+        headers.set("Content-Type", form.contentType);
+      }
+    }
+    const url = `${t.url}/pypi/${pick(templates)().join("/")}${pick(queries)}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body });
+    } catch (error) {
+      throw new Error(`seed ${seed}: ${method} ${url} failed at the transport level: ${error}`);
+    }
+    const text = method === "HEAD" ? "" : await response.text();
+    const where = `seed ${seed}: ${method} ${url} ${JSON.stringify([...headers])} -> ${response.status} ${text}`;
+    assert.ok(response.status < 500, where);
+    // ("/pypi/../x" is "/x" by the time it is sent: not PyPI's.)
+    if (response.status >= 400 && method !== "HEAD" && new URL(url).pathname.startsWith("/pypi")) {
+      assert.equal(response.headers.get("content-type"), "text/plain; charset=utf-8", where);
+    }
+  }
+  const errors = t.logs.filter((line) => JSON.parse(line).level === "error");
+  assert.deepEqual(errors, [], `seed ${seed}`);
+});
+
+/** A twine-like multipart body uploading `dist` (with its content type), for cutting short. */
+async function formBody(dist: Dist): Promise<{ body: Uint8Array<ArrayBuffer>; contentType: string }> {
+  const request = new Request("http://x/", { method: "POST", body: await uploadForm(dist) });
+  return {
+    body: new Uint8Array(await request.arrayBuffer()),
+    contentType: request.headers.get("content-type")!,
+  };
+}

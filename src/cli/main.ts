@@ -11,6 +11,7 @@ import { createJsonLogger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { MODERATION_COMMANDS, runModeration } from "./moderate.ts";
 import { runPluginCheck } from "./plugin_check.ts";
+import { runPypiCommand } from "./pypi.ts";
 import { runSync } from "./sync.ts";
 import { runTokenCommand } from "./tokens.ts";
 
@@ -38,6 +39,8 @@ export function helpText(): string {
     "                              make a yanked release available again",
     "  takedown <scope.name> <version> --reason R",
     "                              take a release down: 410 everywhere, its bytes deleted",
+    "  pypi yank <project> <version> [--reason TEXT]",
+    "                              yank a PyPI release (PEP 592); pypi unyank <project> <version> undoes it",
     "  plugin check <path|name> [--options '{...}']",
     "                              load and validate a plugin without serving",
     "  help                        show this help",
@@ -53,6 +56,7 @@ export function helpText(): string {
     ...settings,
     "",
     "Point SwiftPM at it: swift package-registry set --allow-insecure-http http://127.0.0.1:8080/swift",
+    "Point pip at it:     pip install --index-url http://127.0.0.1:8080/pypi/simple/ <project>",
   ].join("\n");
 }
 
@@ -123,6 +127,11 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   if (moderation !== undefined) {
     return await exitCode(async () =>
       await runModeration(await loadConfig(flags, env), moderation, positionals.slice(1), values.reason)
+    );
+  }
+  if (command === "pypi") {
+    return await exitCode(async () =>
+      await runPypiCommand(await loadConfig(flags, env), positionals.slice(1), { reason: values.reason })
     );
   }
   if (command !== "serve" || positionals.length > 1) {

@@ -50,6 +50,12 @@ export interface PublishPlan<D, V> {
   metadata: Record<string, unknown>;
   /** The artifact's file name, where the format has one. */
   filename?: string;
+  /**
+   * What the publish claims while it runs (default: the version). A format
+   * whose versions hold several artifacts claims the artifact (PyPI: the file
+   * name), so uploads of a version's wheels and sdist may run side by side.
+   */
+  claim?: string;
   /** A signed release: a transform that would change it refuses it instead. */
   sealed?: boolean;
   /** @throws {ConflictError} when `document` already holds this release. */
@@ -202,16 +208,18 @@ export class Publisher {
    * meanwhile is no danger: the commit's compare-and-swap still lets one win.
    */
   async #claim(plan: PublishPlan<unknown, unknown>, cluster: boolean): Promise<{ release(): Promise<void> }> {
-    const { ref, version } = plan;
-    const local = `${ref.format}:${ref.key}@${version}`;
-    const busy = () => new ConflictError(`release ${version} of ${ref.id} is already being published`);
+    const { ref } = plan;
+    const claimed = plan.claim ?? plan.version;
+    const local = `${ref.format}:${ref.key}@${claimed}`;
+    const what = plan.claim ?? `release ${plan.version}`;
+    const busy = () => new ConflictError(`${what} of ${ref.id} is already being published`);
     if (this.#inFlight.has(local)) throw busy();
     this.#inFlight.add(local);
     if (!cluster) return { release: () => Promise.resolve(void this.#inFlight.delete(local)) };
     const { claims } = this.#options;
     let lease: Lease | null;
     try {
-      lease = await claims.acquire(`${ref.format}/${ref.key}/${keySegment(version)}`, CLAIM_TTL_MS);
+      lease = await claims.acquire(`${ref.format}/${ref.key}/${keySegment(claimed)}`, CLAIM_TTL_MS);
     } catch (error) {
       this.#inFlight.delete(local);
       throw error;

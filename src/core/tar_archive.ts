@@ -69,7 +69,7 @@ export async function scanTarGz(path: string, options: TarScanOptions): Promise<
   await file.seek(0, Deno.SeekMode.Start);
   if (read !== 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
     file.close();
-    throw new UnprocessableError(`the ${label} is not gzip-compressed (a .tgz is expected)`);
+    throw new UnprocessableError(`the ${label} is not gzip-compressed (a gzip'd tar is expected)`);
   }
   const { limits } = options;
   const maxInflated = Math.min(

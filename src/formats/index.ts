@@ -7,6 +7,7 @@
 import type { FormatDefinition } from "./format.ts";
 import { goFormat } from "./go/format.ts";
 import { npmFormat } from "./npm/format.ts";
+import { pypiFormat } from "./pypi/format.ts";
 import { swiftFormat } from "./swift/format.ts";
 import { cacheFormat } from "./cache/format.ts";
 
@@ -16,4 +17,5 @@ export const FORMATS: readonly FormatDefinition[] = [
   goFormat,
   cacheFormat,
   npmFormat,
+  pypiFormat,
 ];

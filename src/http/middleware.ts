@@ -66,13 +66,14 @@ export function headContentLength(): MiddlewareHandler<AppEnv> {
 
 /**
  * Answers 503 when a request is not done within `timeoutMs` (the work
- * itself cannot be recalled; its late result is dropped). Publishes are
- * exempt: a publish that went on after a 503 could still commit, and uploads
- * are bounded by REGISTRY_MAX_ARCHIVE_BYTES instead.
+ * itself cannot be recalled; its late result is dropped). Publishes (PUT,
+ * and POST for PyPI uploads) are exempt: a publish that went on after a 503
+ * could still commit, and uploads are bounded by REGISTRY_MAX_ARCHIVE_BYTES
+ * instead.
  */
 export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (c.req.method === "PUT") return await next();
+    if (c.req.method === "PUT" || c.req.method === "POST") return await next();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
