@@ -12,9 +12,9 @@ import type { AppEnv } from "../../http/middleware.ts";
 import { errorHeaders } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { checkFilenameAgrees, checkVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
-import { refOf } from "./project.ts";
+import { type PypiProject, refOf } from "./project.ts";
 import { UpstreamProjects } from "./proxy.ts";
-import { PypiRegistry } from "./registry.ts";
+import { PypiRegistry, summarize } from "./registry.ts";
 import { createPypiApi, PYPI_AUTH_CHALLENGE, PYPI_BASE_PATH, pypiErrorResponse } from "./routes.ts";
 import { MAX_FIELD_BYTES, publish } from "./upload.ts";
 
@@ -64,6 +64,12 @@ export function createPypiFormat(services: FormatServices): PypiFormat {
       ),
     errorResponse: (error: RegistryError) => pypiErrorResponse(error, errorHeaders(error, PYPI_AUTH_CHALLENGE)),
     ref: refOf,
+    catalogEntry: (document) => {
+      const project = document as PypiProject;
+      return Object.keys(project.files).length === 0
+        ? null
+        : summarize(refOf({ format: "pypi", name: project.name }), project);
+    },
     async versions(ref) {
       const project = await registry.project(ref);
       if (project === null) return null;
