@@ -9,7 +9,8 @@
  * @module
  */
 import { ADMIN_TOKEN, startTestServer } from "../tests/support/server.ts";
-import { launchChromium, seedPackages } from "../tests/support/web.ts";
+import { launchChromium } from "../tests/support/chromium.ts";
+import { seedPackages } from "../tests/support/web.ts";
 import { packageZip } from "../tests/support/archives.ts";
 
 const out = Deno.args[0] ?? "dist/screenshots";

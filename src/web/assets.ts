@@ -1,5 +1,5 @@
 /**
- * The pages' only static files, a style sheet and a small script, kept as
+ * The pages' only static files, a style sheet, a small script and an icon, kept as
  * string constants so `deno compile` embeds them (no build step, no CDN).
  * They are served under names carrying their hash, cached for a year.
  *
@@ -126,6 +126,10 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
 }
 `;
 
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
+  `<rect width="32" height="32" rx="7" fill="#0b5cad"/>` +
+  `<path d="M9 10h14v4H9zm0 8h14v4H9z" fill="#fff"/></svg>`;
+
 /** A static file with its hashed path. */
 export interface Asset {
   path: string;
@@ -142,5 +146,9 @@ function asset(name: string, extension: string, contentType: string, body: strin
 export const STYLESHEET: Asset = asset("style", "css", "text/css; charset=utf-8", STYLE);
 /** The copy buttons' script (the pages work without it, except copying). */
 export const SCRIPT_ASSET: Asset = asset("copy", "js", "text/javascript; charset=utf-8", SCRIPT);
+/** The pages' icon. */
+export const ICON_ASSET: Asset = asset("icon", "svg", "image/svg+xml", ICON);
 /** Every asset, by path. */
-export const ASSETS: ReadonlyMap<string, Asset> = new Map([STYLESHEET, SCRIPT_ASSET].map((a) => [a.path, a]));
+export const ASSETS: ReadonlyMap<string, Asset> = new Map(
+  [STYLESHEET, SCRIPT_ASSET, ICON_ASSET].map((a) => [a.path, a]),
+);

@@ -10,7 +10,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { createHash } from "node:crypto";
-import { SCRIPT_ASSET, STYLESHEET } from "./assets.ts";
+import { ICON_ASSET, SCRIPT_ASSET, STYLESHEET } from "./assets.ts";
 import { type Html, html } from "./html.ts";
 
 /** The Content-Security-Policy of every page. */
@@ -55,6 +55,7 @@ export function document(frame: Frame, content: Html): Html {
         <meta name="color-scheme" content="light dark">
         <title>${frame.title} · Registry</title>
         <link rel="stylesheet" href="${STYLESHEET.path}">
+        <link rel="icon" href="${ICON_ASSET.path}" type="image/svg+xml">
         <script src="${SCRIPT_ASSET.path}" defer></script>
       </head>
       <body>

@@ -182,7 +182,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
     try {
       await authorizeRead(auth, credentialedRequest(c), ref);
     } catch (error) {
-      if (error instanceof UnauthorizedError) return signIn(c, 401, c.req.path, `Sign in to see ${entry.id}.`);
+      if (error instanceof UnauthorizedError) return signIn(c, 401, c.req.path, "Sign in to see this package.");
       throw error;
     }
     const version = c.req.query("version")?.slice(0, 256) || undefined;

@@ -1,17 +1,12 @@
 /**
  * Web page test helpers: a registry seeded with releases of several formats
- * (with READMEs, pre-releases and a hostile package), and Debian's Chromium
- * driven by playwright-core.
+ * (with READMEs, pre-releases and a hostile package).
  *
  * @module
  */
-import { type Browser, chromium } from "playwright-core";
 import { packageZip } from "./archives.ts";
 import { libraryZip, moduleZip, publishModule } from "./go.ts";
 import { publish } from "./server.ts";
-
-/** Where Debian installs Chromium (`apt-get install chromium`). */
-export const CHROMIUM = "/usr/bin/chromium";
 
 /** Text a hostile publisher puts everywhere it can; none of it may run. */
 export const HOSTILE = {
@@ -110,21 +105,4 @@ export async function seedPackages(server: { url: string; swift: string }): Prom
     "v1.1.0",
     "# greeter\n\nSays hello. Install with `go get example.com/greeter`.",
   );
-}
-
-/** Launches Debian's Chromium headless with the flags these machines need. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
 }
