@@ -136,6 +136,25 @@ Deno.test("a package page shows versions newest first, the README, links, checks
   assert.ok(versions.every((i, n) => i > 0 && (n === 0 || i > versions[n - 1])), "versions newest first");
   assert.match(page.text, />2\.0\.0-beta\.1<\/a>\s*<span class="badge">pre-release<\/span>/);
 
+  // A yanked release is marked, with its reason; a taken-down one is gone.
+  const withdraw = async (kind: string, version: string, reason: string) => {
+    const response = await fetch(`${t.swift}/-/${kind}/mona/LinkedList/${version}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ reason }),
+    });
+    assert.equal(response.status, 200, await response.text());
+  };
+  await withdraw("yank", "1.1.0", "broke <b>everything</b>");
+  await withdraw("takedown", "2.0.0-beta.1", "legal");
+  const withdrawn = await open(`${t.url}/-/web/packages/swift/mona/linkedlist?version=1.1.0`);
+  assert.match(withdrawn.text, /Version 1\.1\.0 was yanked: broke &lt;b&gt;everything&lt;\/b&gt;\./);
+  assert.match(withdrawn.text, /<span class="badge bad" title="broke &lt;b&gt;everything&lt;\/b&gt;">yanked<\/span>/);
+  assert.doesNotMatch(withdrawn.text, />2\.0\.0-beta\.1</, "a taken-down release is not listed");
+  assert.equal((await open(`${t.url}/-/web/packages/swift/mona/linkedlist?version=2.0.0-beta.1`)).status, 410);
+  const latest = await open(`${t.url}/-/web/packages/swift/mona/linkedlist`);
+  assert.match(latest.text, /<h1>mona\.LinkedList <span class="muted">1\.0\.0<\/span><\/h1>/, "the latest not yanked");
+
   const old = await open(`${t.url}/-/web/packages/swift/mona/linkedlist?version=1.0.0`);
   assert.match(old.text, /Old README\./);
   assert.match(old.text, /from: &quot;1\.0\.0&quot;/);
@@ -153,11 +172,21 @@ Deno.test("a package page shows versions newest first, the README, links, checks
   const goOld = await open(`${t.url}/-/web/packages/go/example.com/greeter/@?version=v1.0.0`);
   assert.match(goOld.text, /This version has no README/);
 
+  const npm = await open(`${t.url}/-/web/packages/npm/@mona/left-pad`);
+  assert.equal(npm.status, 200);
+  assert.match(npm.text, /<code id="install-0">npm install @mona\/left-pad@1\.1\.0<\/code>/);
+  assert.match(npm.text, new RegExp(`npm config set @mona:registry ${t.url}/npm/<`));
+  assert.match(npm.text, /<code class="language-js">leftPad\('x', 3\)/, "the README npm keeps");
+  assert.match(npm.text, /<dd>MIT<\/dd>/);
+  assert.match(npm.text, /href="https:\/\/github\.com\/mona\/left-pad"/);
+  assert.match(npm.text, /integrity: sha512-/);
+  assert.match(npm.text, /Pads strings on the left/);
+
   for (const path of ["/-/web/packages/swift/nobody/nothing", "/-/web/packages/npmx/a", "/-/web/packages/swift/../x"]) {
     assert.equal((await open(`${t.url}${path}`)).status, 404, path);
   }
   // A page that did not change answers 304 to its ETag.
-  const etag = page.headers.get("etag")!;
+  const etag = (await open(`${t.url}/-/web/packages/swift/mona/linkedlist`)).headers.get("etag")!;
   const again = await fetch(`${t.url}/-/web/packages/swift/mona/linkedlist`, { headers: { "If-None-Match": etag } });
   assert.equal(again.status, 304);
   await again.body?.cancel();

@@ -6,7 +6,8 @@
  */
 import { packageZip } from "./archives.ts";
 import { libraryZip, moduleZip, publishModule } from "./go.ts";
-import { publish } from "./server.ts";
+import { escaped, packageTarball, publishBody } from "./npm.ts";
+import { ADMIN_TOKEN, publish } from "./server.ts";
 
 /** Text a hostile publisher puts everywhere it can; none of it may run. */
 export const HOSTILE = {
@@ -74,10 +75,28 @@ export async function publishGo(server: string, module: string, version: string,
   if (response.status !== 201) throw new Error(`publish ${module}@${version}: ${await response.text()}`);
 }
 
+/** Publishes an npm package version as `npm publish` does; throws unless it is created. */
+export async function publishNpm(
+  server: string,
+  name: string,
+  version: string,
+  manifest: Record<string, unknown> = {},
+): Promise<void> {
+  const tarball = await packageTarball(name, version, [], manifest);
+  const response = await fetch(`${server}/npm/${escaped(name)}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: publishBody(name, version, tarball, { manifest }),
+  });
+  if (response.status !== 201) throw new Error(`publish ${name}@${version}: ${await response.text()}`);
+  await response.body?.cancel();
+}
+
 /**
  * Fills a registry with packages of several formats: `mona.LinkedList`
  * (three releases, one a pre-release, with a README), `evil.Package` (hostile
- * text everywhere), and the Go module `example.com/greeter` (two versions).
+ * text everywhere), the Go module `example.com/greeter` (two versions) and the
+ * npm package `@mona/left-pad` (two versions).
  */
 export async function seedPackages(server: { url: string; swift: string }): Promise<void> {
   const metadata = {
@@ -105,4 +124,15 @@ export async function seedPackages(server: { url: string; swift: string }): Prom
     "v1.1.0",
     "# greeter\n\nSays hello. Install with `go get example.com/greeter`.",
   );
+  const npm = {
+    description: "Pads strings on the left",
+    keywords: ["pad", "string"],
+    license: "MIT",
+    repository: { type: "git", url: "git+https://github.com/mona/left-pad.git" },
+  };
+  await publishNpm(server.url, "@mona/left-pad", "1.0.0", npm);
+  await publishNpm(server.url, "@mona/left-pad", "1.1.0", {
+    ...npm,
+    readme: "# left-pad\n\n```js\nleftPad('x', 3)\n```",
+  });
 }

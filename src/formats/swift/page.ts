@@ -6,7 +6,7 @@
  * @module
  */
 import type { ArchiveReadmes } from "../../core/readmes.ts";
-import { NotFoundError } from "../../errors.ts";
+import { GoneError, NotFoundError } from "../../errors.ts";
 import { defaultVersion, type PackagePage, type PageLink, type PageRequest } from "../package_page.ts";
 import { packageId, type PackageRef } from "./identity.ts";
 import { keys, type PackageIndex } from "./release.ts";
@@ -19,15 +19,20 @@ export async function swiftPage(
   ref: PackageRef,
   request: PageRequest,
   readmes: ArchiveReadmes,
-): Promise<PackagePage> {
-  const versions = sortVersionsDescending(Object.keys(pkg.releases)).map((version) => ({
-    version,
-    publishedAt: pkg.releases[version].publishedAt,
-    prerelease: version.includes("-"),
-  }));
+): Promise<PackagePage | null> {
+  // Taken-down releases are gone: their bytes are deleted and every endpoint answers 410.
+  const live = Object.values(pkg.releases).filter((r) => r.takedown === undefined);
+  if (live.length === 0) return null;
+  const versions = sortVersionsDescending(live.map((r) => r.version)).map((version) => {
+    const { publishedAt, yanked } = pkg.releases[version];
+    return { version, publishedAt, prerelease: version.includes("-"), ...(yanked ? { yanked: yanked.reason } : {}) };
+  });
   const version = request.version ?? defaultVersion(versions)!;
   const release = pkg.releases[version];
   if (release === undefined) throw new NotFoundError(`release ${version} of ${packageId(pkg)} not found`);
+  if (release.takedown !== undefined) {
+    throw new GoneError(`release ${version} of ${packageId(pkg)} was taken down: ${release.takedown.reason}`);
+  }
   const metadata = release.metadata;
   const text = (value: unknown) => typeof value === "string" && value !== "" ? value : undefined;
   const author = metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
