@@ -104,6 +104,15 @@ Deno.test("search finds packages by name, description and keyword words, name ma
   assertSecurityHeaders(byName, "search");
   assert.match(byName.text, /example\.com\/greeter/);
   assert.doesNotMatch(byName.text, /mona\.LinkedList/);
+  assert.match(byName.text, /All formats \(1\)/, "the counts are of the matches");
+  assert.match(byName.text, /go \(1\)/);
+  assert.match(byName.text, /swift \(0\)/);
+  const mona = await open(`${t.url}/-/web/search?q=mona`);
+  assert.match(mona.text, /mona\.LinkedList/);
+  assert.match(mona.text, /@mona\/left-pad/);
+  const monaSwift = await open(`${t.url}/-/web/search?q=mona&format=swift`);
+  assert.match(monaSwift.text, /mona\.LinkedList/);
+  assert.doesNotMatch(monaSwift.text, /@mona\/left-pad/);
   const byDescription = await open(`${t.url}/-/web/search?q=${encodeURIComponent("doubly LINKED")}`);
   assert.match(byDescription.text, /mona\.LinkedList/);
   assert.doesNotMatch(byDescription.text, /evil\.Package/);
@@ -439,4 +448,69 @@ Deno.test("assets are served with their hash in the name, cached for a year, wit
     assert.match(asset.headers.get("content-type")!, type);
   }
   assert.equal((await open(`${t.url}/-/web/assets/style.000000000000.css`)).status, 404);
+});
+
+Deno.test("packages cached from upstreams are listed, searched and shown as such, with install lines of this server", async () => {
+  await using central = await startTestServer();
+  await seedPackages(central);
+  await using edge = await startTestServer({
+    env: {
+      REGISTRY_SWIFT_UPSTREAM: central.swift,
+      REGISTRY_NPM_UPSTREAM: `${central.url}/npm`,
+      REGISTRY_GO_UPSTREAM: `${central.url}/go`,
+      REGISTRY_GO_EXCLUDE: "",
+    },
+  });
+  // Clients ask the edge for them: that is what fills its catalog.
+  const fetched = [
+    await fetch(`${edge.swift}/mona/LinkedList`, { headers: { Accept: "application/vnd.swift.registry.v1+json" } }),
+    await fetch(`${edge.swift}/mona/LinkedList/1.1.0.zip`, {
+      headers: { Accept: "application/vnd.swift.registry.v1+zip" },
+    }),
+    await fetch(`${edge.url}/npm/@mona%2fleft-pad`),
+    await fetch(`${edge.url}/go/example.com/greeter/@v/list`),
+    await fetch(`${edge.url}/go/example.com/greeter/@v/v1.1.0.info`),
+    await fetch(`${edge.url}/go/example.com/greeter/@v/v1.1.0.zip`),
+  ];
+  for (const response of fetched) {
+    assert.equal(response.status, 200, response.url);
+    await response.body?.cancel();
+  }
+  const home = await eventually("the edge lists what it cached", async () => {
+    const page = await open(`${edge.url}/`);
+    return /mona\.LinkedList/.test(page.text) && /left-pad/.test(page.text) && /greeter/.test(page.text) && page;
+  });
+  assert.equal([...home.text.matchAll(/cached from upstream/g)].length, 3);
+
+  const swift = await open(`${edge.url}/-/web/packages/swift/mona/linkedlist`);
+  assert.equal(swift.status, 200);
+  assert.match(swift.text, /cached from upstream/);
+  assert.match(swift.text, /from: &quot;1\.1\.0&quot;/);
+  assert.match(swift.text, new RegExp(`swift package-registry set ${edge.url}/swift<`));
+  assert.match(swift.text, /<strong>doubly linked list<\/strong>/, "the README of the archive the edge fetched");
+  assert.match(swift.text, />2\.0\.0-beta\.1<\/a>/);
+  const notFetched = await open(`${edge.url}/-/web/packages/swift/mona/linkedlist?version=1.0.0`);
+  assert.match(notFetched.text, /This version has no README/, "a page view never downloads an archive");
+
+  const npm = await open(`${edge.url}/-/web/packages/npm/@mona/left-pad`);
+  assert.equal(npm.status, 200);
+  assert.match(npm.text, /cached from upstream/);
+  assert.match(npm.text, /npm install @mona\/left-pad@1\.1\.0/);
+  assert.match(npm.text, /Pads strings on the left/);
+
+  const go = await open(`${edge.url}/-/web/packages/go/example.com/greeter/@`);
+  assert.equal(go.status, 200);
+  assert.match(go.text, /cached from upstream/);
+  assert.match(go.text, /go get example\.com\/greeter@v1\.1\.0/);
+  assert.match(go.text, new RegExp(`export GOPROXY=${edge.url}/go<`));
+  assert.match(go.text, /<h1>greeter<\/h1>/);
+
+  const search = await open(`${edge.url}/-/web/search?q=mona`);
+  assert.match(search.text, /mona\.LinkedList/);
+  assert.match(search.text, /cached from upstream/);
+
+  const status = await (await fetch(`${edge.url}/-/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }))
+    .json();
+  const formats = status.upstreams.map((u: { format: string; lastSuccessAt?: string }) => u.lastSuccessAt && u.format);
+  assert.deepEqual(formats.sort(), ["go", "npm", "swift"]);
 });

@@ -92,9 +92,10 @@ pre.readme-plain { white-space: pre-wrap; }
 .readme table { border-collapse: collapse; display: block; overflow-x: auto; }
 .readme th, .readme td { border: 1px solid var(--border); padding: .3rem .6rem; }
 .readme blockquote { margin: 0; padding-left: 1rem; border-left: 4px solid var(--border); color: var(--muted); }
-table.data { border-collapse: collapse; width: 100%; font-size: .92rem; }
+table.data { border-collapse: collapse; width: 100%; min-width: 44rem; font-size: .92rem; }
 table.data th, table.data td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--border);
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
+table.data time, table.data .badge, table.data button { white-space: nowrap; }
 .scroll { overflow-x: auto; }
 .notice { padding: .75rem 1rem; border-radius: 8px; background: var(--warn-bg); color: var(--warn-fg); }
 .notice.bad { background: var(--bad-bg); color: var(--bad-fg); }

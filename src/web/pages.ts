@@ -151,8 +151,16 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
     const principal = await reader(c, `/-/web/search?q=${encodeURIComponent(query)}`);
     if (principal instanceof Response) return principal;
     const { format, page } = listQuery(c);
-    const matches = search.search(await catalog.entries(format ? [format] : pagedIds), query);
-    const { shown, hasNext } = await window(matches, principal, page);
+    const matches = search.search(await catalog.entries(pagedIds), query);
+    const matchCounts = pagedIds.map((id) => ({
+      format: id,
+      count: matches.filter((m) => m.entry.format === id).length,
+    }));
+    const { shown, hasNext } = await window(
+      format ? matches.filter((m) => m.entry.format === format) : matches,
+      principal,
+      page,
+    );
     return respondHtml(
       c,
       200,
@@ -160,7 +168,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
         frame(c, query === "" ? "Search" : `Search: ${query}`, query),
         listView({
           heading: query === "" ? "All packages" : `Packages matching “${query}”`,
-          counts: await counts(),
+          counts: matchCounts,
           format,
           entries: shown.map((i) => i.entry),
           page,
