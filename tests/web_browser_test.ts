@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { packageZip } from "./support/archives.ts";
 import { launchChromium } from "./support/chromium.ts";
+import { eventually } from "./support/eventually.ts";
 import { ADMIN_TOKEN, startTestServer } from "./support/server.ts";
 import { seedPackages } from "./support/web.ts";
 
@@ -69,9 +70,20 @@ browserTest(
     assert.equal(await page.textContent("#install-0"), line);
     const copy = page.locator('button[data-copy="install-0"]');
     assert.ok(await copy.isVisible(), "the copy button shows once the script runs");
+    // The button says "Copied" for a moment: record every label it shows rather than racing its timer.
+    await page.evaluate(() => {
+      const button = document.querySelector('button[data-copy="install-0"]')!;
+      const labels: string[] = (globalThis as { labels?: string[] }).labels = [];
+      new MutationObserver(() => labels.push(button.textContent ?? ""))
+        .observe(button, { childList: true, characterData: true, subtree: true });
+    });
     await copy.click();
-    assert.equal(await copy.textContent(), "Copied");
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), line);
+    await page.waitForFunction(() => (globalThis as { labels?: string[] }).labels?.includes("Copied"));
+    const copied = await eventually("the line on the clipboard", async () => {
+      const text = await page.evaluate(() => navigator.clipboard.readText());
+      return text === line && text;
+    });
+    assert.equal(copied, line);
     assert.equal(await page.textContent("#setup-0"), `swift package-registry set ${t.url}/swift`);
 
     // The pre-release is marked; the Go module has its own install line.
