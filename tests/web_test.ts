@@ -191,6 +191,19 @@ Deno.test("a package page shows versions newest first, the README, links, checks
   assert.match(npm.text, /integrity: sha512-/);
   assert.match(npm.text, /Pads strings on the left/);
 
+  const pypi = await open(`${t.url}/-/web/packages/pypi/tiny-tool`);
+  assert.equal(pypi.status, 200);
+  assert.match(
+    pypi.text,
+    new RegExp(`<code id="install-0">pip install --index-url ${t.url}/pypi/simple/ tiny_tool==1\\.0\\.0<`),
+  );
+  assert.match(pypi.text, /A <strong>tiny<\/strong> tool\./, "the long description from the wheel's METADATA");
+  assert.match(pypi.text, /<dd>MIT<\/dd>/);
+  assert.match(pypi.text, /<dd>Mona<\/dd>/);
+  assert.match(pypi.text, /href="https:\/\/github\.com\/mona\/tiny-tool"/);
+  assert.match(pypi.text, /sha256 of tiny_tool-1\.0\.0-py3-none-any\.whl: [0-9a-f]{64}/);
+  assert.match(pypi.text, />0\.9\.0<\/a>/);
+
   for (const path of ["/-/web/packages/swift/nobody/nothing", "/-/web/packages/npmx/a", "/-/web/packages/swift/../x"]) {
     assert.equal((await open(`${t.url}${path}`)).status, 404, path);
   }
@@ -458,6 +471,7 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
       REGISTRY_SWIFT_UPSTREAM: central.swift,
       REGISTRY_NPM_UPSTREAM: `${central.url}/npm`,
       REGISTRY_GO_UPSTREAM: `${central.url}/go`,
+      REGISTRY_PYPI_UPSTREAM: `${central.url}/pypi/simple`,
       REGISTRY_GO_EXCLUDE: "",
     },
   });
@@ -471,6 +485,7 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
     await fetch(`${edge.url}/go/example.com/greeter/@v/list`),
     await fetch(`${edge.url}/go/example.com/greeter/@v/v1.1.0.info`),
     await fetch(`${edge.url}/go/example.com/greeter/@v/v1.1.0.zip`),
+    await fetch(`${edge.url}/pypi/simple/tiny-tool/`),
   ];
   for (const response of fetched) {
     assert.equal(response.status, 200, response.url);
@@ -478,9 +493,9 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
   }
   const home = await eventually("the edge lists what it cached", async () => {
     const page = await open(`${edge.url}/`);
-    return /mona\.LinkedList/.test(page.text) && /left-pad/.test(page.text) && /greeter/.test(page.text) && page;
+    return ["mona.LinkedList", "left-pad", "greeter", "tiny"].every((name) => page.text.includes(name)) && page;
   });
-  assert.equal([...home.text.matchAll(/cached from upstream/g)].length, 3);
+  assert.equal([...home.text.matchAll(/cached from upstream/g)].length, 4);
 
   const swift = await open(`${edge.url}/-/web/packages/swift/mona/linkedlist`);
   assert.equal(swift.status, 200);
@@ -505,6 +520,12 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
   assert.match(go.text, new RegExp(`export GOPROXY=${edge.url}/go<`));
   assert.match(go.text, /<h1>greeter<\/h1>/);
 
+  const pypi = await open(`${edge.url}/-/web/packages/pypi/tiny-tool`);
+  assert.equal(pypi.status, 200);
+  assert.match(pypi.text, /cached from upstream/);
+  assert.match(pypi.text, new RegExp(`pip install --index-url ${edge.url}/pypi/simple/ tiny-tool==1\\.0\\.0<`));
+  assert.match(pypi.text, />0\.9\.0<\/a>/);
+
   const search = await open(`${edge.url}/-/web/search?q=mona`);
   assert.match(search.text, /mona\.LinkedList/);
   assert.match(search.text, /cached from upstream/);
@@ -512,5 +533,5 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
   const status = await (await fetch(`${edge.url}/-/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }))
     .json();
   const formats = status.upstreams.map((u: { format: string; lastSuccessAt?: string }) => u.lastSuccessAt && u.format);
-  assert.deepEqual(formats.sort(), ["go", "npm", "swift"]);
+  assert.deepEqual(formats.sort(), ["go", "npm", "pypi", "swift"]);
 });

@@ -7,6 +7,7 @@
 import { packageZip } from "./archives.ts";
 import { libraryZip, moduleZip, publishModule } from "./go.ts";
 import { escaped, packageTarball, publishBody } from "./npm.ts";
+import { coreMetadata, upload, wheel } from "./pypi.ts";
 import { ADMIN_TOKEN, publish } from "./server.ts";
 
 /** Text a hostile publisher puts everywhere it can; none of it may run. */
@@ -92,11 +93,18 @@ export async function publishNpm(
   await response.body?.cancel();
 }
 
+/** Uploads a wheel as twine does, with `extra` core metadata (headers, a blank line, the description). */
+export async function publishPypi(server: string, name: string, version: string, extra = ""): Promise<void> {
+  const response = await upload(server, await wheel(name, version, { metadata: coreMetadata(name, version, extra) }));
+  if (response.status !== 200) throw new Error(`upload ${name} ${version}: ${await response.text()}`);
+  await response.body?.cancel();
+}
+
 /**
  * Fills a registry with packages of several formats: `mona.LinkedList`
  * (three releases, one a pre-release, with a README), `evil.Package` (hostile
  * text everywhere), the Go module `example.com/greeter` (two versions) and the
- * npm package `@mona/left-pad` (two versions).
+ * npm package `@mona/left-pad` (two versions) and the PyPI project `tiny-tool` (two versions).
  */
 export async function seedPackages(server: { url: string; swift: string }): Promise<void> {
   const metadata = {
@@ -135,4 +143,12 @@ export async function seedPackages(server: { url: string; swift: string }): Prom
     ...npm,
     readme: "# left-pad\n\n```js\nleftPad('x', 3)\n```",
   });
+  await publishPypi(server.url, "tiny-tool", "0.9.0");
+  await publishPypi(
+    server.url,
+    "tiny-tool",
+    "1.0.0",
+    "Description-Content-Type: text/markdown\nLicense: MIT\nProject-URL: Source, https://github.com/mona/tiny-tool\n" +
+      "Keywords: cli,tiny\nAuthor: Mona\n\n# tiny-tool\n\nA **tiny** tool.",
+  );
 }
