@@ -110,6 +110,12 @@ export function respondHtml(c: Context, status: ContentfulStatusCode, body: Html
   return c.body(body.value, status, pageHeaders({ ETag: etag }));
 }
 
+/** An ISO 8601 time as a `<time>` element people read (`2026-01-02 03:04:05 UTC`), or "—" when absent. */
+export function timeElement(iso: string | undefined): Html | string {
+  if (iso === undefined) return "—";
+  return html`<time datetime="${iso}">${iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")}</time>`;
+}
+
 /** `iso` as a short date (`2026-01-02`), or "" when absent. */
 export function shortDate(iso: string | undefined): string {
   return iso === undefined ? "" : iso.slice(0, 10);

@@ -12,6 +12,7 @@ import type { JobStatus } from "../scheduler/scheduler.ts";
 import type { RegistryStatus } from "../http/status.ts";
 import { type Html, html } from "./html.ts";
 import { packagePath } from "./views.ts";
+import { timeElement } from "./layout.ts";
 
 /** `bytes` for people: `1.5 GiB`. */
 export function formatBytes(bytes: number): string {
@@ -25,10 +26,7 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-function time(iso: string | undefined): Html | string {
-  if (iso === undefined) return "—";
-  return html`<time datetime="${iso}">${iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")}</time>`;
-}
+const time = timeElement;
 
 function jobState(job: JobStatus | undefined): Html {
   if (job === undefined) return html`<span class="muted">not scheduled</span>`;

@@ -9,7 +9,7 @@
 import type { CatalogEntry } from "../core/catalog.ts";
 import type { PackagePage } from "../formats/package_page.ts";
 import { escapeHtml, type Html, html, trustedHtml } from "./html.ts";
-import { shortDate } from "./layout.ts";
+import { shortDate, timeElement } from "./layout.ts";
 import { safeLinkUrl } from "./markdown.ts";
 
 /** The path of a package's page (`version` selects one). */
@@ -162,10 +162,7 @@ ${line.note === undefined ? "" : html`<p class="note">${line.note}</p>`}
           <dl class="facts">
     ${page.publishedAt === undefined ? "" : html`
       <dt>Published</dt>
-      <dd><time datetime="${page.publishedAt}">${page.publishedAt.replace("T", " ").replace(
-        /(\.\d+)?Z$/,
-        " UTC",
-      )}</time></dd>
+      <dd>${timeElement(page.publishedAt)}</dd>
     `}
     ${page.license === undefined ? "" : html`
       <dt>License</dt>

@@ -12,6 +12,7 @@ import type { PackageRef } from "../../core/package.ts";
 import { NotFoundError } from "../../errors.ts";
 import { defaultVersion, type PackagePage, type PageLink, type PageRequest } from "../package_page.ts";
 import { manifestSummary, type NpmPackageDocument, sortVersionsDescending } from "./document.ts";
+import { asObject } from "./packument.ts";
 import { NPM_BASE_PATH } from "./routes.ts";
 
 /** What a page needs of a package, from either source. */
@@ -50,17 +51,17 @@ export function npmUpstreamPage(
   ref: PackageRef,
   request: PageRequest,
 ): PackagePage | null {
-  const versions = objectOf(packument.versions);
-  const times = objectOf(packument.time);
-  const latest = objectOf(packument["dist-tags"]).latest;
+  const versions = asObject(packument.versions);
+  const times = asObject(packument.time);
+  const latest = asObject(packument["dist-tags"]).latest;
   return page(
     {
       versions: Object.fromEntries(
         Object.entries(versions).map(([version, manifest]) => {
-          const integrity = objectOf(objectOf(manifest).dist).integrity;
+          const integrity = asObject(asObject(manifest).dist).integrity;
           const time = times[version];
           return [version, {
-            manifest: objectOf(manifest),
+            manifest: asObject(manifest),
             ...(typeof time === "string" ? { publishedAt: time } : {}),
             ...(typeof integrity === "string" ? { integrity } : {}),
           }];
@@ -96,8 +97,8 @@ function page(source: NpmPageSource, ref: PackageRef, request: PageRequest): Pac
   const summary = manifestSummary(manifest);
   const license = typeof manifest.license === "string"
     ? manifest.license
-    : typeof objectOf(manifest.license).type === "string"
-    ? objectOf(manifest.license).type as string
+    : typeof asObject(manifest.license).type === "string"
+    ? asObject(manifest.license).type as string
     : undefined;
   return {
     id: ref.id,
@@ -128,18 +129,14 @@ function page(source: NpmPageSource, ref: PackageRef, request: PageRequest): Pac
 /** Repository, homepage and issue tracker of a manifest. */
 function links(manifest: Record<string, unknown>): PageLink[] {
   const found: PageLink[] = [];
-  const repository = typeof manifest.repository === "string" ? manifest.repository : objectOf(manifest.repository).url;
+  const repository = typeof manifest.repository === "string" ? manifest.repository : asObject(manifest.repository).url;
   if (typeof repository === "string" && repository !== "") {
     found.push({ label: "Repository", url: repository.replace(/^git\+/, "").replace(/\.git$/, "") });
   }
   if (typeof manifest.homepage === "string" && manifest.homepage !== "") {
     found.push({ label: "Homepage", url: manifest.homepage });
   }
-  const bugs = typeof manifest.bugs === "string" ? manifest.bugs : objectOf(manifest.bugs).url;
+  const bugs = typeof manifest.bugs === "string" ? manifest.bugs : asObject(manifest.bugs).url;
   if (typeof bugs === "string" && bugs !== "") found.push({ label: "Issues", url: bugs });
   return found;
-}
-
-function objectOf(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }
