@@ -70,6 +70,8 @@ export interface Config {
   tls?: TlsFiles;
   /** Settings of the Swift format. */
   swift: SwiftConfig;
+  /** Serve the web pages at `/` and under `/-/web/` (`REGISTRY_WEB`). */
+  web: boolean;
 }
 
 /** Bounds on client connections. */
@@ -222,6 +224,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "comma-separated plugins (built-in names or absolute paths)",
   },
   { env: "REGISTRY_REQUIRE_AUTH_FOR_READ", default: "false", description: "true: anonymous reads get 401" },
+  {
+    env: "REGISTRY_WEB",
+    default: "true",
+    description: "false: no web pages (package browser and operator page at / and /-/web/)",
+  },
   {
     env: "REGISTRY_GITHUB_TOKEN",
     default: "(unset: ingestion off)",
@@ -428,7 +435,10 @@ export async function loadConfig(
   const formats = parseFormats(nonEmpty(env.REGISTRY_FORMATS));
   const connections = parseConnectionLimits(env);
   const tls = await parseTlsFiles(env);
+  const webSetting = nonEmpty(env.REGISTRY_WEB);
+  const web = webSetting === undefined || parseBoolean(webSetting, "REGISTRY_WEB");
   return {
+    web,
     cache: parseCache(env),
     formats,
     upstreams: parseUpstreams(env, formats),

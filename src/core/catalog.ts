@@ -64,6 +64,8 @@ export class Catalog {
   readonly #logger: Logger;
   /** Indexed entries per stored document (documents are replaced, never mutated, when they change). */
   readonly #indexed = new WeakMap<CatalogDocument, IndexedEntry[]>();
+  /** Entries of several formats merged, by format list, with the per-format lists they were merged from. */
+  readonly #combined = new Map<string, { parts: IndexedEntry[][]; all: IndexedEntry[] }>();
 
   constructor(options: CatalogOptions) {
     this.#documents = options.documents;
@@ -128,15 +130,23 @@ export class Catalog {
 
   /**
    * Every entry of `formats` (default: all served), with its search text;
-   * newest change first.
+   * newest change first. The list is shared until a document changes (the
+   * same array while nothing changed): do not modify it.
    */
   async entries(formats: readonly string[] = this.#formats): Promise<IndexedEntry[]> {
-    const all: IndexedEntry[] = [];
+    const parts: IndexedEntry[][] = [];
     for (const format of formats) {
       const document = await this.#documents.read<CatalogDocument>(documentKey(format));
-      if (document !== null) all.push(...this.#index(document));
+      if (document !== null) parts.push(this.#index(document));
     }
-    if (formats.length > 1) all.sort(newestFirst);
+    if (parts.length <= 1) return parts[0] ?? [];
+    const key = formats.join(",");
+    const known = this.#combined.get(key);
+    if (known !== undefined && known.parts.length === parts.length && known.parts.every((p, i) => p === parts[i])) {
+      return known.all;
+    }
+    const all = parts.flat().sort(newestFirst);
+    this.#combined.set(key, { parts, all });
     return all;
   }
 

@@ -23,6 +23,7 @@ import { ScratchDir } from "../storage/scratch_dir.ts";
 import { Artifacts } from "./artifacts.ts";
 import { Catalog } from "./catalog.ts";
 import { Publisher } from "./publisher.ts";
+import { ArchiveReadmes } from "./readmes.ts";
 import { Upstream } from "./upstream.ts";
 
 /** A registry with everything it was built from. */
@@ -38,6 +39,8 @@ export interface OpenRegistry {
   catalog: Catalog;
   /** The JSON documents of the core and the formats (package documents, indexes, the catalog). */
   documents: DocumentCache;
+  /** The formats' pull-through upstreams (for their health in the status). */
+  upstreams: Upstream[];
   /** Where uploads and transformed archives are staged: a directory of this process only. */
   scratchDir: string;
   close(): Promise<void>;
@@ -110,12 +113,16 @@ export async function openRegistry(
     afterPublish: plugins.afterPublish,
     scratchDir,
     logger,
+    now,
   });
+  const upstreams: Upstream[] = [];
+  const artifacts = new Artifacts({ store: storage.store, memoryBytes: config.memoryCacheBytes });
   const services = {
     config,
     publisher,
-    artifacts: new Artifacts({ store: storage.store, memoryBytes: config.memoryCacheBytes }),
+    artifacts,
     catalog,
+    readmes: new ArchiveReadmes({ artifacts, store: storage.store, logger }),
     documents,
     store: storage.store,
     separateStore: (name: string, diskBytes: number) => storage.separateStore(name, diskBytes),
@@ -127,7 +134,7 @@ export async function openRegistry(
     upstream: (format: string, maxArtifactBytes: number) => {
       const settings = config.upstreams[format];
       if (settings === undefined) return undefined;
-      return new Upstream({
+      const upstream = new Upstream({
         ...settings,
         format,
         store: storage.store,
@@ -138,6 +145,8 @@ export async function openRegistry(
         maxArtifactBytes,
         onStale: (name) => metrics.upstreamStale.inc({ format: name }),
       });
+      upstreams.push(upstream);
+      return upstream;
     },
   };
   const formats: Format[] = [];
@@ -153,6 +162,7 @@ export async function openRegistry(
     sources,
     catalog,
     documents,
+    upstreams,
     scratchDir,
     async close() {
       for (const format of formats) await format.close?.();

@@ -86,6 +86,24 @@ export interface PreparedPublish<D> {
   abandon(): Promise<void>;
 }
 
+/** A release this process committed, for the operators' status. */
+export interface RecentPublish {
+  format: string;
+  /** How clients write the package's name. */
+  id: string;
+  /** The package's key within its format. */
+  key: string;
+  version: string;
+  checksum: string;
+  /** ISO 8601 time of the commit. */
+  at: string;
+  /** Whether a client published it or an ingestion source (a mirror) did. */
+  via: TransformSet;
+}
+
+/** How many commits {@link Publisher.recent} remembers. */
+const RECENT_PUBLISHES = 50;
+
 /** Which transforms a publish runs: those of a publish by a client, or of ingestion (mirrors, sources). */
 export type TransformSet = "publish" | "ingest";
 
@@ -115,6 +133,8 @@ export interface PublisherOptions {
   /** Where transformed artifacts are staged. */
   scratchDir: string;
   logger: Logger;
+  /** The clock (recent publishes); default `Date.now`. */
+  now?: () => number;
 }
 
 /** How long a cluster claim holds a version unless renewed (it is renewed every third of it while held). */
@@ -125,9 +145,15 @@ export class Publisher {
   readonly #options: PublisherOptions;
   readonly #inFlight = new Set<string>();
   readonly #background = new Set<Promise<void>>();
+  readonly #recent: RecentPublish[] = [];
 
   constructor(options: PublisherOptions) {
     this.#options = options;
+  }
+
+  /** The releases this process committed last, newest first (at most 50). */
+  recent(): RecentPublish[] {
+    return [...this.#recent];
   }
 
   /** Reads a package document (`null` when the package has none). */
@@ -176,6 +202,7 @@ export class Publisher {
       commit: async () => {
         try {
           const document = await this.#commit(plan, final, validated);
+          this.#remember(plan, final, options.transforms ?? "publish");
           await this.#options.catalog.record(plan.summarize(document));
           this.#runAfterPublish({
             format: ref.format,
@@ -337,6 +364,14 @@ export class Publisher {
       }
       throw error;
     }
+  }
+
+  #remember(plan: PublishPlan<unknown, unknown>, final: FinalArtifact, via: TransformSet): void {
+    const { ref, version } = plan;
+    const at = new Date((this.#options.now ?? Date.now)()).toISOString();
+    const checksum = final.artifact.sha256Hex;
+    this.#recent.unshift({ format: ref.format, id: ref.id, key: ref.key, version, checksum, at, via });
+    this.#recent.length = Math.min(this.#recent.length, RECENT_PUBLISHES);
   }
 
   #runAfterPublish(release: PublishedRelease): void {

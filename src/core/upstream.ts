@@ -76,6 +76,19 @@ export interface ExpectedDigests {
   size?: number;
 }
 
+/** How an upstream has been answering, as this process saw it. */
+export interface UpstreamHealth {
+  format: string;
+  /** The upstream's base URL (credentials are never part of it). */
+  url: string;
+  /** When it last answered a request (ISO 8601). */
+  lastSuccessAt?: string;
+  /** The last request it failed, and why. */
+  lastFailure?: { at: string; error: string };
+  /** Documents served stale since start because it failed. */
+  staleServed: number;
+}
+
 /** The cached form of a document (in storage and memory). */
 interface CachedDocument {
   url: string;
@@ -98,6 +111,9 @@ export class Upstream {
   readonly #memory = new LruCache<string, CachedDocument>(2_000);
   readonly #documents = new Map<string, Promise<CachedDocument>>();
   readonly #artifacts = new Map<string, Promise<void>>();
+  readonly #health: { lastSuccessAt?: number; lastFailure?: { at: number; error: string }; staleServed: number } = {
+    staleServed: 0,
+  };
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
@@ -109,6 +125,19 @@ export class Upstream {
   /** The upstream's base URL. */
   get url(): string {
     return this.#options.url;
+  }
+
+  /** How the upstream has been answering (for the operators' status). */
+  health(): UpstreamHealth {
+    const { lastSuccessAt, lastFailure, staleServed } = this.#health;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      format: this.#options.format,
+      url: this.#options.url,
+      ...(lastSuccessAt === undefined ? {} : { lastSuccessAt: iso(lastSuccessAt) }),
+      ...(lastFailure === undefined ? {} : { lastFailure: { at: iso(lastFailure.at), error: lastFailure.error } }),
+      staleServed,
+    };
   }
 
   /**
@@ -141,6 +170,7 @@ export class Upstream {
         url,
         error: (error as Error).message,
       });
+      this.#health.staleServed++;
       this.#options.onStale?.(this.#options.format);
       return view(cached, true);
     }
@@ -272,15 +302,24 @@ export class Upstream {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
     try {
-      return await this.#fetch(url, { headers, redirect: "follow", signal: controller.signal });
+      const response = await this.#fetch(url, { headers, redirect: "follow", signal: controller.signal });
+      if (response.status >= 500) this.#failed(`it answered ${response.status} for ${url}`);
+      else this.#health.lastSuccessAt = this.#now();
+      return response;
     } catch (error) {
       if (controller.signal.aborted) {
+        this.#failed(`no answer within ${timeoutMs} ms for ${url}`);
         throw new GatewayTimeoutError(`the upstream did not answer within ${timeoutMs} ms (${url})`);
       }
+      this.#failed(`cannot be reached (${url}): ${(error as Error).message}`);
       throw new BadGatewayError(`the upstream cannot be reached (${url}): ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #failed(error: string): void {
+    this.#health.lastFailure = { at: this.#now(), error };
   }
 
   /** A whole (metadata) body, failing as 502 when it breaks off or goes silent. */

@@ -16,6 +16,7 @@ import type { Authenticator } from "../auth/auth.ts";
 import type { Config } from "../config.ts";
 import type { Artifacts } from "../core/artifacts.ts";
 import type { Catalog, CatalogEntry } from "../core/catalog.ts";
+import type { ArchiveReadmes } from "../core/readmes.ts";
 import type { PackageRef } from "../core/package.ts";
 import type { Upstream } from "../core/upstream.ts";
 import type { Publisher } from "../core/publisher.ts";
@@ -27,6 +28,8 @@ import type { Metrics } from "../http/metrics.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { PackagePage, PageRequest } from "./package_page.ts";
+import type { RegistryStatus } from "../http/status.ts";
 
 /** What the host gives every format, in a server and in commands alike. */
 export interface FormatServices {
@@ -37,6 +40,8 @@ export interface FormatServices {
   artifacts: Artifacts;
   /** Package summaries for listings and search (the publisher records local releases itself). */
   catalog: Catalog;
+  /** READMEs inside stored zip archives, extracted once per archive (for {@link Format.page}). */
+  readmes: ArchiveReadmes;
   /** Other JSON documents of the format (indexes), shared by every node within the 2-second bound. */
   documents: DocumentCache;
   /** The object store under everything (for listing). */
@@ -67,8 +72,8 @@ export interface HttpServices {
   auth: Authenticator;
   /** The absolute base URL clients reach this server at, without a trailing slash. */
   publicBaseUrl(c: Context): string;
-  /** The operational status (sources, jobs), for admins. */
-  status(): Promise<unknown>;
+  /** The operational status (sources, jobs, storage, upstreams), for admins. */
+  status(): Promise<RegistryStatus>;
 }
 
 /** A format, ready to serve. */
@@ -96,6 +101,16 @@ export interface Format {
   versions(ref: PackageRef): Promise<Record<string, VersionInfo> | null>;
   /** Publishes a release handed over by an ingestion source, with the ingestion transforms. */
   ingest(ref: PackageRef, release: IngestRelease): Promise<IngestOutcome>;
+  /**
+   * The package's page for people (the web pages): its versions with their
+   * flags, the README, license, links, checksum and install lines of
+   * `request.version` (default: the latest), or `null` when the package has no
+   * versions here. Called on page views: answer from memory, and do any I/O
+   * (extracting a README from an archive) once per release, keeping the result.
+   *
+   * @throws {NotFoundError} when the package has no version `request.version`.
+   */
+  page?(ref: PackageRef, request: PageRequest): Promise<PackagePage | null>;
   /** Registers the format's recurring jobs (sweeps) with the server's scheduler. */
   schedule?(scheduler: Pick<Scheduler, "add" | "requestRun">): void;
   /**

@@ -21,6 +21,7 @@ import { rateLimit } from "./rate_limit.ts";
 import { authorizeAction } from "../auth/access.ts";
 import { authorityCheck, publicBaseUrl } from "./public_url.ts";
 import { contentLengthLimit, type UploadLimit } from "./body_limit.ts";
+import type { RegistryStatus } from "./status.ts";
 
 /** The challenge of 401s outside any format's API. */
 const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
@@ -28,9 +29,19 @@ const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
 /** The largest body accepted outside every format's paths. */
 const DEFAULT_UPLOAD_LIMIT: UploadLimit = { bytes: 1024 * 1024, setting: "no upload is expected here" };
 
+/** Pages served beside the formats (the web pages, src/web/): their paths, routes and error shape. */
+export interface Pages {
+  readonly paths: readonly string[];
+  readonly uploadLimit: UploadLimit;
+  routes(): Hono<AppEnv>;
+  errorResponse(error: RegistryError, path: string): Response;
+}
+
 /** Everything the app needs, passed in so several servers can run in one process. */
 export interface AppDeps {
   formats: readonly Format[];
+  /** The web pages, mounted after the formats (absent with REGISTRY_WEB=false). */
+  pages?: Pages;
   auth: Authenticator;
   logger: Logger;
   metrics: Metrics;
@@ -40,7 +51,7 @@ export interface AppDeps {
   rateLimit: { perIp: number; perPrincipal: number; trustedProxies: string[] };
   /** Hex SHA-256 of the token `/metrics` requires, when set. */
   metricsTokenSha256?: string;
-  status: () => Promise<unknown>;
+  status: () => Promise<RegistryStatus>;
   publicUrl?: string;
   version: string;
   /** The clock (rate limits). */
@@ -50,8 +61,11 @@ export interface AppDeps {
 /** Builds the Hono app serving every route of the registry. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
+  const surfaces: ReadonlyArray<Format | Pages> = deps.pages === undefined
+    ? deps.formats
+    : [...deps.formats, deps.pages];
   const formatOf = (path: string) =>
-    deps.formats.find((format) => format.paths.some((p) => path === p || path.startsWith(`${p}/`)));
+    surfaces.find((surface) => surface.paths.some((p) => path === p || path.startsWith(`${p}/`)));
   app.use(
     "*",
     requestId(),
@@ -103,5 +117,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     publicBaseUrl,
   };
   for (const format of deps.formats) app.route("/", format.routes(http));
+  if (deps.pages !== undefined) app.route("/", deps.pages.routes());
   return app;
 }

@@ -21,6 +21,8 @@ import { type ConnectionServer, nativeServeOnConnection, serveConnections } from
 import { Metrics } from "./metrics.ts";
 import { defaultMaxConnections, raiseOpenFilesLimit } from "./open_files.ts";
 import { problemResponse } from "./problem.ts";
+import { createStatus } from "./status.ts";
+import { createWebPages } from "../web/pages.ts";
 import { type KeyPair, type KeyPairWatcher, readKeyPair, watchKeyPair } from "./tls.ts";
 
 /** A registry that is listening. */
@@ -91,25 +93,22 @@ export async function startServer(
         .then(() => {}),
   });
   const sources = startSources(config, open, scheduler, logger, metrics);
-  const ingestion = sources.github;
-  const status = async () => ({
-    ingestion: ingestion === undefined ? { enabled: false, reason: "REGISTRY_GITHUB_TOKEN is not set" } : {
-      enabled: true,
-      rateLimitedUntil: await ingestion.source.rateLimitedUntil(),
-      ...await ingestion.source.status(),
+  const status = createStatus({ config, open, sources, scheduler, version: VERSION });
+  const pages = !config.web ? undefined : createWebPages({
+    formats: open.formats,
+    catalog: open.catalog,
+    auth,
+    status,
+    runJob: (name) => {
+      if (!scheduler.status().some((job) => job.name === name)) return false;
+      scheduler.requestRun(name);
+      return true;
     },
-    filesystem: sources.filesystemRoot === undefined
-      ? { enabled: false }
-      : { enabled: true, root: sources.filesystemRoot },
-    jobs: scheduler.status(),
-    sources: await Promise.all(sources.names.map(async (name) => ({
-      name,
-      job: scheduler.status().find((job) => job.name === `source-${name}`),
-      skipped: await open.sources.skippedBy(name),
-    }))),
+    version: VERSION,
   });
   const app = createApp({
     formats: open.formats,
+    pages,
     auth,
     logger,
     metrics,

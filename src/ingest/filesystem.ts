@@ -63,6 +63,14 @@ export class FilesystemSource {
     this.#options = options;
   }
 
+  /** Entries that failed (paths relative to the root) with their reasons, until they change. */
+  async failures(): Promise<Record<string, string>> {
+    const state = await this.#options.storage.read<FilesystemState>("state.json");
+    return Object.fromEntries(
+      Object.entries(state?.failed ?? {}).map(([path, { reason }]) => [relative(this.#options.root, path), reason]),
+    );
+  }
+
   /** One pass over the tree. */
   async sync(signal?: AbortSignal): Promise<FilesystemSummary> {
     const { registry, logger, storage } = this.#options;

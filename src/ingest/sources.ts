@@ -26,6 +26,8 @@ const SOURCE_LEASE_TTL_MS = 60_000;
 export interface RunningSources {
   github?: Ingestion;
   filesystemRoot?: string;
+  /** The directory source, when REGISTRY_FILESYSTEM_ROOT is set. */
+  filesystem?: FilesystemSource;
   /** Every scheduled source (built-in mirrors and plugins' sources), by name. */
   names: string[];
   /** Stops watching the directory source (the scheduler stops the jobs). */
@@ -66,7 +68,7 @@ export function startSources(
 
   if (config.filesystemRoot !== undefined) {
     running.filesystemRoot = config.filesystemRoot;
-    const directory = new FilesystemSource({
+    const directory = running.filesystem = new FilesystemSource({
       root: config.filesystemRoot,
       registry: open.sources.for("filesystem"),
       storage: pluginStorage(open.storage.store, new DocumentCache(open.storage.store, { maxAgeMs: 0 }), "filesystem"),

@@ -32,6 +32,8 @@ export interface JobStatus {
   lastError?: string;
   /** The last time it was due but another node held its lease. */
   lastSkipped?: string;
+  /** When it is next due (on this node). */
+  nextRun?: string;
 }
 
 /** Runs registered jobs until stopped. */
@@ -85,6 +87,7 @@ export class Scheduler {
   #schedule(name: string, delayMs: number): void {
     const entry = this.#jobs.get(name);
     if (entry === undefined || this.#stopped) return;
+    entry.status.nextRun = new Date(Date.now() + Math.max(0, delayMs)).toISOString();
     entry.timer = setTimeout(async () => {
       if (!this.#running.has(name)) await this.#run(entry.job).catch(() => {});
       const jitter = entry.job.jitter ?? 0.1;

@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { DiskStore } from "./disk_store.ts";
 import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
 import { createS3Clients, type S3Clients, S3Store } from "./s3_store.ts";
-import { TieredStore } from "./tiered_store.ts";
+import { TieredStore, type TieredStoreStats } from "./tiered_store.ts";
 
 /**
  * How long metadata may be trusted from memory before it is revalidated (ms):
@@ -19,6 +19,22 @@ import { TieredStore } from "./tiered_store.ts";
  * `main.ts token` beside a server on one data directory).
  */
 export const SHARED_METADATA_MAX_AGE_MS = 2_000;
+
+/** What the storage is and how it is doing, for the operators' status. */
+export interface StorageStatus {
+  /** `disk` (the data directory is the source of truth) or `s3` (the bucket is; disk a cache). */
+  backend: "disk" | "s3";
+  s3?: {
+    bucket: string;
+    prefix: string;
+    endpoint?: string;
+    /** Whether the bucket answered just now. */
+    reachable: boolean;
+    error?: string;
+  };
+  /** The disk caches in front of S3: the main one and any format's own. */
+  diskCaches: Array<{ name: string; usedBytes: number; maxBytes: number } & TieredStoreStats>;
+}
 
 /** The storage of one process. */
 export interface OpenStorage {
@@ -34,6 +50,8 @@ export interface OpenStorage {
    * disk cache (local disk alone, or a command beside a server), {@link store} itself.
    */
   separateStore(name: string, diskBytes: number): Promise<ObjectStore>;
+  /** What the storage is and how it is doing (with S3, asks the bucket). */
+  status(): Promise<StorageStatus>;
   /** Finishes background caching and releases connections and scratch directories. */
   close(): Promise<void>;
 }
@@ -62,6 +80,7 @@ export async function openStorage(
       store,
       metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
       separateStore: () => Promise.resolve(store),
+      status: () => Promise.resolve({ backend: "disk", diskCaches: [] }),
       close: () => store.close(),
     };
   }
@@ -81,11 +100,33 @@ export async function openStorage(
       error: error.message,
     });
   }
+  const s3 = config.s3;
+  const s3Status = async (tiers: Array<[string, TieredStore]>): Promise<StorageStatus> => {
+    let error: string | undefined;
+    await remote.checkBucket().catch((e) => error = (e as Error).message);
+    return {
+      backend: "s3",
+      s3: {
+        bucket: s3.bucket,
+        prefix: s3.prefix,
+        ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
+        reachable: error === undefined,
+        ...(error === undefined ? {} : { error }),
+      },
+      diskCaches: tiers.map(([name, tier]) => ({
+        name,
+        usedBytes: tier.usedBytes,
+        maxBytes: tier.maxBytes,
+        ...tier.stats,
+      })),
+    };
+  };
   if (options.diskCache === false) {
     return {
       store: remote,
       metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
       separateStore: () => Promise.resolve(remote),
+      status: () => s3Status([]),
       close: () => Promise.resolve(clients.destroy()),
     };
   }
@@ -102,7 +143,7 @@ export async function openStorage(
     endpoint: config.s3.endpoint ?? "(AWS)",
     diskMaxBytes: config.diskMaxBytes,
   });
-  const separateTiers: TieredStore[] = [];
+  const separateTiers: Array<[string, TieredStore]> = [];
   return {
     store: cache,
     cache,
@@ -116,12 +157,13 @@ export async function openStorage(
         logger,
       });
       await tier.init();
-      separateTiers.push(tier);
+      separateTiers.push([name, tier]);
       return tier;
     },
+    status: () => s3Status([["main", cache], ...separateTiers]),
     async close() {
       await cache.close();
-      for (const tier of separateTiers) await tier.close();
+      for (const [, tier] of separateTiers) await tier.close();
       clients.destroy();
     },
   };

@@ -138,6 +138,11 @@ export class TieredStore implements ObjectStore {
     return this.#usedBytes;
   }
 
+  /** The disk budget in bytes. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
   /**
    * Loads the cache index from the sidecars, dropping files without a valid
    * sidecar (a crash mid-write) and sidecars without their file.

@@ -17,6 +17,7 @@ import { MAX_ZIP_BYTES, zipLimitSetting } from "./module_zip.ts";
 import { compileModulePatterns } from "./patterns.ts";
 import { PullThrough } from "./pull_through.ts";
 import { GoRegistry, type ModuleDocument, moduleRef, summarize } from "./registry.ts";
+import { goPage } from "./page.ts";
 import { createGoApi, GO_AUTH_CHALLENGE, GO_BASE_PATH } from "./routes.ts";
 
 /** Builds the Go format. */
@@ -95,6 +96,11 @@ export function createGoFormat(services: FormatServices): Format {
       } finally {
         await zip?.dispose();
       }
+    },
+    async page(pkg, request) {
+      const module = ref(pkg);
+      const document = await registry.read(module);
+      return document === null ? null : await goPage(document, module, request, services.readmes);
     },
   };
 }

@@ -252,7 +252,7 @@ export class GoRegistry {
 }
 
 /** Where a part of a version is stored: `go/packages/<key>/<version>/<sha256>/{module.zip,go.mod}`. */
-function storageKey(ref: PackageRef, version: string, part: StoredPart, sha256: string): string {
+export function storageKey(ref: PackageRef, version: string, part: StoredPart, sha256: string): string {
   return `${packagePrefix(ref)}/${keySegment(version)}/${sha256}/${part === "zip" ? "module.zip" : "go.mod"}`;
 }
 

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import * as semver from "semver";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
-import { BadRequestError, ConflictError, ForbiddenError, type RegistryError } from "../../errors.ts";
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, type RegistryError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { errorHeaders } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
@@ -17,6 +17,7 @@ import { NpmRegistry } from "./registry.ts";
 import { createNpmApi, MAX_DOCUMENT_BYTES, NPM_AUTH_CHALLENGE, NPM_BASE_PATH } from "./routes.ts";
 import { inspectTarball } from "./tarball.ts";
 import { NpmUpstream } from "./upstream.ts";
+import { npmPage, npmUpstreamPage } from "./page.ts";
 
 /** Builds the npm format. */
 export function createNpmFormat(services: FormatServices): Format {
@@ -69,6 +70,18 @@ export function createNpmFormat(services: FormatServices): Format {
     catalogEntry: (document) => {
       const doc = document as NpmPackageDocument;
       return Object.keys(doc.versions).length === 0 ? null : summarize(npmRef(doc.name), doc, "local");
+    },
+    async page(pkg, request) {
+      const ref = npmRefOf(pkg);
+      const doc = await registry.read(ref);
+      if (doc !== null && Object.keys(doc.versions).length > 0) return npmPage(doc, ref, request);
+      if (upstream === undefined) return null;
+      try {
+        return npmUpstreamPage(await upstream.raw(ref), ref, request);
+      } catch (error) {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }
     },
     async versions(ref) {
       const doc = await registry.read(npmRefOf(ref));

@@ -106,6 +106,11 @@ export class NpmUpstream {
     return packument.rewritten;
   }
 
+  /** The upstream's packument of a package, as it sent it (for its page). */
+  async raw(ref: PackageRef): Promise<Record<string, unknown>> {
+    return (await this.#packument(ref)).raw;
+  }
+
   /** The dist-tags of an upstream package. */
   async distTags(ref: PackageRef): Promise<Record<string, unknown>> {
     const tags = (await this.#packument(ref)).raw["dist-tags"];

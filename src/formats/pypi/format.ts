@@ -14,6 +14,7 @@ import { type Format, type FormatDefinition, type FormatServices, refusal } from
 import { checkFilenameAgrees, checkVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
 import { type PypiProject, refOf } from "./project.ts";
 import { UpstreamProjects } from "./proxy.ts";
+import { pypiPage, pypiUpstreamPage } from "./web_page.ts";
 import { PypiRegistry, summarize } from "./registry.ts";
 import { createPypiApi, PYPI_AUTH_CHALLENGE, PYPI_BASE_PATH, pypiErrorResponse } from "./routes.ts";
 import { MAX_FIELD_BYTES, publish } from "./upload.ts";
@@ -69,6 +70,15 @@ export function createPypiFormat(services: FormatServices): PypiFormat {
       return Object.keys(project.files).length === 0
         ? null
         : summarize(refOf({ format: "pypi", name: project.name }), project);
+    },
+    async page(pkg, request) {
+      const ref = refOf(pkg);
+      const project = await registry.project(ref);
+      if (project !== null && Object.keys(project.files).length > 0) {
+        return await pypiPage(project, ref, request, (file) => registry.readMetadata(ref, file));
+      }
+      const fromUpstream = await upstreamProjects?.project(ref);
+      return fromUpstream ? pypiUpstreamPage(fromUpstream, request) : null;
     },
     async versions(ref) {
       const project = await registry.project(ref);

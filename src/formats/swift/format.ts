@@ -20,6 +20,7 @@ import { SwiftUpstream } from "./upstream.ts";
 import { checkReleaseMetadata, MAX_METADATA_BYTES, type PackageIndex } from "./release.ts";
 import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.ts";
 import { parseVersion } from "./version.ts";
+import { swiftPage, swiftUpstreamPage } from "./page.ts";
 
 /** The Swift format of a process, with its registry (for the built-in mirrors) and moderation (for the CLI). */
 export interface SwiftFormat extends Format {
@@ -137,6 +138,15 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
     catalogEntry: (document) => {
       const pkg = document as PackageIndex;
       return catalogEntry(packageRef(pkg.scope, pkg.name), pkg) ?? null;
+    },
+    async page(ref, request) {
+      const swiftRef = asSwiftRef(ref);
+      const pkg = await registry.getPackage(swiftRef);
+      if (pkg !== null) return await swiftPage(pkg, swiftRef, request, services.readmes);
+      if (upstream === undefined || !await upstream.fills(swiftRef)) return null;
+      const listing = await upstream.listing(swiftRef);
+      if (listing === null) return null;
+      return await swiftUpstreamPage(listing, swiftRef, request, upstream, services.store, services.readmes);
     },
     close: () => publishJobs.settle(),
   };
