@@ -70,6 +70,8 @@ export interface RawEntry {
   stored?: boolean;
   /** The name written in the local header, when it should differ from the central directory's. */
   localName?: string;
+  /** The name's bytes, written without the UTF-8 flag, in place of `name`. */
+  nameBytes?: Uint8Array;
   /** CRC-32 written in both headers (default: the content's). */
   crc32?: number;
   /** Uncompressed size written in both headers (default: the content's length). */
@@ -94,11 +96,11 @@ export function rawZip(entries: RawEntry[]): Uint8Array<ArrayBuffer> {
       (content === null ? new Uint8Array(0) : method === 8 ? deflateRawSync(content) : content);
     const crc = entry.crc32 ?? (content === null ? 0 : crc32(content));
     const size = entry.uncompressedSize ?? content?.length ?? 0;
-    const name = encoder.encode(entry.name);
+    const name = entry.nameBytes ?? encoder.encode(entry.name);
     const localName = entry.localName === undefined ? name : encoder.encode(entry.localName);
     const common = (view: DataView, at: number) => {
       view.setUint16(at, 20, true); // version needed
-      view.setUint16(at + 2, 0x0800, true); // UTF-8 names
+      view.setUint16(at + 2, entry.nameBytes === undefined ? 0x0800 : 0, true); // UTF-8 names
       view.setUint16(at + 4, method, true);
       view.setUint32(at + 6, 0x5c210000, true); // 2026-01-01 00:00
       view.setUint32(at + 10, crc >>> 0, true);
