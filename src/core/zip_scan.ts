@@ -12,7 +12,8 @@
  *   extraction, through other symlinks), encrypted entries, and compression
  *   methods other than stored and deflate;
  * - local headers disagreeing with the central directory (name, flags, method,
- *   CRC-32, sizes), overlapping entries, data outside the entries' area
+ *   CRC-32, sizes), Unicode Path extra fields naming an entry otherwise than
+ *   its headers, overlapping entries, data outside the entries' area
  *   ({@link LocalHeaders});
  * - data whose CRC-32 or size differs from its headers: every entry is
  *   inflated, counting the bytes it really produces and stopping one byte past

@@ -198,3 +198,21 @@ Deno.test("scanZip refuses an entry marked a directory whose name does not end w
   await refused(rawZip([{ name: "pkg/dir" }]), /entry "pkg\/dir" is marked a directory, but its name does not end/);
   assert.equal((await scan(rawZip([{ name: "pkg/dir/" }]))).entries.get("pkg/dir")?.type, "directory");
 });
+
+Deno.test("scanZip refuses a Unicode Path extra field naming an entry otherwise than its headers", async () => {
+  // zip.js and unzip take the field's name (pkg/ok.txt), the go command and Python the headers' (../evil.txt).
+  await refused(
+    rawZip([{ name: "pkg/../../evil.txt", unicodePath: "pkg/ok.txt", content: "x" }]),
+    /entry "pkg\/ok\.txt" is named "pkg\/\.\.\/\.\.\/evil\.txt" in its headers and "pkg\/ok\.txt" in a Unicode Path/,
+  );
+  // Two entries one tool sees as one file listed twice.
+  await refused(
+    rawZip([
+      { name: "pkg/Package.swift", content: "a" },
+      { name: "pkg/Package.swift", unicodePath: "pkg/Other.swift", content: "b" },
+    ]),
+    /entry "pkg\/Other\.swift" is named "pkg\/Package\.swift" in its headers/,
+  );
+  const agreeing = rawZip([{ name: "pkg/café.txt", unicodePath: "pkg/café.txt", content: "x" }]);
+  assert.deepEqual([...(await scan(agreeing)).entries.keys()], ["pkg/café.txt"]);
+});
