@@ -31,6 +31,7 @@
  * @module
  */
 import * as zip from "@zip.js/zip.js";
+import { resolveLink } from "../src/core/zip_paths.ts";
 import { FsFileReader } from "./zip_file_reader.ts";
 import type { PluginFactory, PluginLogger, TransformInput, TransformResult } from "./types.ts";
 
@@ -51,7 +52,6 @@ interface Limits {
 const DEFAULT_MAX_ENTRIES = 100_000;
 const DEFAULT_MAX_COPIED_BYTES = 256 * 1024 * 1024;
 const MAX_SYMLINK_TARGET_BYTES = 4096;
-const MAX_LINK_HOPS = 40;
 const TEMP_PREFIX = "normalize-archive-";
 
 const factory: PluginFactory<NormalizeArchiveOptions> = (ctx) => {
@@ -365,7 +365,7 @@ function resolveAll(
   };
   /** Replaces the link `link` by what it points to, named `name`; `false` when it is dropped. */
   const copyLink = (name: string, link: string, expanding: string[]): boolean => {
-    const target = resolveLink(link, analysis.links, root);
+    const target = resolveLink(link, analysis.links.get(link)!, analysis.links, root);
     if (target === null) return false;
     const file = analysis.files.get(target);
     if (file !== undefined) {
@@ -384,43 +384,6 @@ function resolveAll(
     else if (copyLink(name, name, [])) resolvedLinks++;
   }
   return { items, resolvedLinks };
-}
-
-/**
- * Where the symlink `name` finally points, following every symlink met on the
- * way like the kernel would after extraction; `null` for absolute targets,
- * paths climbing out of `root` (even on the way), `root` itself and loops.
- */
-function resolveLink(name: string, links: Map<string, string>, root: string): string | null {
-  const rootDepth = root === "" ? 0 : 1;
-  if (rootDepth === 1 && !name.startsWith(`${root}/`)) return null;
-  const resolved = name.split("/").slice(0, -1);
-  const target = links.get(name)!;
-  if (isAbsolute(target)) return null;
-  let pending = target.split("/");
-  let hops = 0;
-  while (pending.length > 0) {
-    const [segment, ...rest] = pending;
-    pending = rest;
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") {
-      if (resolved.length <= rootDepth) return null;
-      resolved.pop();
-      continue;
-    }
-    resolved.push(segment);
-    const link = links.get(resolved.join("/"));
-    if (link !== undefined) {
-      if (++hops > MAX_LINK_HOPS || isAbsolute(link)) return null;
-      resolved.pop();
-      pending = [...link.split("/"), ...pending];
-    }
-  }
-  return resolved.length <= rootDepth ? null : resolved.join("/");
-}
-
-function isAbsolute(target: string): boolean {
-  return target === "" || target.startsWith("/") || target.includes("\\") || /^[a-zA-Z]:/.test(target);
 }
 
 // ---------------------------------------------------------------------------

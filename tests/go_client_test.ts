@@ -63,10 +63,13 @@ Deno.test("go list, go mod download and go get @latest see the versions of a mod
   await using ws = await goWorkspace();
   const module = "example.com/Mona/Greeter";
   const sums = new Map<string, string>();
-  // v1.1.0 also holds a directory entry, which go.sum's h1: hash counts as an empty file.
+  // v1.1.0 also holds directory entries (the root's too), which go.sum's h1: hash counts as empty files,
+  // and a file name that is not ASCII.
   const withDirectory = (version: string) =>
     buildZip([
+      { name: `${module}@${version}/` },
       { name: `${module}@${version}/go.mod`, content: `module ${module}\n` },
+      { name: `${module}@${version}/docs/café.md`, content: "# Café\n" },
       { name: `${module}@${version}/greeter.go`, content: 'package greeter\n\nfunc Hello() string { return "hi" }\n' },
       { name: `${module}@${version}/internal/` },
       { name: `${module}@${version}/internal/x.go`, content: "package internal\n" },

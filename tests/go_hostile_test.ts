@@ -2,7 +2,7 @@
  * Hostile module zips: each refused with a clear text error, nothing stored.
  */
 import assert from "node:assert/strict";
-import { buildZip, type TestEntry } from "./support/archives.ts";
+import { buildZip, rawZip, type TestEntry } from "./support/archives.ts";
 import { walk } from "./support/files.ts";
 import { moduleZip, publishModule } from "./support/go.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -50,25 +50,46 @@ Deno.test("module zips with paths that escape or that the go command refuses are
   for (const [entry, message] of cases) await assertRefused(t, await entries(GO_MOD, entry), 422, message);
 });
 
+Deno.test("a module zip whose local header names another path than its central directory is refused", async () => {
+  await using t = await startTestServer();
+  const zip = rawZip([
+    GO_MOD,
+    { name: `${PREFIX}x.go`, localName: "../../evil", content: "package evil\n" },
+  ]);
+  await assertRefused(
+    t,
+    zip,
+    422,
+    /entry "example\.com\/evil@v1\.0\.0\/x\.go" is named "\.\.\/\.\.\/evil" in its local header/,
+  );
+});
+
 Deno.test("module zips whose names differ only in case, or that name a file twice, are refused", async () => {
   await using t = await startTestServer();
   await assertRefused(
     t,
     await entries(GO_MOD, { name: `${PREFIX}Readme.md`, content: "a" }, { name: `${PREFIX}README.md`, content: "b" }),
     422,
-    /case-insensitive file name collision: "Readme\.md" and "README\.md"/,
+    /entries "example\.com\/evil@v1\.0\.0\/Readme\.md" and "example\.com\/evil@v1\.0\.0\/README\.md" differ only by case/,
   );
   await assertRefused(
     t,
     await entries(GO_MOD, { name: `${PREFIX}Pkg/a.go`, content: "a" }, { name: `${PREFIX}pkg/b.go`, content: "b" }),
     422,
-    /case-insensitive file name collision: "Pkg" and "pkg"/,
+    /entries "example\.com\/evil@v1\.0\.0\/Pkg" and "example\.com\/evil@v1\.0\.0\/pkg" differ only by case/,
   );
   await assertRefused(
     t,
     await entries({ name: `${PREFIX}GO.MOD`, content: `module ${MODULE}\n` }),
     422,
     /go\.mod files must have lowercase names/,
+  );
+  const twice = { name: `${PREFIX}a.go`, content: "package a\n" };
+  await assertRefused(
+    t,
+    rawZip([GO_MOD, twice, twice]),
+    422,
+    /lists the entry "example\.com\/evil@v1\.0\.0\/a\.go" twice/,
   );
 });
 

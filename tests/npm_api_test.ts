@@ -271,6 +271,12 @@ Deno.test("hostile tarballs are refused with a clear error and nothing is stored
       /symlink "package\/link" points outside/,
     ],
     [
+      "symlink leaving package/ and coming back into a directory of that name",
+      tar([pj(), { name: "package/link", type: "symlink", linkname: "../package/package.json" }]),
+      422,
+      /symlink "package\/link" points outside "package\/"/,
+    ],
+    [
       "absolute symlink",
       tar([pj(), { name: "package/link", type: "symlink", linkname: "/etc/passwd" }]),
       422,

@@ -291,6 +291,14 @@ Deno.test("publish validates the archive layout and refuses bad archives with 42
       /symlink "pkg\/esc" points outside/,
     ],
     [
+      "symlink leaving the package directory and coming back into one of the same name",
+      await packageZip({
+        top: "pkg",
+        extra: [{ name: "pkg/Sources/link", content: "../../pkg/Package.swift", symlink: true }],
+      }),
+      /symlink "pkg\/Sources\/link" points outside the package directory/,
+    ],
+    [
       "entry written through a symlinked directory",
       await packageZip({
         top: "pkg",

@@ -281,4 +281,11 @@ Deno.test("an sdist may be a zip, checked like a wheel's zip", async () => {
   const refused = await upload(t.url, { filename: "zipsdist-2.0.zip", bytes: bad });
   assert.equal(refused.status, 422);
   assert.match(await refused.text(), /sdist entry "zipsdist-2\.0\/\.\.\/\.\.\/escape\.py" is not a safe relative path/);
+  const outbound = await buildZip([
+    { name: "zipsdist-3.0/PKG-INFO", content: coreMetadata("zipsdist", "3.0") },
+    { name: "zipsdist-3.0/link", content: "../zipsdist-3.0/PKG-INFO", symlink: true },
+  ]);
+  const linked = await upload(t.url, { filename: "zipsdist-3.0.zip", bytes: outbound });
+  assert.equal(linked.status, 422);
+  assert.match(await linked.text(), /sdist symlink "zipsdist-3\.0\/link" points outside "zipsdist-3\.0\/"/);
 });

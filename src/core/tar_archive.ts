@@ -186,11 +186,14 @@ class EntryChecker {
     return { path, type, size: type === "file" ? header.size : 0, ...(type === "file" ? {} : { linkname }) };
   }
 
-  /** Every link must resolve inside the root (symlinks relative to their directory, hard links to the archive). */
+  /**
+   * Every link must resolve inside the root, never climbing out of it on the
+   * way (clients strip it when they extract): symlinks relative to their
+   * directory, hard links to the archive.
+   */
   checkLinks(): void {
     for (const [path, target] of this.#symlinks) {
-      const resolved = resolveLink(path, target, this.#symlinks);
-      if (resolved === null || resolved.split("/")[0] !== this.#root || resolved === this.#root) {
+      if (resolveLink(path, target, this.#symlinks, this.#root) === null) {
         throw this.#refuse(`symlink "${path}" points outside "${this.#root}/" ("${target}")`);
       }
     }

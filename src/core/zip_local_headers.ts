@@ -3,11 +3,15 @@
  * descriptor), which extraction tools may trust instead of the central
  * directory. {@link LocalHeaders} checks that both agree and that no two
  * entries share bytes, as zip.js does in strict mode, without keeping zip.js's
- * per-entry objects alive (about 7 KiB each) for the whole scan.
+ * per-entry objects alive (about 7 KiB each) for the whole scan; and that no
+ * header gives its entry another name in a Unicode Path extra field, which
+ * some tools (zip.js, unzip) prefer to the name and others (the go command,
+ * Python) ignore.
  *
  * @module
  */
 import type * as zip from "@zip.js/zip.js";
+import { crc32 } from "node:zlib";
 
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
 const LOCAL_HEADER_BYTES = 30;
@@ -16,6 +20,7 @@ const FLAG_DATA_DESCRIPTOR = 0x0008;
 /** Flags both headers must agree on: encryption (and strong encryption), data descriptor, UTF-8 names. */
 const FLAGS_TO_AGREE = 0x0001 | 0x0008 | 0x0040 | 0x0800;
 const ZIP64_EXTRA_FIELD = 0x0001;
+const UNICODE_PATH_EXTRA_FIELD = 0x7075;
 const ZIP64_MARKER = 0xffffffff;
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
@@ -53,6 +58,16 @@ export class LocalHeaders {
     if (!sameBytes(localName, entry.rawFilename)) {
       const decoded = new TextDecoder().decode(localName);
       return { problem: `is named "${decoded}" in its local header: the two names must agree` };
+    }
+    for (const extraField of [entry.rawExtraField, variable.subarray(nameLength)]) {
+      const other = unicodePath(extraField, localName);
+      if (other !== null && !sameBytes(other, localName)) {
+        const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+        return {
+          problem: `is named "${decode(localName)}" in its headers and "${decode(other)}" in a Unicode Path ` +
+            "extra field: the names must agree",
+        };
+      }
     }
     if (((flags ^ (entry.rawBitFlag ?? 0)) & FLAGS_TO_AGREE) !== 0) {
       return { problem: "has other flags in its local header than in the central directory" };
@@ -150,6 +165,19 @@ function extraFieldData(extraField: Uint8Array, id: number): DataView | null {
     at += 4 + size;
   }
   return null;
+}
+
+/**
+ * The name an Info-ZIP Unicode Path extra field gives the entry named `name`,
+ * or `null` when there is none that tools would use (another version, or
+ * written for another name: its CRC-32 differs).
+ */
+function unicodePath(extraField: Uint8Array, name: Uint8Array): Uint8Array | null {
+  const data = extraFieldData(extraField, UNICODE_PATH_EXTRA_FIELD);
+  if (data === null || data.byteLength < 5 || data.getUint8(0) !== 1 || data.getUint32(1, true) !== crc32(name)) {
+    return null;
+  }
+  return new Uint8Array(data.buffer, data.byteOffset + 5, data.byteLength - 5);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -26,13 +26,21 @@ export function unsafeName(name: string): string | null {
 /**
  * Where the symlink `name` (pointing to `target`) finally points, as a path
  * inside the archive, following every symlink met on the way like the kernel
- * would after extraction; `null` for absolute targets, paths climbing above
- * the archive root, the root itself and loops.
+ * would after extraction; `null` for absolute targets, paths climbing out of
+ * `root` (even on the way), `root` itself and loops.
+ *
+ * `root` is the directory the link must stay in: the archive itself (`""`,
+ * the default), or a top-level directory that clients strip or rename when
+ * they extract (npm's `package/`, a Swift package's directory), so that
+ * `root/a -> ../root/b` would leave it.
  *
  * @example
  * resolveLink("pkg/a/link", "../b", new Map()); // "pkg/b"
+ * resolveLink("pkg/a", "../pkg/b", new Map(), "pkg"); // null
  */
-export function resolveLink(name: string, target: string, links: Map<string, string>): string | null {
+export function resolveLink(name: string, target: string, links: Map<string, string>, root = ""): string | null {
+  const rootDepth = root === "" ? 0 : root.split("/").length;
+  if (root !== "" && !name.startsWith(`${root}/`)) return null;
   const resolved = name.split("/").slice(0, -1);
   let pending = target.split("/");
   let hops = 0;
@@ -42,7 +50,7 @@ export function resolveLink(name: string, target: string, links: Map<string, str
     pending = rest;
     if (segment === "" || segment === ".") continue;
     if (segment === "..") {
-      if (resolved.length === 0) return null;
+      if (resolved.length <= rootDepth) return null;
       resolved.pop();
       continue;
     }
@@ -54,7 +62,7 @@ export function resolveLink(name: string, target: string, links: Map<string, str
       pending = [...link.split("/"), ...pending];
     }
   }
-  return resolved.length === 0 ? null : resolved.join("/");
+  return resolved.length <= rootDepth ? null : resolved.join("/");
 }
 
 function isAbsolute(target: string): boolean {

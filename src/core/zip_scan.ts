@@ -1,24 +1,26 @@
 /**
- * The zip checks every archive format shares (Swift source archives today;
- * wheels and Go module zips next). {@link scanZip} walks every entry of a zip
+ * The zip checks every archive format shares (Swift source archives, wheels
+ * and zip sdists, Go module zips). {@link scanZip} walks every entry of a zip
  * on disk with random access, never holding the whole file in memory, and
  * refuses what would be unsafe or ambiguous to extract:
  *
  * - names that are absolute, climb with `..`, use backslashes or drive letters,
  *   or have empty or `.` segments; names that differ only by case (they collide
  *   on case-insensitive file systems); names listed twice; entries lying inside
- *   a file or a symlink;
+ *   a file or a symlink; directories whose names do not end with `/`;
  * - symlinks escaping the archive (resolved like the kernel would after
  *   extraction, through other symlinks), encrypted entries, and compression
  *   methods other than stored and deflate;
  * - local headers disagreeing with the central directory (name, flags, method,
- *   CRC-32, sizes), overlapping entries, data outside the entries' area
+ *   CRC-32, sizes), Unicode Path extra fields naming an entry otherwise than
+ *   its headers, overlapping entries, data outside the entries' area
  *   ({@link LocalHeaders});
  * - data whose CRC-32 or size differs from its headers: every entry is
  *   inflated, counting the bytes it really produces and stopping one byte past
  *   the size declared. So the total of the declared sizes, checked against its
  *   limit before inflating, bounds the bytes inflated; the compression ratio is
- *   that of the bytes counted.
+ *   that of the bytes counted. The same pass can hash each entry's data
+ *   ({@link ZipScanOptions.sha256}), for formats recording digests.
  *
  * The scan is one pass in central-directory order (and, rarely, a second
  * one: see {@link ZipScanOptions.collect}), in slices of bounded work between
@@ -32,6 +34,7 @@
  */
 import * as zip from "@zip.js/zip.js";
 import { once } from "node:events";
+import { createHash } from "node:crypto";
 import { crc32, createInflateRaw, inflateRawSync } from "node:zlib";
 import { FsFileReader } from "../../plugins/zip_file_reader.ts";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
@@ -81,6 +84,8 @@ export interface ZipScan {
   links: Map<string, string>;
   /** The bytes of the entries `collect` chose, by name; for a symlink, those of the file it resolves to. */
   contents: Map<string, Uint8Array>;
+  /** With {@link ZipScanOptions.sha256}: the SHA-256 of every entry's data, by name (else empty). */
+  sha256: Map<string, Uint8Array>;
 }
 
 /** Options of {@link scanZip}. */
@@ -96,6 +101,18 @@ export interface ZipScanOptions {
    * target that went by uncollected is read in a second walk of the archive.
    */
   collect?(entry: ZipEntryInfo): number | undefined;
+  /**
+   * Also computes the SHA-256 of every entry's data as it is inflated, into
+   * {@link ZipScan.sha256}: a file's bytes, a directory's (normally none), a
+   * symlink's target.
+   */
+  sha256?: boolean;
+  /**
+   * Reads every name as UTF-8, whatever the entry's flags say (the go command
+   * does); bytes that are not UTF-8 become U+FFFD, for `checkEntry` to refuse.
+   * By default, names without the UTF-8 flag that are not UTF-8 are read as CP437.
+   */
+  utf8Names?: boolean;
   /** Lets other work run between slices of the scan (default: one cheap asynchronous system call). */
   yieldToEventLoop?: () => Promise<unknown>;
 }
@@ -148,6 +165,7 @@ class Scan {
   #compressed = 0;
   #inflated = 0;
   readonly #tree = new PathTree();
+  readonly #sha256 = new Map<string, Uint8Array>();
   #localHeaders: LocalHeaders | undefined;
 
   constructor(reader: FsFileReader, options: ZipScanOptions, yieldToEventLoop: () => Promise<unknown>) {
@@ -190,7 +208,7 @@ class Scan {
     this.#checkRatio(this.#compressed);
     const targets = await this.#resolveLinks(entries, links, collectedLinks);
     await this.#collectTargets(targets, contents);
-    return { entries, links, contents };
+    return { entries, links, contents, sha256: this.#sha256 };
   }
 
   /**
@@ -221,7 +239,11 @@ class Scan {
   }
 
   #zipReader(): zip.ZipReader<unknown> {
-    return new zip.ZipReader(this.#reader, { strictness: "strict", filenameValidation: "strict" });
+    return new zip.ZipReader(this.#reader, {
+      strictness: "strict",
+      filenameValidation: "strict",
+      ...(this.#options.utf8Names ? { decodeText: decodeNameAsUtf8 } : {}),
+    });
   }
 
   /** Adds an entry to `entries`, checking its name, type and declared size. */
@@ -236,6 +258,10 @@ class Scan {
     const unsafe = unsafeName(name);
     if (unsafe !== null) throw this.#unsafe(name, unsafe);
     if (entries.has(name)) throw this.#refuse(`lists the entry "${name}" twice`);
+    if (entry.directory && !entry.filename.endsWith("/")) {
+      // Some tools go by the attributes, others by the name: one would make a directory, the other a file.
+      throw this.#refuse(`entry "${name}" is marked a directory, but its name does not end with "/"`);
+    }
     if (entry.encrypted) throw this.#refuse(`entry "${name}" is encrypted`);
     if (entry.symlink && entry.directory) throw this.#refuse(`entry "${name}" is both a directory and a symlink`);
     if (entry.compressionMethod !== COMPRESSION_STORED && entry.compressionMethod !== COMPRESSION_DEFLATE) {
@@ -271,6 +297,7 @@ class Scan {
     if ("problem" in local) throw this.#refuse(`entry "${info.name}" ${local.problem}`);
     const { dataOffset } = local;
     const kept: Uint8Array[] = [];
+    const hash = this.#options.sha256 ? createHash("sha256") : undefined;
     let size = 0;
     let crc = 0;
     try {
@@ -285,6 +312,7 @@ class Scan {
         size += chunk.length;
         if (size > info.size) throw this.#refuse(this.#sizeLie(info));
         crc = crc32(chunk, crc);
+        hash?.update(chunk);
         if (keepBytes !== undefined) kept.push(chunk);
         this.#inflated += chunk.length;
         // The whole archive's compressed size is not known yet; the file's size bounds it.
@@ -302,6 +330,7 @@ class Scan {
         `entry "${info.name}" is corrupt: its CRC-32 is ${hex(crc)}, its headers say ${hex(declaredCrc)}`,
       );
     }
+    if (hash !== undefined) this.#sha256.set(info.name, hash.digest());
     await this.#pace(1, 0);
     return concat(kept, size);
   }
@@ -423,6 +452,11 @@ async function* inflateStreaming(chunks: AsyncIterable<Uint8Array>): AsyncGenera
     inflater.destroy();
     await feeding.catch(() => {});
   }
+}
+
+/** zip.js `decodeText` reading names as UTF-8 (and leaving comments to zip.js). */
+function decodeNameAsUtf8(value: Uint8Array, _encoding: string, type: "filename" | "comment"): string | undefined {
+  return type === "filename" ? new TextDecoder().decode(value) : undefined;
 }
 
 function concat(chunks: Uint8Array[], size = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {

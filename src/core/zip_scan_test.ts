@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { buildZip, type RawEntry, rawZip, zeroBomb } from "../../tests/support/archives.ts";
 import { PayloadTooLargeError, UnprocessableError } from "../errors.ts";
 import { scanZip, type ZipScanOptions } from "./zip_scan.ts";
@@ -165,4 +167,52 @@ Deno.test("scanZip refuses a local header or data descriptor disagreeing with th
   const wrongDescriptor = described.slice();
   new DataView(wrongDescriptor.buffer).setUint32(descriptor + 4, 0xdeadbeef, true);
   await refused(wrongDescriptor, /entry "pkg\/a" has a data descriptor that disagrees with the central directory/);
+});
+
+Deno.test("scanZip gives, when asked, the SHA-256 of every entry's data: files, directories, symlink targets", async () => {
+  const zip = await buildZip([
+    { name: "pkg/" },
+    { name: "pkg/a.txt", content: "alpha" },
+    { name: "pkg/link", content: "a.txt", symlink: true },
+  ]);
+  const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+  const result = await scan(zip, { sha256: true });
+  assert.deepEqual(
+    Object.fromEntries([...result.sha256].map(([name, digest]) => [name, Buffer.from(digest).toString("hex")])),
+    { "pkg": sha256(""), "pkg/a.txt": sha256("alpha"), "pkg/link": sha256("a.txt") },
+  );
+  assert.equal((await scan(zip)).sha256.size, 0, "none unless asked");
+});
+
+Deno.test("scanZip reads names without the UTF-8 flag as CP437 unless asked to read every name as UTF-8", async () => {
+  const cafe = new Uint8Array([...new TextEncoder().encode("pkg/caf"), 0x82]); // not UTF-8; "é" in CP437
+  const zip = rawZip([{ name: "pkg/cafe", nameBytes: cafe, content: "x" }]);
+  assert.deepEqual([...(await scan(zip)).entries.keys()], ["pkg/café"]);
+  assert.deepEqual([...(await scan(zip, { utf8Names: true })).entries.keys()], ["pkg/caf\uFFFD"]);
+  const utf8 = rawZip([{ name: "pkg/cafe", nameBytes: new TextEncoder().encode("pkg/café"), content: "x" }]);
+  assert.deepEqual([...(await scan(utf8, { utf8Names: true })).entries.keys()], ["pkg/café"]);
+});
+
+Deno.test("scanZip refuses an entry marked a directory whose name does not end with a slash", async () => {
+  // rawZip marks entries without content directories in their Unix mode, whatever their name.
+  await refused(rawZip([{ name: "pkg/dir" }]), /entry "pkg\/dir" is marked a directory, but its name does not end/);
+  assert.equal((await scan(rawZip([{ name: "pkg/dir/" }]))).entries.get("pkg/dir")?.type, "directory");
+});
+
+Deno.test("scanZip refuses a Unicode Path extra field naming an entry otherwise than its headers", async () => {
+  // zip.js and unzip take the field's name (pkg/ok.txt), the go command and Python the headers' (../evil.txt).
+  await refused(
+    rawZip([{ name: "pkg/../../evil.txt", unicodePath: "pkg/ok.txt", content: "x" }]),
+    /entry "pkg\/ok\.txt" is named "pkg\/\.\.\/\.\.\/evil\.txt" in its headers and "pkg\/ok\.txt" in a Unicode Path/,
+  );
+  // Two entries one tool sees as one file listed twice.
+  await refused(
+    rawZip([
+      { name: "pkg/Package.swift", content: "a" },
+      { name: "pkg/Package.swift", unicodePath: "pkg/Other.swift", content: "b" },
+    ]),
+    /entry "pkg\/Other\.swift" is named "pkg\/Package\.swift" in its headers/,
+  );
+  const agreeing = rawZip([{ name: "pkg/café.txt", unicodePath: "pkg/café.txt", content: "x" }]);
+  assert.deepEqual([...(await scan(agreeing)).entries.keys()], ["pkg/café.txt"]);
 });

@@ -70,6 +70,14 @@ export interface RawEntry {
   stored?: boolean;
   /** The name written in the local header, when it should differ from the central directory's. */
   localName?: string;
+  /** The name's bytes, written without the UTF-8 flag, in place of `name`. */
+  nameBytes?: Uint8Array;
+  /**
+   * A name for an Info-ZIP Unicode Path extra field in both headers (with the
+   * CRC-32 of the headers' name, and without the UTF-8 flag, as readers that
+   * prefer it to the headers' name require).
+   */
+  unicodePath?: string;
   /** CRC-32 written in both headers (default: the content's). */
   crc32?: number;
   /** Uncompressed size written in both headers (default: the content's length). */
@@ -94,33 +102,39 @@ export function rawZip(entries: RawEntry[]): Uint8Array<ArrayBuffer> {
       (content === null ? new Uint8Array(0) : method === 8 ? deflateRawSync(content) : content);
     const crc = entry.crc32 ?? (content === null ? 0 : crc32(content));
     const size = entry.uncompressedSize ?? content?.length ?? 0;
-    const name = encoder.encode(entry.name);
+    const name = entry.nameBytes ?? encoder.encode(entry.name);
     const localName = entry.localName === undefined ? name : encoder.encode(entry.localName);
+    const extra = entry.unicodePath === undefined ? new Uint8Array(0) : unicodePathField(name, entry.unicodePath);
+    const utf8 = entry.nameBytes === undefined && entry.unicodePath === undefined;
     const common = (view: DataView, at: number) => {
       view.setUint16(at, 20, true); // version needed
-      view.setUint16(at + 2, 0x0800, true); // UTF-8 names
+      view.setUint16(at + 2, utf8 ? 0x0800 : 0, true); // UTF-8 names
       view.setUint16(at + 4, method, true);
       view.setUint32(at + 6, 0x5c210000, true); // 2026-01-01 00:00
       view.setUint32(at + 10, crc >>> 0, true);
       view.setUint32(at + 14, data.length, true);
       view.setUint32(at + 18, size, true);
     };
-    const local = new Uint8Array(30 + localName.length + data.length);
+    const local = new Uint8Array(30 + localName.length + extra.length + data.length);
     const localView = new DataView(local.buffer);
     localView.setUint32(0, 0x04034b50, true);
     common(localView, 4);
     localView.setUint16(26, localName.length, true);
+    localView.setUint16(28, extra.length, true);
     local.set(localName, 30);
-    local.set(data, 30 + localName.length);
-    const central = new Uint8Array(46 + name.length);
+    local.set(extra, 30 + localName.length);
+    local.set(data, 30 + localName.length + extra.length);
+    const central = new Uint8Array(46 + name.length + extra.length);
     const centralView = new DataView(central.buffer);
     centralView.setUint32(0, 0x02014b50, true);
     centralView.setUint16(4, 0x031e, true); // made by Unix
     common(centralView, 6);
     centralView.setUint16(28, name.length, true);
+    centralView.setUint16(30, extra.length, true);
     centralView.setUint32(38, (directory ? 0o40755 : 0o100644) * 0x10000, true);
     centralView.setUint32(42, offset, true);
     central.set(name, 46);
+    central.set(extra, 46 + name.length);
     locals.push(local);
     centrals.push(central);
     offset += local.length;
@@ -140,6 +154,19 @@ export function rawZip(entries: RawEntry[]): Uint8Array<ArrayBuffer> {
     at += part.length;
   }
   return zip;
+}
+
+/** An Info-ZIP Unicode Path extra field (0x7075, version 1) giving `path` as the name of the entry named `name`. */
+function unicodePathField(name: Uint8Array, path: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(path);
+  const field = new Uint8Array(9 + utf8.length);
+  const view = new DataView(field.buffer);
+  view.setUint16(0, 0x7075, true);
+  view.setUint16(2, 5 + utf8.length, true);
+  view.setUint8(4, 1);
+  view.setUint32(5, crc32(name), true);
+  field.set(utf8, 9);
+  return field;
 }
 
 /**
@@ -183,6 +210,15 @@ export function headerLyingArchives(): Array<[string, Uint8Array, RegExp]> {
       "a local header naming another file than the central directory",
       rawZip([manifest, { name: "pkg/Sources/evil.sh", localName: "../../../../evil.sh", content: "rm -rf ~\n" }]),
       /entry "pkg\/Sources\/evil\.sh" is named "\.\.\/\.\.\/\.\.\/\.\.\/evil\.sh" in its local header/,
+    ],
+    [
+      "a header name that climbs out, hidden behind a Unicode Path extra field naming a safe file",
+      rawZip([manifest, {
+        name: "pkg/../../../../evil.sh",
+        unicodePath: "pkg/Sources/evil.sh",
+        content: "rm -rf ~\n",
+      }]),
+      /entry "pkg\/Sources\/evil\.sh" is named "pkg\/\.\.\/\.\.\/\.\.\/\.\.\/evil\.sh" in its headers and "pkg\/Sources\/evil\.sh" in a Unicode Path extra field/,
     ],
   ];
 }

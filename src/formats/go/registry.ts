@@ -13,7 +13,7 @@ import type { CatalogEntry } from "../../core/catalog.ts";
 import { keySegment, packagePrefix, type PackageRef } from "../../core/package.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
-import { BadRequestError, ConflictError, PayloadTooLargeError } from "../../errors.ts";
+import { BadRequestError, ConflictError } from "../../errors.ts";
 import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import type { ObjectBody } from "../../storage/object_store.ts";
 import {
@@ -25,7 +25,7 @@ import {
   latestVersion,
   ModuleRuleError,
 } from "./module.ts";
-import { goModH1, inspectModuleZip, MAX_ZIP_BYTES, type ModuleZipInspection } from "./module_zip.ts";
+import { goModH1, inspectModuleZip, type ModuleZipInspection } from "./module_zip.ts";
 
 /** A stored file of a version (its zip or its go.mod) and its hashes. */
 export interface StoredFile {
@@ -204,17 +204,13 @@ export class GoRegistry {
       artifact: input.zip,
       metadata: {},
       ensureAbsent: (document) => ensureAbsent(document, ref, version),
-      validate: (final) => {
-        if (final.artifact.size > MAX_ZIP_BYTES) {
-          throw new PayloadTooLargeError(`module zip is over the go command's limit of ${MAX_ZIP_BYTES} bytes`);
-        }
-        return inspectModuleZip(final.artifact.path, {
+      validate: (final) =>
+        inspectModuleZip(final.artifact.path, {
           module: ref.name,
           version,
           goMod: incompatible ? "forbidden" : "required",
           limits: this.#limits,
-        });
-      },
+        }),
       store: async (final, inspection) => {
         const { zip, mod } = recordOf(final, inspection);
         await this.#artifacts.putFile(storageKey(ref, version, "zip", zip.sha256), final.artifact, "application/zip");

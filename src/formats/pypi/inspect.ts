@@ -9,6 +9,7 @@
  * @module
  */
 import { readEntryBytes, scanTarGz } from "../../core/tar_archive.ts";
+import { resolveLink } from "../../core/zip_paths.ts";
 import { scanZip, type ZipLimits } from "../../core/zip_scan.ts";
 import { UnprocessableError } from "../../errors.ts";
 import { type CoreMetadata, field, parseCoreMetadata } from "./metadata.ts";
@@ -95,6 +96,12 @@ export async function inspectDistribution(
     const outside = [...scan.entries.keys()].find((entry) => entry.split("/")[0] !== root);
     if (outside !== undefined || scan.entries.get(root)?.type === "file") {
       throw new UnprocessableError(`sdist entry "${outside ?? root}" lies outside "${root}/"`);
+    }
+    // As in a tar sdist: pip strips the root directory when it extracts.
+    for (const [link, target] of scan.links) {
+      if (resolveLink(link, target, scan.links, root) === null) {
+        throw new UnprocessableError(`sdist symlink "${link}" points outside "${root}/" ("${target}")`);
+      }
     }
     pkgInfo = scan.contents.get(`${root}/PKG-INFO`);
   }

@@ -69,7 +69,8 @@ export async function inspectSourceArchive(
   });
   if (topDirectory === undefined) throw new UnprocessableError("source archive is empty");
   for (const [name, target] of scan.links) {
-    if (resolveLink(name, target, scan.links)!.split("/")[0] !== topDirectory) {
+    // SwiftPM strips the top-level directory when it extracts: `pkg/a -> ../pkg/b` would leave the package.
+    if (resolveLink(name, target, scan.links, topDirectory) === null) {
       throw new UnprocessableError(
         `source archive symlink "${name}" points outside the package directory ("${target}")`,
       );
