@@ -62,22 +62,23 @@ Deno.test("entries whose names differ only by case are refused: they collide on 
 });
 
 Deno.test({
-  name: "/health answers while a 20,000-entry archive is still being inspected",
+  name: "/health answers while a 40,000-entry archive is still being inspected",
   ignore: Deno.build.os !== "linux", // watches the server's file offsets in /proc
   async fn() {
     await using t = await startTestServer();
     // Refused at its last entry, so the publish is answered only once the inspection has walked every entry.
     const archive = rawZip([
       MANIFEST,
-      ...Array.from({ length: 20_000 }, (_, i) => ({ name: `pkg/Sources/F${i}.swift`, content: `let f${i} = ${i}\n` })),
+      ...Array.from({ length: 40_000 }, (_, i) => ({ name: `pkg/Sources/F${i}.swift`, content: `let f${i} = ${i}\n` })),
       { name: "README.md", content: "a file at the top level" },
     ]);
     const centralDirectory = new DataView(archive.buffer).getUint32(archive.length - 22 + 16, true);
     let answered = false;
     const publishing = publish(t.swift, "mona/LinkedList/1.0.0", { archive }).finally(() => answered = true);
-    // The inspection is reading entries once the server holds the upload open before its central directory.
+    // The inspection is reading entries once the server holds the upload open before its central directory;
+    // waiting until it is in the first half leaves the rest of the walk for /health to be answered in.
     const readingEntries = async () =>
-      (await readingOffsets(`${t.dataDir}/tmp/uploads`)).some((pos) => pos > 0 && pos < centralDirectory);
+      (await readingOffsets(`${t.dataDir}/tmp/uploads`)).some((pos) => pos > 0 && pos < centralDirectory / 2);
     while (!answered && !(await readingEntries())) await new Promise((resolve) => setTimeout(resolve, 1));
     assert.equal(answered, false, "the publish was answered before the server read the archive's entries");
 
