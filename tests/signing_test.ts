@@ -151,7 +151,13 @@ Deno.test("with REGISTRY_SWIFT_TRUSTED_ROOTS, a signer chaining to another root 
   await using other = await TestPki.create("Other Root");
   const roots = await Deno.makeTempDir();
   try {
-    await Deno.copyFile(trusted.rootPath, `${roots}/trusted.pem`);
+    // One root as DER, an unrelated one as PEM: both forms are read.
+    const der = await new Deno.Command("openssl", {
+      args: ["x509", "-in", trusted.rootPath, "-outform", "DER", "-out", `${roots}/trusted.cer`],
+    }).output();
+    assert.ok(der.success);
+    await using unrelated = await TestPki.create("Unrelated Root");
+    await Deno.copyFile(unrelated.rootPath, `${roots}/unrelated.pem`);
     await using t = await startTestServer({ env: { REGISTRY_SWIFT_TRUSTED_ROOTS: roots } });
     const stranger = await other.identity({ commonName: "Mona", organization: "Octo" });
     const refused = await publishSigned(t, "mona/Sig/1.0.0", await signedRelease(stranger));
