@@ -9,15 +9,15 @@
  * @module
  */
 import type { Publisher } from "../../core/publisher.ts";
-import { BadRequestError, ConflictError, NotFoundError, SignerChangeError } from "../../errors.ts";
+import { ConflictError, NotFoundError, SignerChangeError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { packageId, type PackageRef } from "./identity.ts";
-import { MAX_REASON_LENGTH } from "./moderation.ts";
+import { checkedReason } from "./moderation.ts";
 import { type PackageIndex, type PackageSigning, type SignerEntity, wholeSecondIso } from "./release.ts";
 import type { SignerRecord } from "./signer_certificate.ts";
 
 /** The entity of a signer. */
-export function entityOf(signer: SignerRecord): SignerEntity {
+function entityOf(signer: SignerRecord): SignerEntity {
   return {
     commonName: signer.commonName ?? null,
     organizationalUnit: signer.organizationalUnit ?? null,
@@ -59,7 +59,7 @@ export function nextSigning(
 }
 
 /** `CN=…, OU=…, O=…` of an entity, for messages. */
-export function describeEntity(entity: SignerEntity): string {
+function describeEntity(entity: SignerEntity): string {
   const parts = [["CN", entity.commonName], ["OU", entity.organizationalUnit], ["O", entity.organization]]
     .filter(([, value]) => value !== null)
     .map(([key, value]) => `${key}=${value}`);
@@ -117,11 +117,7 @@ export class SignerContinuity {
    * @throws {BadRequestError} for a missing or overlong reason.
    */
   async allowChange(ref: PackageRef, by: string, reason: string): Promise<SigningState> {
-    const trimmed = reason.trim();
-    if (trimmed === "") throw new BadRequestError("a reason is required");
-    if (trimmed.length > MAX_REASON_LENGTH) {
-      throw new BadRequestError(`the reason is longer than ${MAX_REASON_LENGTH} characters`);
-    }
+    const trimmed = checkedReason(reason);
     const at = wholeSecondIso(this.#options.clock());
     const pkg = await this.#options.publisher.update<PackageIndex>(ref, (current) => {
       if (current === null) throw new NotFoundError(`package ${packageId(ref)} not found`);

@@ -121,7 +121,7 @@ export async function checkSignerCertificate(
 }
 
 /** A certificate's subject as `CN=…, O=…` for messages. */
-export function describe(certificate: pkijs.Certificate): string {
+function describe(certificate: pkijs.Certificate): string {
   return describeName(certificate.subject);
 }
 
