@@ -157,9 +157,18 @@ function parseSignedData(signature: Uint8Array, label: string): pkijs.SignedData
   const malformed = (why: string) =>
     new SignatureRefusedError("cms-structure", `${label} is not a DER CMS SignedData (cms-1.0.0): ${why}`);
   if (signature.byteLength === 0) throw malformed("it is empty");
-  const parsed = asn1js.fromBER(signature);
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(signature);
+  } catch (error) {
+    throw malformed(error instanceof Error ? error.message : String(error));
+  }
   if (parsed.offset === -1) throw malformed(parsed.result.error || "it is not ASN.1");
   if (parsed.offset !== signature.byteLength) throw malformed("bytes follow the signature");
+  // asn1js reads some wrong lengths leniently; SwiftPM's parser does not. DER encodes every value one way only.
+  if (!equalBytes(new Uint8Array(parsed.result.toBER()), signature)) {
+    throw malformed("it is not DER (a length or encoding DER does not allow)");
+  }
   try {
     const info = new pkijs.ContentInfo({ schema: parsed.result });
     if (info.contentType !== OID.signedData) throw new Error(`its content type is ${info.contentType}`);

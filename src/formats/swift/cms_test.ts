@@ -150,3 +150,34 @@ Deno.test("a signing time ahead of the server's clock is refused", async () => {
   const policy = { trustedRoots: [], now: new Date(signature.signingTime.getTime() - 3_600_000) };
   assert.match(await refusal(checkSignerCertificate(signature, policy, "test")), /^signing-time: /);
 });
+
+Deno.test("a signature that is not DER (a wrong length the BER parser would tolerate) is refused", async () => {
+  await using pki = await TestPki.create();
+  const mona = await pki.identity({ commonName: "Mona" });
+  const signature = await cmsSign(mona, CONTENT);
+  await verifyCmsSignature(signature, CONTENT, "test");
+  // The digestAlgorithms SET (after the version INTEGER) one byte too short: asn1js still reads the SHA-256 inside.
+  const setAt = signature.findIndex((_, i) => [0x02, 0x01, 0x01, 0x31].every((b, j) => signature[i + j] === b)) + 3;
+  const bent = signature.slice();
+  bent[setAt + 1]--;
+  assert.match(await refusal(verifyCmsSignature(bent, CONTENT, "test")), /^cms-structure: .*not DER/);
+});
+
+Deno.test("mutated signatures are refused with a named check or still verify, never fail otherwise", async () => {
+  await using pki = await TestPki.create();
+  const mona = await pki.identity({ commonName: "Mona" });
+  const originals = [await cmsSign(mona, CONTENT), await cmsSign(mona, CONTENT, { noAttributes: true })];
+  let seed = 7;
+  const random = (below: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % below;
+  for (let i = 0; i < 600; i++) {
+    const original = originals[i % 2];
+    const mutated = i % 3 === 0 ? original.slice(0, random(original.length)) : original.slice();
+    if (i % 3 !== 0) mutated[random(mutated.length)] ^= 1 << random(8);
+    try {
+      const signature = await verifyCmsSignature(mutated, CONTENT, "test");
+      await checkSignerCertificate(signature, { trustedRoots: [], now: new Date() }, "test");
+    } catch (error) {
+      assert.ok(error instanceof SignatureRefusedError, `mutation ${i}: ${error}`);
+    }
+  }
+});
