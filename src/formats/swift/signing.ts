@@ -112,11 +112,14 @@ export class SigningPolicy {
       const label = `the signature of ${manifest.filename}`;
       const parsed = parseManifestSignature(manifest.content);
       if (parsed === null || parsed === "malformed" || parsed.format !== SIGNATURE_FORMAT) {
+        const found = parsed === null
+          ? "has no signature line"
+          : parsed === "malformed"
+          ? "has a malformed signature line (its signature is not base64, or the file is not UTF-8)"
+          : `is signed in format "${parsed.format}"`;
         throw new SignatureRefusedError(
           "manifest-signature",
-          `${manifest.filename} ${
-            parsed === null ? "has no" : "has a malformed"
-          } signature line; in a signed release every manifest must end with ` +
+          `${manifest.filename} ${found}; in a signed release every manifest must end with ` +
             `"// signature: ${SIGNATURE_FORMAT};<base64>" (swift package-registry publish adds it), ` +
             "or SwiftPM refuses the release",
         );
