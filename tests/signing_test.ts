@@ -76,6 +76,21 @@ Deno.test("a release signed with an EC P-256 key is accepted, served with its si
   }
 });
 
+Deno.test("the package page names the signer of the shown version, escaped", async () => {
+  await using pki = await TestPki.create();
+  const mona = await pki.identity({ commonName: "Mona <script>Lisa", organization: "Octo & Co" });
+  await using t = await startTestServer();
+  assert.equal((await publishSigned(t, "mona/Sig/1.0.0", await signedRelease(mona))).status, 201);
+  const page = await (await fetch(`${t.url}/-/web/packages/swift/mona/sig`)).text();
+  const fingerprint = (await (await get(`${t.swift}/mona/Sig/1.0.0`)).json()).resources[0].signing.signer
+    .certificateSha256;
+  assert.match(
+    page,
+    /<dt>Signed by<\/dt>\s*<dd>Mona &lt;script&gt;Lisa, Octo &amp; Co <code[^>]*>sha256: ([0-9a-f]{64})</,
+  );
+  assert.ok(page.includes(`sha256: ${fingerprint}`));
+});
+
 Deno.test("each refused signature gets a 422 naming its check, and nothing is stored", async () => {
   await using pki = await TestPki.create();
   const mona = await pki.identity({ commonName: "Mona", organization: "Octo" });
