@@ -108,6 +108,10 @@ export interface SwiftConfig {
   pageSize: number;
   /** Lower-cased scopes pulled through from the upstream (`REGISTRY_SWIFT_UPSTREAM_SCOPES`); all when absent. */
   upstreamScopes?: string[];
+  /** DER root certificates signers must chain to (`REGISTRY_SWIFT_TRUSTED_ROOTS`); empty: any valid signature. */
+  trustedRoots: Uint8Array<ArrayBuffer>[];
+  /** Lower-cased scopes whose releases must be signed, or `["*"]` (`REGISTRY_SWIFT_REQUIRE_SIGNED`). */
+  requireSigned: string[];
 }
 
 /** Where and what to mirror from GitHub. */
@@ -195,6 +199,16 @@ export const SETTINGS: readonly SettingDoc[] = [
     env: "REGISTRY_SWIFT_UPSTREAM_SCOPES",
     default: "(all)",
     description: "comma-separated scopes the Swift upstream may fill (scopes with local packages never are)",
+  },
+  {
+    env: "REGISTRY_SWIFT_TRUSTED_ROOTS",
+    default: "(none: any valid signature)",
+    description: "directory of PEM or DER root certificates that signers of Swift releases must chain to",
+  },
+  {
+    env: "REGISTRY_SWIFT_REQUIRE_SIGNED",
+    default: "(none)",
+    description: "* or comma-separated scopes whose Swift releases must be signed (unsigned publishes get 422)",
   },
   {
     env: "REGISTRY_SWIFT_PAGE_SIZE",
@@ -445,7 +459,7 @@ export async function loadConfig(
     goExclude: parseGoExclude(nonEmpty(env.REGISTRY_GO_EXCLUDE)),
     connections,
     tls,
-    swift: parseSwift(env),
+    swift: { ...parseSwift(env), ...await parseSwiftSigning(env) },
     archiveLimits,
     rateLimit,
     memoryCacheBytes,
@@ -653,7 +667,9 @@ function parseCache(env: Record<string, string | undefined>): CacheConfig {
 }
 
 /** `REGISTRY_SWIFT_PAGE_SIZE` and `REGISTRY_SWIFT_UPSTREAM_SCOPES`. */
-function parseSwift(env: Record<string, string | undefined>): SwiftConfig {
+function parseSwift(
+  env: Record<string, string | undefined>,
+): Omit<SwiftConfig, "trustedRoots" | "requireSigned"> {
   const rawPageSize = nonEmpty(env.REGISTRY_SWIFT_PAGE_SIZE) ?? "1000";
   if (!/^[1-9]\d{0,6}$/.test(rawPageSize)) {
     throw new ConfigError(`REGISTRY_SWIFT_PAGE_SIZE must be an integer from 1 to 9999999 (got "${rawPageSize}")`);
@@ -668,6 +684,44 @@ function parseSwift(env: Record<string, string | undefined>): SwiftConfig {
     );
   }
   return { pageSize: Number(rawPageSize), upstreamScopes };
+}
+
+/** `REGISTRY_SWIFT_TRUSTED_ROOTS` (every certificate in the directory's files) and `REGISTRY_SWIFT_REQUIRE_SIGNED`. */
+async function parseSwiftSigning(
+  env: Record<string, string | undefined>,
+): Promise<Pick<SwiftConfig, "trustedRoots" | "requireSigned">> {
+  const rawRequired = nonEmpty(env.REGISTRY_SWIFT_REQUIRE_SIGNED);
+  const requireSigned = (rawRequired ?? "").split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  const bad = requireSigned.find((s) => s !== "*" && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}$/.test(s));
+  if (bad !== undefined || (rawRequired !== undefined && requireSigned.length === 0)) {
+    throw new ConfigError(
+      `REGISTRY_SWIFT_REQUIRE_SIGNED must be * or Swift scopes, comma-separated (got "${bad ?? rawRequired}")`,
+    );
+  }
+  const dir = nonEmpty(env.REGISTRY_SWIFT_TRUSTED_ROOTS);
+  if (dir === undefined) return { trustedRoots: [], requireSigned };
+  const setting = "REGISTRY_SWIFT_TRUSTED_ROOTS";
+  const trustedRoots: Uint8Array<ArrayBuffer>[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || entry.name.startsWith(".")) continue;
+      const bytes = await Deno.readFile(`${dir}/${entry.name}`);
+      const text = new TextDecoder().decode(bytes);
+      const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+      for (const certificate of pems ?? [bytes]) {
+        try {
+          trustedRoots.push(new Uint8Array(new X509Certificate(certificate).raw));
+        } catch {
+          throw new ConfigError(`${setting}: "${entry.name}" is not a PEM or DER certificate`);
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${setting} "${dir}" is not a readable directory: ${(error as Error).message}`);
+  }
+  if (trustedRoots.length === 0) throw new ConfigError(`${setting} "${dir}" holds no certificate`);
+  return { trustedRoots, requireSigned };
 }
 
 function parseFormats(raw: string | undefined): string[] {

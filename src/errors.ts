@@ -14,6 +14,8 @@ export class RegistryError extends Error {
   readonly title: string;
   /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`, `Location`). */
   readonly headers: Record<string, string>;
+  /** Extension members of the problem document (RFC 7807 §3.2), where a subclass has some. */
+  readonly members?: Record<string, string>;
 
   constructor(
     status: number,
@@ -116,6 +118,33 @@ export class RangeNotSatisfiableError extends RegistryError {
 export class UnprocessableError extends RegistryError {
   constructor(detail: string) {
     super(422, "Unprocessable Content", detail);
+  }
+}
+
+/**
+ * A signed publish failed one of the signature checks (or a scope requires a
+ * signature). `check` names the check; it is a member of the problem document.
+ */
+export class SignatureRefusedError extends UnprocessableError {
+  /** The check that failed, e.g. `certificate-usage`. */
+  readonly check: string;
+  override readonly members: Record<string, string>;
+
+  constructor(check: string, detail: string) {
+    super(detail);
+    this.check = check;
+    this.members = { check };
+  }
+}
+
+/**
+ * A release is signed by another entity than the package's earlier releases
+ * (or not signed at all) and no admin allowed the change. A conflict, though
+ * the version itself is free: ingestion must not take it for "already there".
+ */
+export class SignerChangeError extends ConflictError {
+  constructor(detail: string) {
+    super(detail);
   }
 }
 

@@ -42,6 +42,8 @@ Deno.test("packages stored before the catalog existed are found by search once t
       return body.results?.length > 0 ? body.results : undefined;
     });
     assert.deepEqual(swiftHits.map((r: { identity: string }) => r.identity), ["mona.LinkedList"]);
+    // Formats are rebuilt one after the other: the Swift entries can be back before npm's.
+    await eventually("the whole catalog rebuilt", () => t.logs.some((l) => l.includes("catalog rebuilt")));
     const npm = await (await fetch(`${t.url}/npm/-/v1/search?text=pads`)).json();
     assert.deepEqual(npm.objects.map((o: { package: { name: string } }) => o.package.name), ["left-pad"]);
     const status = await (await get(`${t.url}/-/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }))

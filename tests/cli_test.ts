@@ -47,6 +47,8 @@ Deno.test("--help lists the commands and every setting, and exits 0", async () =
 Deno.test("a bad setting stops start-up with one line naming it and exit code 2", async () => {
   const dataDir = await Deno.makeTempDir();
   const file = await Deno.makeTempFile();
+  const roots = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${roots}/root.pem`, "not a certificate");
   try {
     const cases: Array<[string[], Record<string, string>, RegExp]> = [
       [[], { REGISTRY_PORT: "abc", REGISTRY_DATA_DIR: dataDir }, /REGISTRY_PORT/],
@@ -65,6 +67,9 @@ Deno.test("a bad setting stops start-up with one line naming it and exit code 2"
         /REGISTRY_CACHE_MAX_BLOB_BYTES/,
       ],
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_CACHE_UPSTREAM: "http://x" }, /REGISTRY_CACHE_UPSTREAM/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_SWIFT_REQUIRE_SIGNED: "mona,-x" }, /REQUIRE_SIGNED/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_SWIFT_TRUSTED_ROOTS: file }, /TRUSTED_ROOTS/],
+      [["--port", "0", "--data-dir", dataDir], { REGISTRY_SWIFT_TRUSTED_ROOTS: roots }, /TRUSTED_ROOTS.*root\.pem/],
       [["--bogus"], {}, /bogus/],
       [["frobnicate"], {}, /unknown command/],
     ];
@@ -77,6 +82,7 @@ Deno.test("a bad setting stops start-up with one line naming it and exit code 2"
       assert.ok(!stderr.includes('short"'), "the token value is not echoed");
     }
   } finally {
+    await Deno.remove(roots, { recursive: true });
     await Deno.remove(dataDir, { recursive: true });
     await Deno.remove(file);
   }

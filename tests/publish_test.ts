@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { eventually } from "./support/eventually.ts";
 import { buildZip, packageZip } from "./support/archives.ts";
 import { scratchFiles } from "./support/files.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
 import { ADMIN_TOKEN, get, problem, publish, sha256Hex, startTestServer } from "./support/server.ts";
+import { signedPackage, TestPki } from "./support/signing.ts";
 
 Deno.test("publish stores the archive as received: 201, Location, checksum of the uploaded bytes", async () => {
   await using t = await startTestServer();
@@ -415,30 +417,32 @@ Deno.test("publish validates metadata: invalid JSON or shapes SwiftPM cannot dec
 
 Deno.test("signed releases: signature stored in metadata and sent with the archive; a format is required", async () => {
   await using t = await startTestServer();
-  const archive = await packageZip();
-  const archiveSignature = new Uint8Array([0x30, 0x82, 0x01, 0x00, 0xff, 0x0d, 0x0a]);
-  const metadataSignature = new Uint8Array([1, 2, 3]);
+  await using pki = await TestPki.create();
+  const mona = await pki.identity({ commonName: "Mona", organization: "Octo" });
+  const { archive, archiveSignature, metadata, metadataSignature } = await signedPackage(mona);
 
   const noFormat = await publish(t.swift, "mona/LinkedList/1.0.0", { archive, archiveSignature });
   assert.equal(noFormat.status, 400);
   assert.match((await problem(noFormat)).detail, /X-Swift-Package-Signature-Format/);
 
-  const unpaired = await publish(t.swift, "mona/LinkedList/1.0.0", { archive, metadata: {}, archiveSignature }, {
+  const unpaired = await publish(t.swift, "mona/LinkedList/1.0.0", { archive, metadata, archiveSignature }, {
     headers: { "X-Swift-Package-Signature-Format": "cms-1.0.0" },
   });
   assert.equal(unpaired.status, 422);
-  await problem(unpaired);
+  assert.match((await problem(unpaired)).detail, /needs a metadata-signature/);
 
   const signed = await publish(
     t.swift,
     "mona/LinkedList/1.0.0",
-    { archive, metadata: { description: "signed" }, archiveSignature, metadataSignature },
+    { archive, metadata, archiveSignature, metadataSignature },
     { headers: { "X-Swift-Package-Signature-Format": "cms-1.0.0" } },
   );
   assert.equal(signed.status, 201, await signed.text());
   const release = await (await get(`${t.swift}/mona/LinkedList/1.0.0`)).json();
-  const expected = btoa(String.fromCharCode(...archiveSignature));
-  assert.deepEqual(release.resources[0].signing, { signatureBase64Encoded: expected, signatureFormat: "cms-1.0.0" });
+  const expected = Buffer.from(archiveSignature).toString("base64");
+  const { signer, ...signing } = release.resources[0].signing;
+  assert.deepEqual(signing, { signatureBase64Encoded: expected, signatureFormat: "cms-1.0.0" });
+  assert.equal(signer.commonName, "Mona");
   const download = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`);
   await download.body?.cancel();
   assert.equal(download.headers.get("x-swift-package-signature-format"), "cms-1.0.0");

@@ -41,6 +41,8 @@ export function helpText(): string {
     "                              take a release down: 410 everywhere, its bytes deleted",
     "  pypi yank <project> <version> [--reason TEXT]",
     "                              yank a PyPI release (PEP 592); pypi unyank <project> <version> undoes it",
+    "  allow-signer-change <scope.name> --reason R",
+    "                              let a Swift package's next release have another signer (or none)",
     "  plugin check <path|name> [--options '{...}']",
     "                              load and validate a plugin without serving",
     "  help                        show this help",

@@ -46,6 +46,14 @@ export interface PageReadme {
   markup: "markdown" | "plain";
 }
 
+/** The signer of a version: its certificate's subject and fingerprint. */
+export interface PageSigner {
+  /** E.g. `Mona Lisa, Octo Org` (common name, organization). */
+  name: string;
+  /** Lowercase hex SHA-256 of the signer's certificate. */
+  certificateSha256: string;
+}
+
 /** A package page: the package and one of its versions (the latest by default). */
 export interface PackagePage {
   /** How clients write the package's name. */
@@ -66,6 +74,8 @@ export interface PackagePage {
   publishedAt?: string;
   /** The checksum of the shown version's artifact. */
   checksum?: { algorithm: string; value: string };
+  /** Who signed the shown version, as verified when it was published (signed releases only). */
+  signer?: PageSigner;
   /** The shown version's install lines, one per client. */
   install: InstallLine[];
   /** `upstream` when the package is cached from an upstream registry. */

@@ -8,14 +8,15 @@ import type { RegistryError } from "../errors.ts";
 /** Media type of every error body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-/** A problem+json response with `status`, `title`, `detail` and optional headers. */
+/** A problem+json response with `status`, `title`, `detail`, optional headers and extension `members`. */
 export function problemResponse(
   status: number,
   title: string,
   detail: string,
   headers: Record<string, string> = {},
+  members: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify({ type: "about:blank", title, status, detail }), {
+  return new Response(JSON.stringify({ ...members, type: "about:blank", title, status, detail }), {
     status,
     headers: { ...headers, "Content-Type": PROBLEM_CONTENT_TYPE, "Content-Language": "en" },
   });
@@ -38,5 +39,11 @@ export function problemFromError(
   challenge: string,
   extra: Record<string, string> = {},
 ): Response {
-  return problemResponse(error.status, error.title, error.message, { ...errorHeaders(error, challenge), ...extra });
+  return problemResponse(
+    error.status,
+    error.title,
+    error.message,
+    { ...errorHeaders(error, challenge), ...extra },
+    error.members,
+  );
 }

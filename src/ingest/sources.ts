@@ -91,6 +91,7 @@ export function startSources(
     );
   }
 
+  warnUnsignedMirrors(config, open.plugins.sources.map((s) => s.name), logger);
   for (const source of [...sources, ...open.plugins.sources]) {
     running.names.push(source.name);
     scheduler.add({
@@ -105,4 +106,41 @@ export function startSources(
     });
   }
   return running;
+}
+
+/**
+ * Mirrored releases are unsigned, so a mirror cannot fill a scope that
+ * requires signing (`REGISTRY_SWIFT_REQUIRE_SIGNED`): its releases there are
+ * refused. Says so at start-up for every source configured for such a scope
+ * (sources whose scopes are not known in advance: whenever a scope requires signing).
+ */
+function warnUnsignedMirrors(config: Config, pluginSources: string[], logger: Logger): void {
+  const required = config.swift.requireSigned;
+  if (required.length === 0 || !config.formats.includes("swift")) return;
+  const covered = (scopes: string[] | "any"): string[] =>
+    scopes === "any" ? required : required.includes("*") ? scopes : scopes.filter((s) => required.includes(s));
+  const mirrors: Array<[string, string[] | "any"]> = [];
+  if (config.github !== undefined) {
+    const owners = config.github.packages.map((p) => p.split("/")[0].toLowerCase());
+    mirrors.push(["github", config.github.spiPackageList === undefined ? [...new Set(owners)] : "any"]);
+  }
+  if (config.filesystemRoot !== undefined) {
+    let scopes: string[] = [];
+    try {
+      scopes = [...Deno.readDirSync(config.filesystemRoot)].filter((e) => e.isDirectory).map((e) =>
+        e.name.toLowerCase()
+      );
+    } catch { /* an unreadable root is reported by the source itself */ }
+    mirrors.push(["filesystem", scopes]);
+  }
+  for (const name of pluginSources) mirrors.push([name, "any"]);
+  for (const [source, scopes] of mirrors) {
+    const overlap = covered(scopes);
+    if (overlap.length === 0) continue;
+    logger.log("warn", "a mirror cannot fill scopes that require signed releases: its releases there are refused", {
+      source,
+      scopes: overlap.join(","),
+      setting: "REGISTRY_SWIFT_REQUIRE_SIGNED",
+    });
+  }
 }

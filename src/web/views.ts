@@ -180,6 +180,10 @@ ${line.note === undefined ? "" : html`<p class="note">${line.note}</p>`}
         <dd>${page.keywords.join(", ")}</dd>
       `
       : ""}
+    ${page.signer === undefined ? "" : html`
+      <dt>Signed by</dt>
+      <dd>${page.signer.name} <code class="checksum">sha256: ${page.signer.certificateSha256}</code></dd>
+    `}
     ${page.checksum === undefined ? "" : html`
       <dt>Checksum</dt>
       <dd><code class="checksum">${page.checksum.algorithm}: ${page.checksum.value}</code></dd>

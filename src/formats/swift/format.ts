@@ -8,12 +8,14 @@ import { Hono } from "hono";
 import { PublishJobs } from "../../core/publish_jobs.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
-import { ConflictError, type RegistryError } from "../../errors.ts";
+import { ConflictError, type RegistryError, SignerChangeError } from "../../errors.ts";
 import { problemFromError } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { type PackageRef, packageRef } from "./identity.ts";
 import type { PublishedRelease } from "./publish.ts";
 import { Moderation } from "./moderation.ts";
+import { SignerContinuity } from "./continuity.ts";
+import { SigningPolicy } from "./signing.ts";
 import { catalogEntry, SwiftRegistry } from "./registry.ts";
 import { SwiftSearch } from "./search.ts";
 import { SwiftUpstream } from "./upstream.ts";
@@ -22,10 +24,11 @@ import { createSwiftApi, SWIFT_AUTH_CHALLENGE, SWIFT_BASE_PATH } from "./routes.
 import { parseVersion } from "./version.ts";
 import { swiftPage, swiftUpstreamPage } from "./page.ts";
 
-/** The Swift format of a process, with its registry (for the built-in mirrors) and moderation (for the CLI). */
+/** The Swift format of a process, with its registry (for the built-in mirrors), moderation and signer continuity (for the CLI). */
 export interface SwiftFormat extends Format {
   readonly registry: SwiftRegistry;
   readonly moderation: Moderation;
+  readonly continuity: SignerContinuity;
 }
 
 /** How often each node deletes its copies of releases taken down elsewhere. */
@@ -34,20 +37,27 @@ const TAKEDOWN_SWEEP_INTERVAL_MS = 60_000;
 /** Builds the Swift format. */
 export function createSwiftFormat(services: FormatServices): SwiftFormat {
   const { config } = services;
+  const clock = () => new Date(services.now());
   const registry = new SwiftRegistry({
     publisher: services.publisher,
     artifacts: services.artifacts,
     documents: services.documents,
+    signing: new SigningPolicy({
+      trustedRoots: config.swift.trustedRoots,
+      requireSigned: config.swift.requireSigned,
+      now: clock,
+    }),
     archiveLimits: config.archiveLimits,
-    clock: () => new Date(services.now()),
+    clock,
   });
+  const continuity = new SignerContinuity({ publisher: services.publisher, logger: services.logger, clock });
   const moderation = new Moderation({
     publisher: services.publisher,
     artifacts: services.artifacts,
     documents: services.documents,
     catalog: services.catalog,
     logger: services.logger,
-    clock: () => new Date(services.now()),
+    clock,
   });
   const pullThrough = services.upstream("swift", config.maxArchiveBytes);
   const upstream = pullThrough && new SwiftUpstream({
@@ -83,6 +93,7 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
     },
     registry,
     moderation,
+    continuity,
     // Every node deletes its own copies of releases taken down anywhere (no lease: each node's disk is its own).
     schedule: (scheduler) =>
       scheduler.add({
@@ -96,6 +107,7 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
         createSwiftApi({
           registry,
           moderation,
+          continuity,
           search,
           upstream,
           pageSize: config.swift.pageSize,
@@ -129,7 +141,8 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
         const pkg = await prepared.commit();
         return { status: "published", checksum: pkg.releases[version].checksum };
       } catch (error) {
-        if (error instanceof ConflictError) return { status: "exists" };
+        // A signer conflict is a refusal: the version is still free.
+        if (error instanceof ConflictError && !(error instanceof SignerChangeError)) return { status: "exists" };
         return refusal(error);
       } finally {
         await archive?.dispose();

@@ -147,12 +147,7 @@ export class Moderation {
   }
 
   #record(withdrawal: Withdrawal): WithdrawalRecord {
-    const reason = withdrawal.reason.trim();
-    if (reason === "") throw new BadRequestError("a reason is required");
-    if (reason.length > MAX_REASON_LENGTH) {
-      throw new BadRequestError(`the reason is longer than ${MAX_REASON_LENGTH} characters`);
-    }
-    return { at: wholeSecondIso(this.#options.clock()), by: withdrawal.by, reason };
+    return { at: wholeSecondIso(this.#options.clock()), by: withdrawal.by, reason: checkedReason(withdrawal.reason) };
   }
 
   /** Applies `change` to one release (compare-and-swap), updates the catalog and logs. */
@@ -182,6 +177,20 @@ export class Moderation {
     });
     return pkg.releases[version];
   }
+}
+
+/**
+ * The reason of an admin action, trimmed.
+ *
+ * @throws {BadRequestError} when it is empty or longer than {@link MAX_REASON_LENGTH}.
+ */
+export function checkedReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (trimmed === "") throw new BadRequestError("a reason is required");
+  if (trimmed.length > MAX_REASON_LENGTH) {
+    throw new BadRequestError(`the reason is longer than ${MAX_REASON_LENGTH} characters`);
+  }
+  return trimmed;
 }
 
 function taken(ref: PackageRef, release: ReleaseRecord): ConflictError {

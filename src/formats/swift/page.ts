@@ -16,6 +16,7 @@ import {
   type PageLink,
   type PageReadme,
   type PageRequest,
+  type PageSigner,
   type PageVersion,
 } from "../package_page.ts";
 import { packageId, type PackageRef } from "./identity.ts";
@@ -45,11 +46,19 @@ export async function swiftPage(
   if (release.takedown !== undefined) {
     throw new GoneError(`release ${version} of ${packageId(pkg)} was taken down: ${release.takedown.reason}`);
   }
+  const { signer } = release;
   return describe(packageId(pkg), versions, version, release.metadata, request, {
     publishedAt: release.publishedAt,
     checksum: release.checksum,
     readme: await readmes.fromZip({ key: keys.archive(ref, version, release.checksum), size: release.size }),
     origin: "local",
+    ...(signer === undefined ? {} : {
+      signer: {
+        name: [signer.commonName, signer.organizationalUnit, signer.organization].filter((n) => n).join(", ") ||
+          "a certificate without a subject name",
+        certificateSha256: signer.certificateSha256,
+      },
+    }),
   });
 }
 
@@ -92,7 +101,13 @@ function describe(
   version: string,
   metadata: Record<string, unknown>,
   request: PageRequest,
-  known: { publishedAt?: string; checksum: string; readme?: PageReadme; origin: PackagePage["origin"] },
+  known: {
+    publishedAt?: string;
+    checksum: string;
+    readme?: PageReadme;
+    origin: PackagePage["origin"];
+    signer?: PageSigner;
+  },
 ): PackagePage {
   const text = (value: unknown) => typeof value === "string" && value !== "" ? value : undefined;
   const author = metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
@@ -113,6 +128,7 @@ function describe(
     ...(authors.length > 0 ? { authors } : {}),
     publishedAt: known.publishedAt,
     checksum: { algorithm: "sha256", value: known.checksum },
+    ...(known.signer ? { signer: known.signer } : {}),
     install: [{
       client: "Package.swift",
       line: `.package(id: "${id}", from: "${version}")`,

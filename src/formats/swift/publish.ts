@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import type { Context } from "hono";
 import { packageRef } from "./identity.ts";
 import { authorizeAction } from "../../auth/access.ts";
-import { MAX_METADATA_BYTES, parseReleaseMetadata, type SigningRecord } from "./release.ts";
+import { MAX_METADATA_BYTES, parseReleaseMetadata } from "./release.ts";
+import type { ReleaseSignatures } from "./signing.ts";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
 import { parseVersion } from "./version.ts";
 import {
@@ -17,6 +17,7 @@ import {
   ConflictError,
   MethodNotAllowedError,
   PayloadTooLargeError,
+  SignatureRefusedError,
   UnprocessableError,
   UnsupportedMediaTypeError,
 } from "../../errors.ts";
@@ -68,12 +69,12 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
 
   const form = await readPublishForm(c.req.raw.body, boundary, deps.scratchDir, deps.maxArchiveBytes);
   const archive = form.archive;
-  let signing: SigningRecord | undefined;
+  let signatures: ReleaseSignatures | undefined;
   let metadata: Record<string, unknown>;
   try {
     if (archive === undefined) throw new UnprocessableError('the "source-archive" part is missing');
     if (archive.size === 0) throw new UnprocessableError('the "source-archive" part is empty');
-    signing = signingOf(form, c.req.header("x-swift-package-signature-format"));
+    signatures = signaturesOf(form, c.req.header("x-swift-package-signature-format"));
     metadata = parseReleaseMetadata(form.metadata);
   } catch (error) {
     await archive?.dispose();
@@ -92,8 +93,8 @@ export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftU
       version,
       archive,
       metadata,
-      signing,
-      metadataSignatureBase64: form.metadataSignature && toBase64(form.metadataSignature),
+      signatures,
+      metadataBytes: form.metadata,
     }, { claimCluster: async });
   } catch (error) {
     await archive.dispose();
@@ -196,27 +197,37 @@ function isJson(bytes: Uint8Array): boolean {
   }
 }
 
-function signingOf(form: PublishForm, format: string | undefined): SigningRecord | undefined {
+/** The signatures of a signed publish (both or neither of archive and metadata signed), or `undefined`. */
+function signaturesOf(form: PublishForm, format: string | undefined): ReleaseSignatures | undefined {
   if (form.archiveSignature === undefined) {
     if (form.metadataSignature !== undefined) {
-      throw new UnprocessableError("a metadata-signature was sent without a source-archive-signature");
+      throw new SignatureRefusedError(
+        "signature-pair",
+        "a metadata-signature was sent without a source-archive-signature",
+      );
     }
     return undefined;
   }
   if (form.metadata !== undefined && form.metadataSignature === undefined) {
-    throw new UnprocessableError("a signed release with metadata also needs a metadata-signature part");
+    throw new SignatureRefusedError(
+      "signature-pair",
+      "a signed release with metadata also needs a metadata-signature part",
+    );
+  }
+  if (form.metadata === undefined && form.metadataSignature !== undefined) {
+    throw new SignatureRefusedError("signature-pair", "a metadata-signature was sent without a metadata part");
   }
   if (format === undefined || !/^[a-z0-9][a-z0-9.-]{0,31}$/i.test(format)) {
     throw new BadRequestError("a signed release needs the X-Swift-Package-Signature-Format header (e.g. cms-1.0.0)");
   }
-  return { signatureBase64Encoded: toBase64(form.archiveSignature), signatureFormat: format };
+  return {
+    format,
+    archive: form.archiveSignature,
+    ...(form.metadataSignature ? { metadata: form.metadataSignature } : {}),
+  };
 }
 
 function prefersAsync(prefer: string | undefined): boolean {
   return prefer !== undefined &&
     prefer.split(",").some((p) => p.split(";")[0].trim().toLowerCase() === "respond-async");
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }

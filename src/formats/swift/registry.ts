@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { type ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
@@ -21,9 +22,11 @@ import {
   type LocalScope,
   type PackageIndex,
   type ReleaseRecord,
-  type SigningRecord,
   wholeSecondIso,
 } from "./release.ts";
+import { nextSigning } from "./continuity.ts";
+import type { SignerRecord } from "./signer_certificate.ts";
+import type { ReleaseSignatures, SigningPolicy } from "./signing.ts";
 import { normalizeRepositoryUrl } from "./repository_url.ts";
 import { sortVersionsDescending } from "./version.ts";
 import type { CatalogEntry } from "../../core/catalog.ts";
@@ -34,8 +37,16 @@ export interface PublishInput {
   version: string;
   archive: StagedFile;
   metadata: Record<string, unknown>;
-  signing?: SigningRecord;
-  metadataSignatureBase64?: string;
+  /** The signatures sent, for a signed release. */
+  signatures?: ReleaseSignatures;
+  /** The `metadata` part exactly as sent (what its signature covers). */
+  metadataBytes?: Uint8Array;
+}
+
+/** What validation learned about a publish: the archive's contents, and who signed it. */
+interface ValidatedRelease {
+  inspection: ArchiveInspection;
+  signer?: SignerRecord;
 }
 
 /** A release together with the package it belongs to. */
@@ -50,6 +61,8 @@ export interface SwiftRegistryOptions {
   artifacts: Artifacts;
   /** Documents besides package indexes (the identifier index). */
   documents: DocumentCache;
+  /** Which releases must be signed, and the check of signed ones. */
+  signing: SigningPolicy;
   clock?: () => Date;
   archiveLimits?: ArchiveLimits;
 }
@@ -59,10 +72,12 @@ export class SwiftRegistry {
   readonly #publisher: Publisher;
   readonly #artifacts: Artifacts;
   readonly #documents: DocumentCache;
+  readonly #signing: SigningPolicy;
   readonly #clock: () => Date;
   readonly #archiveLimits: ArchiveLimits;
 
   constructor(options: SwiftRegistryOptions) {
+    this.#signing = options.signing;
     this.#publisher = options.publisher;
     this.#artifacts = options.artifacts;
     this.#documents = options.documents;
@@ -107,25 +122,29 @@ export class SwiftRegistry {
    * the version is claimed until the returned handle commits or is abandoned.
    *
    * @throws {ConflictError} when the version exists or is being published.
-   * @throws {UnprocessableError} when the archive is refused.
+   * @throws {SignerChangeError} when the signer differs from the package's and no admin allowed it.
+   * @throws {UnprocessableError} when the archive or a signature is refused.
    */
   prepare(input: PublishInput, options: PrepareOptions = {}): Promise<PreparedPublish<PackageIndex>> {
     return this.#publisher.prepare(this.#plan(input), options);
   }
 
-  #plan(input: PublishInput): PublishPlan<PackageIndex, ArchiveInspection> {
-    const { ref, version } = input;
+  #plan(input: PublishInput): PublishPlan<PackageIndex, ValidatedRelease> {
+    const { ref, version, signatures } = input;
     // One record per publish attempt: the commit may run again after a lost answer and must recognise itself.
     let release: ReleaseRecord | undefined;
-    const recordOf = (final: FinalArtifact, inspection: ArchiveInspection): ReleaseRecord =>
+    const recordOf = (final: FinalArtifact, { inspection, signer }: ValidatedRelease): ReleaseRecord =>
       release ??= {
         version,
         checksum: final.artifact.sha256Hex,
         size: final.artifact.size,
         publishedAt: wholeSecondIso(this.#clock()),
         metadata: final.metadata,
-        ...(input.signing ? { signing: input.signing } : {}),
-        ...(input.metadataSignatureBase64 ? { metadataSignatureBase64: input.metadataSignatureBase64 } : {}),
+        ...(signatures
+          ? { signing: { signatureBase64Encoded: toBase64(signatures.archive), signatureFormat: signatures.format } }
+          : {}),
+        ...(signatures?.metadata ? { metadataSignatureBase64: toBase64(signatures.metadata) } : {}),
+        ...(signer ? { signer } : {}),
         manifests: inspection.manifests.map(({ filename, swiftVersion, toolsVersion, content }) => ({
           filename,
           swiftVersion,
@@ -139,12 +158,25 @@ export class SwiftRegistry {
       version,
       artifact: input.archive,
       metadata: input.metadata,
-      sealed: input.signing !== undefined,
+      sealed: signatures !== undefined,
       ensureAbsent(pkg) {
         if (pkg?.releases[version] !== undefined) throw conflict(ref, version);
       },
-      validate: (final) => inspectSourceArchive(final.artifact.path, this.#archiveLimits),
-      store: async (final, inspection) => {
+      validate: async (final) => {
+        if (signatures === undefined) this.#signing.checkUnsigned(ref);
+        const inspection = await inspectSourceArchive(final.artifact.path, this.#archiveLimits);
+        const signer = signatures && await this.#signing.verify({
+          signatures,
+          archivePath: final.artifact.path,
+          metadata: input.metadataBytes,
+          manifests: inspection.manifests,
+        });
+        // Refused here, before anything is stored; the commit checks again against the document it changes.
+        nextSigning(await this.getPackage(ref), ref, version, signer);
+        return { inspection, signer };
+      },
+      store: async (final, validated) => {
+        const { inspection } = validated;
         const checksum = final.artifact.sha256Hex;
         await this.#artifacts.putFile(keys.archive(ref, version, checksum), final.artifact, "application/zip");
         for (const manifest of inspection.manifests) {
@@ -158,24 +190,25 @@ export class SwiftRegistry {
         await markScopeLocal(this.#documents, ref.scope);
         // Identifier mappings first: harmless if the commit fails, because
         // lookups only answer for URLs that a committed release declares.
-        for (const url of repositoryUrls(recordOf(final, inspection))) {
+        for (const url of repositoryUrls(recordOf(final, validated))) {
           await this.#documents.update<IdentifierIndex>(keys.identifiers(url), (current) => {
             if (current?.packages.includes(ref.key)) return undefined;
             return { url, packages: [...(current?.packages ?? []), ref.key] };
           });
         }
       },
-      commit(current, final, inspection) {
-        const release = recordOf(final, inspection);
+      commit(current, final, validated) {
+        const release = recordOf(final, validated);
         const existing = current?.releases[version];
         if (existing !== undefined && existing.publishId === release.publishId) return undefined; // our own write
         if (existing !== undefined) throw conflict(ref, version);
+        const signing = nextSigning(current, ref, version, validated.signer);
         const base = current ?? { scope: ref.scope, name: ref.name, releases: {} };
-        return { ...base, releases: { ...base.releases, [version]: release } };
+        return { ...base, releases: { ...base.releases, [version]: release }, ...(signing ? { signing } : {}) };
       },
       // The release just committed is live, so there is an entry.
       summarize: (pkg) => catalogEntry(ref, pkg)!,
-      discard: async (final, inspection, winner) => {
+      discard: async (final, { inspection }, winner) => {
         const checksum = final.artifact.sha256Hex;
         if (winner?.releases[version]?.checksum === checksum) return;
         await this.#artifacts.delete(keys.archive(ref, version, checksum));
@@ -273,4 +306,8 @@ function declaresUrl(pkg: PackageIndex, normalizedUrl: string): boolean {
   return Object.values(pkg.releases).some((release) =>
     release.takedown === undefined && repositoryUrls(release).includes(normalizedUrl)
   );
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { PayloadTooLargeError, UnprocessableError } from "../../errors.ts";
 import type { PackageRef } from "./identity.ts";
+import type { SignerRecord } from "./signer_certificate.ts";
 
 /** A manifest stored with a release. */
 export interface ManifestRecord {
@@ -45,6 +46,8 @@ export interface ReleaseRecord {
   signing?: SigningRecord;
   /** Base64 signature of the metadata part, when the release was signed. */
   metadataSignatureBase64?: string;
+  /** Who signed the release (verified at publish), when it was signed. */
+  signer?: SignerRecord;
   manifests: ManifestRecord[];
   /** Identifies the publish that created the release (never shown to clients). */
   publishId?: string;
@@ -54,11 +57,39 @@ export interface ReleaseRecord {
   takedown?: WithdrawalRecord;
 }
 
+/** A signing entity as SwiftPM compares them: subject common name, organizational unit and organization. */
+export interface SignerEntity {
+  commonName: string | null;
+  organizationalUnit: string | null;
+  organization: string | null;
+}
+
+/** An admin's permission for the package's next release to have another signer (or none). */
+export interface SignerChangeAllowance {
+  /** Whole-second ISO 8601 time. */
+  at: string;
+  /** The principal (or `cli:<user>`) that allowed it. */
+  by: string;
+  reason: string;
+  /** The release that made the change, once one did. */
+  usedBy?: string;
+}
+
+/** Signer continuity of a package that has had a signed release. */
+export interface PackageSigning {
+  /** Who signs the package's next release; `null` after an allowed change to unsigned releases. */
+  expected: SignerEntity | null;
+  /** Every allowance given, oldest first. */
+  allowances: SignerChangeAllowance[];
+}
+
 /** A package's index document: its display name and every release. */
 export interface PackageIndex {
   scope: string;
   name: string;
   releases: Record<string, ReleaseRecord>;
+  /** Present once a release was signed. */
+  signing?: PackageSigning;
 }
 
 /** An identifier-index document: packages that declared one repository URL. */

@@ -25,7 +25,11 @@ export function prepareJson(value: unknown): PreparedJson {
 // Release records are replaced, never mutated, so their identity keys the memo.
 const releaseBodies = new WeakMap<ReleaseRecord, PreparedJson>();
 
-/** Release metadata: id, version, the source-archive resource, metadata, publishedAt. */
+/**
+ * Release metadata: id, version, the source-archive resource, metadata,
+ * publishedAt. A signed release's `signing` also names its `signer` (verified
+ * at publish; SwiftPM ignores members it does not know).
+ */
 export function releaseBody(pkg: PackageIndex, release: ReleaseRecord): PreparedJson {
   let prepared = releaseBodies.get(release);
   if (prepared === undefined) {
@@ -36,7 +40,9 @@ export function releaseBody(pkg: PackageIndex, release: ReleaseRecord): Prepared
         name: "source-archive",
         type: "application/zip",
         checksum: release.checksum,
-        ...(release.signing ? { signing: release.signing } : {}),
+        ...(release.signing
+          ? { signing: { ...release.signing, ...(release.signer ? { signer: release.signer } : {}) } }
+          : {}),
       }],
       metadata: release.metadata,
       publishedAt: release.publishedAt,

@@ -22,6 +22,8 @@ import type { Logger } from "../../log.ts";
 import { SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
 import type { Moderation } from "./moderation.ts";
+import type { SignerContinuity } from "./continuity.ts";
+import { addSigningRoutes } from "./signing_routes.ts";
 import { handlePublish, type PublishedRelease } from "./publish.ts";
 import { addReadRoutes } from "./read_routes.ts";
 import type { SwiftRegistry } from "./registry.ts";
@@ -34,6 +36,7 @@ import { addWithdrawalRoutes } from "./withdraw_routes.ts";
 export interface SwiftApiDeps {
   registry: SwiftRegistry;
   moderation: Moderation;
+  continuity: SignerContinuity;
   search: SwiftSearch;
   /** Pull-through from `REGISTRY_SWIFT_UPSTREAM`, when configured. */
   upstream?: SwiftUpstream;
@@ -126,6 +129,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   });
 
   addWithdrawalRoutes(app, deps);
+  addSigningRoutes(app, deps);
   addReadRoutes(app, deps, urlsFor);
   app.put("/:scope/:name/:version", (c) => handlePublish(c, deps, urlsFor(c)));
 
@@ -139,6 +143,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   app.all("/login", notAllowed("POST"));
   app.all("/-/yank/:scope/:name/:version", notAllowed("POST, DELETE"));
   app.all("/-/takedown/:scope/:name/:version", notAllowed("POST"));
+  app.all("/-/signer-change/:scope/:name", notAllowed("GET, HEAD, POST"));
   app.all("/:scope/:name", notAllowed("GET, HEAD"));
   app.all("/:scope/:name/:version", notAllowed("GET, HEAD, PUT"));
   app.all("/:scope/:name/:version/Package.swift", notAllowed("GET, HEAD"));

@@ -40,8 +40,8 @@ export function addWithdrawalRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps): void
   });
 }
 
-/** The `reason` of a withdrawal request: a JSON body `{"reason": "..."}`. */
-async function readReason(request: Request): Promise<string> {
+/** The `reason` of an admin request: a JSON body `{"reason": "..."}`. */
+export async function readReason(request: Request): Promise<string> {
   const text = await new Response(request.body).text().catch(() => "");
   if (text.length > MAX_BODY_BYTES) throw new BadRequestError("the request body is too large");
   let body: unknown;
