@@ -22,7 +22,7 @@ export function helpText(): string {
     `  ${s.env.padEnd(width)}  ${s.flag ? `${s.flag}, ` : ""}${s.description} [default: ${s.default}]`
   );
   return [
-    `swift-registry ${VERSION}: a Swift Package Registry (SE-0292) in one binary`,
+    `swift-registry ${VERSION}: a package registry in one binary (Swift, npm, PyPI, Go, a build cache)`,
     "",
     "Usage: registry [command] [flags]",
     "",
