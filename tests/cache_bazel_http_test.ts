@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BASIC, BEARER, cacheBytesOnDisk, cacheGet, cachePut, metric, randomBytes } from "./support/cache.ts";
-import { sha256Hex, startTestServer } from "./support/server.ts";
+import { sha256Hex, startTestServer, tokenConfig } from "./support/server.ts";
 
 Deno.test("a CAS blob uploaded with PUT comes back byte for byte from GET, and HEAD gives its length", async () => {
   await using t = await startTestServer();
@@ -128,29 +128,14 @@ Deno.test("with REGISTRY_REQUIRE_AUTH_FOR_READ, anonymous reads get 401 and toke
 });
 
 Deno.test("a token limited to read, or to package scopes, may not write the shared bazel cache", async () => {
-  const config = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      plugins: [{
-        use: "static-token",
-        options: {
-          tokens: [
-            { name: "reader", token: "reader-token-0123456789", scopes: ["read"] },
-            { name: "team", token: "team-token-0123456789", scopes: ["publish"], packageScopes: ["acme"] },
-          ],
-        },
-      }],
-    }),
-  );
-  try {
-    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
-    for (const token of ["reader-token-0123456789", "team-token-0123456789"]) {
-      const put = await cachePut(t.url, "cas", randomBytes(10), { authorization: `Bearer ${token}` });
-      assert.equal(put.status, 403, token);
-    }
-  } finally {
-    await Deno.remove(config);
+  await using tokens = await tokenConfig([
+    { name: "reader", token: "reader-token-0123456789", scopes: ["read"] },
+    { name: "team", token: "team-token-0123456789", scopes: ["publish"], packageScopes: ["acme"] },
+  ]);
+  await using t = await startTestServer({ env: tokens.env });
+  for (const token of ["reader-token-0123456789", "team-token-0123456789"]) {
+    const put = await cachePut(t.url, "cas", randomBytes(10), { authorization: `Bearer ${token}` });
+    assert.equal(put.status, 403, token);
   }
 });
 

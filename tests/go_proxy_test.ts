@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { ADMIN_TOKEN, startTestServer } from "./support/server.ts";
+import { ADMIN_TOKEN, startTestServer, tokenConfig } from "./support/server.ts";
 import { escapeCase, fakeLibrary, libraryZip, moduleZip, publishModule, startFakeGoProxy } from "./support/go.ts";
 
 /** Reads a text error and checks its shape. */
@@ -131,23 +131,12 @@ Deno.test("major versions: v2 needs /v2, +incompatible is for code without a go.
 });
 
 Deno.test("publishing needs a token with publish scope; tokens limited to package scopes cannot publish Go modules", async () => {
-  const config = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      plugins: [{
-        use: "static-token",
-        options: {
-          tokens: [
-            { name: "reader", token: "read-only-token-0123456789", scopes: ["read"] },
-            { name: "scoped", token: "scoped-token-0123456789", scopes: ["publish"], packageScopes: ["mona"] },
-          ],
-        },
-      }],
-    }),
-  );
-  try {
-    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
+  await using tokens = await tokenConfig([
+    { name: "reader", token: "read-only-token-0123456789", scopes: ["read"] },
+    { name: "scoped", token: "scoped-token-0123456789", scopes: ["publish"], packageScopes: ["mona"] },
+  ]);
+  {
+    await using t = await startTestServer({ env: tokens.env });
     const zip = await libraryZip("example.com/lib", "v1.0.0", "x");
     const anonymous = await publishModule(t.url, "example.com/lib", "v1.0.0", zip, null);
     await textError(anonymous, 401);
@@ -161,8 +150,6 @@ Deno.test("publishing needs a token with publish scope; tokens limited to packag
       headers: { Authorization: `Basic ${btoa(`ci:${ADMIN_TOKEN}`)}` },
     });
     assert.equal(basic.status, 201, await basic.text());
-  } finally {
-    await Deno.remove(config);
   }
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ADMIN_TOKEN, startTestServer, type TestServer } from "./support/server.ts";
+import { ADMIN_TOKEN, startTestServer, type TestServer, tokenConfig } from "./support/server.ts";
 import { buildTarball, escaped, gzip, packageTarball, publishBody, type TarballEntry } from "./support/npm.ts";
 import { walk } from "./support/files.ts";
 
@@ -48,23 +48,11 @@ async function stagedFiles(t: TestServer): Promise<string[]> {
   return (await Array.fromAsync(walk(join(t.dataDir, "tmp")))).filter((f) => !f.endsWith(".lock"));
 }
 
-async function withTokens(): Promise<{ env: Record<string, string>; [Symbol.asyncDispose](): Promise<void> }> {
-  const path = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      plugins: [{
-        use: "static-token",
-        options: {
-          tokens: [
-            { name: "ci", token: CI_TOKEN, scopes: ["read", "publish"] },
-            { name: "acme", token: ACME_TOKEN, scopes: ["read", "publish"], packageScopes: ["acme"] },
-          ],
-        },
-      }],
-    }),
-  );
-  return { env: { REGISTRY_CONFIG: path }, [Symbol.asyncDispose]: () => Deno.remove(path) };
+function withTokens() {
+  return tokenConfig([
+    { name: "ci", token: CI_TOKEN, scopes: ["read", "publish"] },
+    { name: "acme", token: ACME_TOKEN, scopes: ["read", "publish"], packageScopes: ["acme"] },
+  ]);
 }
 
 Deno.test("a packument is served under every spelling of a scoped name, full or abbreviated, with ETag and 304", async () => {

@@ -4,7 +4,16 @@ import { runMain } from "./support/cli.ts";
 import { eventually } from "./support/eventually.ts";
 import { walk } from "./support/files.ts";
 import { startTestS3 } from "./support/s3.ts";
-import { ADMIN_TOKEN, get, problem, publish, sha256Hex, startTestServer, type TestServer } from "./support/server.ts";
+import {
+  ADMIN_TOKEN,
+  get,
+  problem,
+  publish,
+  sha256Hex,
+  startTestServer,
+  type TestServer,
+  tokenConfig,
+} from "./support/server.ts";
 
 async function publishOk(t: TestServer, path: string, archive: Uint8Array, metadata?: unknown): Promise<void> {
   const response = await publish(t.swift, path, { archive, metadata });
@@ -85,18 +94,11 @@ Deno.test("a yanked release is listed with a 410 problem but its metadata, manif
 });
 
 Deno.test("withdrawing needs the admin scope, a reason and an existing release", async () => {
-  const config = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      plugins: [{
-        use: "static-token",
-        options: { tokens: [{ name: "ci", token: "publish-token-0123456789", scopes: ["read", "publish"] }] },
-      }],
-    }),
-  );
-  try {
-    await using t = await startTestServer({ env: { REGISTRY_CONFIG: config } });
+  await using tokens = await tokenConfig([
+    { name: "ci", token: "publish-token-0123456789", scopes: ["read", "publish"] },
+  ]);
+  {
+    await using t = await startTestServer({ env: tokens.env });
     await publishOk(t, "mona/LinkedList/1.0.0", await packageZip());
     for (const action of ["yank", "takedown"] as const) {
       const anonymous = await withdraw(t, action, "mona/LinkedList/1.0.0", { reason: "x", token: null });
@@ -131,8 +133,6 @@ Deno.test("withdrawing needs the admin scope, a reason and an existing release",
       await problem(invalid);
     }
     assert.equal((await releases(t))["1.0.0"].problem, undefined, "nothing changed");
-  } finally {
-    await Deno.remove(config);
   }
 });
 

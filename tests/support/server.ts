@@ -103,3 +103,20 @@ export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string>
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** A token a test server accepts, configured through the built-in static-token plugin. */
+export interface TestToken {
+  name: string;
+  token: string;
+  scopes: Array<"read" | "publish" | "admin">;
+  packageScopes?: string[];
+}
+
+/** A `REGISTRY_CONFIG` file that gives the server `tokens`; its `env` goes to {@link startTestServer}. */
+export async function tokenConfig(
+  tokens: TestToken[],
+): Promise<{ env: { REGISTRY_CONFIG: string } } & AsyncDisposable> {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify({ plugins: [{ use: "static-token", options: { tokens } }] }));
+  return { env: { REGISTRY_CONFIG: path }, [Symbol.asyncDispose]: () => Deno.remove(path) };
+}
