@@ -20,6 +20,7 @@ import { DocumentCache } from "../storage/document_cache.ts";
 import { LeaseManager } from "../storage/leases.ts";
 import { type OpenStorage, openStorage, type OpenStorageOptions } from "../storage/open_storage.ts";
 import { ScratchDir } from "../storage/scratch_dir.ts";
+import { NO_PEERS, type Peers } from "../util/peers.ts";
 import { Artifacts } from "./artifacts.ts";
 import { Catalog } from "./catalog.ts";
 import { Publisher } from "./publisher.ts";
@@ -55,8 +56,13 @@ export interface OpenRegistryOptions {
   now?: () => number;
   /** The `fetch` for outbound HTTP (upstreams, plugins). */
   fetch?: typeof fetch;
-  /** How storage is opened (commands beside a running server skip the disk cache). */
+  /**
+   * How storage is opened (commands beside a running server skip the disk
+   * cache; a worker of several says which it is and shares change counters).
+   */
   storageOptions?: OpenStorageOptions;
+  /** The other workers of this process, when there are several (see src/http/workers.ts). */
+  peers?: Peers;
 }
 
 /**
@@ -70,8 +76,14 @@ export interface OpenRegistryOptions {
 export async function openRegistry(
   config: Config,
   logger: Logger,
-  { scratchName = "uploads", metrics = new Metrics(), now = Date.now, fetch = globalThis.fetch, storageOptions = {} }:
-    OpenRegistryOptions = {},
+  {
+    scratchName = "uploads",
+    metrics = new Metrics(),
+    now = Date.now,
+    fetch = globalThis.fetch,
+    storageOptions = {},
+    peers = NO_PEERS,
+  }: OpenRegistryOptions = {},
 ): Promise<OpenRegistry> {
   const storage = await openStorage(config, logger, metrics, storageOptions);
   let scratch: ScratchDir;
@@ -131,6 +143,7 @@ export async function openRegistry(
     metrics,
     now,
     fetch,
+    peers,
     upstream: (format: string, maxArtifactBytes: number) => {
       const settings = config.upstreams[format];
       if (settings === undefined) return undefined;

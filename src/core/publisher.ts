@@ -162,6 +162,17 @@ export class Publisher {
   }
 
   /**
+   * Whether `document` (as {@link read} returned it) is still the package's
+   * current document, answered from memory: the freshness of responses
+   * prepared from it (`HttpServices.serve`).
+   */
+  stillCurrent(ref: PackageRef, document: unknown): () => boolean {
+    const key = packageDocumentKey(ref);
+    const documents = this.#options.documents;
+    return () => documents.isCurrent(key, document);
+  }
+
+  /**
    * Changes a package document with compare-and-swap (yank, tags,
    * deprecation: whatever a format keeps there besides its releases).
    */

@@ -77,20 +77,24 @@ export function authorityCheck(policy: PublicUrlPolicy): MiddlewareHandler<AppEn
  * scheme and `Host` of the request itself.
  */
 export function publicBaseUrl(c: Context): string {
-  const policy = (c as Context<AppEnv>).get("urlPolicy");
+  const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
+  return baseUrlOf(c.req.raw, peer, (c as Context<AppEnv>).get("urlPolicy"));
+}
+
+/** {@link publicBaseUrl} of a request from `peer` (the connection's address) under `policy`. */
+export function baseUrlOf(request: Request, peer: string | undefined, policy: PublicUrlPolicy | undefined): string {
   if (policy?.publicUrl !== undefined) return policy.publicUrl;
-  const url = c.req.url;
+  const url = request.url;
   let scheme = url.slice(0, url.indexOf(":"));
   let authority = urlAuthority(url);
-  const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
   if (peer !== undefined && policy?.trustedProxies.has(peer)) {
-    const proto = firstValue(c.req.header("x-forwarded-proto"))?.toLowerCase();
+    const proto = firstValue(request.headers.get("x-forwarded-proto") ?? undefined)?.toLowerCase();
     if (proto === "http" || proto === "https") scheme = proto;
-    const host = firstValue(c.req.header("x-forwarded-host"));
+    const host = firstValue(request.headers.get("x-forwarded-host") ?? undefined);
     if (host !== undefined && isValidAuthority(host)) authority = host;
   }
   // Commas would split a Link header value in SwiftPM's parser.
-  return `${scheme}://${authority.replaceAll(",", "%2C")}`;
+  return `${scheme}://${authority.includes(",") ? authority.replaceAll(",", "%2C") : authority}`;
 }
 
 /** The first of a comma-separated header's values (the one the client-facing proxy set). */

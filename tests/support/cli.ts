@@ -13,6 +13,7 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/
 export const MAIN_RUN_ARGS: readonly string[] = [
   "run",
   "--quiet",
+  "--unstable-net",
   "--allow-net",
   "--allow-read",
   "--allow-write",

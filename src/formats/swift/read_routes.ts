@@ -2,7 +2,9 @@
  * The read endpoints SwiftPM resolves with: the release list, release
  * metadata, `Package.swift` (and alternates) and the source archive. Local
  * packages come first; a package this registry does not have comes from the
- * upstream, when one is configured and may fill it.
+ * upstream, when one is configured and may fill it. Local packages are
+ * answered with prepared responses (built once per package document) that the
+ * hot path answers again from memory (src/http/hot_responses.ts).
  *
  * @module
  */
@@ -21,7 +23,8 @@ import { swiftVersionCandidates } from "./manifest.ts";
 import type { ReleaseView } from "./registry.ts";
 import type { PackageIndex, SigningRecord } from "./release.ts";
 import { localListing, type ReleaseListing, releaseListPage } from "./release_list.ts";
-import { jsonResponse, releaseBody } from "./responses.ts";
+import { jsonResponse, preparedJsonResponse, releaseBody } from "./responses.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
 import type { SwiftApiDeps } from "./routes.ts";
 import type { SwiftUpstream } from "./upstream.ts";
 import { parseVersion, sortVersionsDescending } from "./version.ts";
@@ -60,12 +63,18 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
     const ref = packageRef(c.req.param("scope"), stripSuffix(c.req.param("name"), ".json"));
     const page = parsePage(c.req.query("page"));
     await readAccess(c, ref);
+    const urls = urlsFor(c);
     const pkg = await registry.getPackage(ref);
-    let listing: ReleaseListing | null = null;
-    if (pkg !== null) listing = localListing(pkg);
-    else listing = await (await upstreamFor(ref))?.listing(ref) ?? null;
+    if (pkg !== null) {
+      const response = await deps.prepare(pkg, `list ${page} ${deps.pageSize} ${urls.base}`, () => {
+        const { prepared, link } = releaseListPage(urls, localListing(pkg), page, deps.pageSize);
+        return preparedJsonResponse(prepared, { Link: link });
+      });
+      return deps.serve(c, response, registry.stillCurrent(ref, pkg));
+    }
+    const listing: ReleaseListing | null = await (await upstreamFor(ref))?.listing(ref) ?? null;
     if (listing === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
-    const { prepared, link } = releaseListPage(urlsFor(c), listing, page, deps.pageSize);
+    const { prepared, link } = releaseListPage(urls, listing, page, deps.pageSize);
     return jsonResponse(prepared, c.req.header("if-none-match"), { Link: link });
   });
 
@@ -79,8 +88,9 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
     if (pkg !== null) {
       const view = requireRelease(ref, pkg, version);
       const { release } = view;
+      const fresh = registry.stillCurrent(ref, pkg);
       if (isArchive) {
-        return await archiveResponse(c, deps, {
+        const archive: ArchiveToServe = {
           pkg,
           version,
           checksum: release.checksum,
@@ -88,12 +98,22 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
           lastModified: new Date(release.publishedAt),
           signing: release.signing,
           open: (range) => registry.openArchive(ref, release, range),
+        };
+        if (!registry.archiveInMemory(release)) return await archiveResponse(c, deps, archive);
+        // Small: the bytes and every header prepared once, answered from memory.
+        const response = await deps.prepare(pkg, `archive ${version}`, async () => {
+          const bytes = await registry.archiveBytes(ref, release);
+          if (bytes.byteLength !== release.size) throw damagedArchive(deps, archive, bytes.byteLength);
+          return new PreparedResponse(bytes, archiveHeaders(archive));
         });
+        return deps.serve(c, response, fresh);
       }
-      const versions = sortVersionsDescending(Object.keys(pkg.releases));
-      return jsonResponse(releaseBody(pkg, release), c.req.header("if-none-match"), {
-        Link: releaseLinks(urlsFor(c), pkg, versions, version),
+      const urls = urlsFor(c);
+      const response = await deps.prepare(pkg, `release ${version} ${urls.base}`, () => {
+        const versions = sortVersionsDescending(Object.keys(pkg.releases));
+        return preparedJsonResponse(releaseBody(pkg, release), { Link: releaseLinks(urls, pkg, versions, version) });
       });
+      return deps.serve(c, response, fresh);
     }
     const upstream = await upstreamFor(ref);
     if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
@@ -135,13 +155,19 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
         if (found === undefined) return fallback();
         filename = found;
       }
-      return await manifestResponse(c, {
+      const manifest: ManifestToServe = {
         filename,
         etag: `"${release.checksum}-${filename}"`,
         link: requested === undefined ? alternateManifestLinks(urls, pkg, version, release.manifests) : null,
         size: release.manifests.find((m) => m.filename === filename)!.size,
         read: () => registry.readManifest(ref, release, filename),
-      });
+      };
+      const response = await deps.prepare(
+        pkg,
+        `manifest ${version} ${filename} ${manifest.link !== null} ${urls.base}`,
+        async () => new PreparedResponse(await manifest.read(), manifestHeaders(manifest)),
+      );
+      return deps.serve(c, response, registry.stillCurrent(ref, pkg));
     }
     const upstream = await upstreamFor(ref);
     if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
@@ -184,8 +210,8 @@ function stripSuffix(value: string, suffix: string): string {
   return value.endsWith(suffix) ? value.slice(0, -suffix.length) : value;
 }
 
-/** A manifest with its headers, 304 on a matching `If-None-Match`; HEAD reads nothing when the size is known. */
-async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<Response> {
+/** The headers of a manifest (besides its length). */
+function manifestHeaders(manifest: ManifestToServe): Record<string, string> {
   const headers: Record<string, string> = {
     "Content-Type": "text/x-swift",
     "Content-Disposition": `attachment; filename="${manifest.filename}"`,
@@ -193,6 +219,12 @@ async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<
     ETag: manifest.etag,
   };
   if (manifest.link !== null) headers.Link = manifest.link;
+  return headers;
+}
+
+/** A manifest with its headers, 304 on a matching `If-None-Match`; HEAD reads nothing when the size is known. */
+async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<Response> {
+  const headers = manifestHeaders(manifest);
   if (ifNoneMatchHits(c.req.header("if-none-match"), manifest.etag)) {
     return new Response(null, { status: 304, headers });
   }
@@ -203,16 +235,15 @@ async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<
   return new Response(content, { headers: { ...headers, "Content-Length": String(content.byteLength) } });
 }
 
-/** An archive with its headers: ranges (206/416), `If-None-Match` (304), `If-Range`, signatures. */
-async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveToServe): Promise<Response> {
-  const { checksum, size, signing } = archive;
-  const etag = `"${checksum}"`;
-  const headers: Record<string, string> = {
+/** The headers of an archive (besides its length and range). */
+function archiveHeaders(archive: ArchiveToServe): Record<string, string> {
+  const { checksum, signing } = archive;
+  return {
     "Content-Type": "application/zip",
     "Content-Disposition": `attachment; filename="${archive.pkg.name}-${archive.version}.zip"`,
     "Accept-Ranges": "bytes",
     "Cache-Control": "public, immutable",
-    ETag: etag,
+    ETag: `"${checksum}"`,
     "Last-Modified": archive.lastModified.toUTCString(),
     Digest: `sha-256=${Buffer.from(checksum, "hex").toString("base64")}`,
     ...(signing === undefined ? {} : {
@@ -220,6 +251,13 @@ async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveT
       "X-Swift-Package-Signature": signing.signatureBase64Encoded,
     }),
   };
+}
+
+/** An archive streamed from storage: ranges (206/416), `If-None-Match` (304), `If-Range`, signatures. */
+async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveToServe): Promise<Response> {
+  const { size } = archive;
+  const headers = archiveHeaders(archive);
+  const etag = headers.ETag;
   if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
 
   const ifRange = c.req.header("if-range");
@@ -236,13 +274,18 @@ async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveT
   const object = await archive.open(range);
   if (object.size !== size) {
     await object.body.cancel();
-    deps.logger.log("error", "stored archive has the wrong size", {
-      package: packageId(archive.pkg),
-      version: archive.version,
-      expected: size,
-      actual: object.size,
-    });
-    throw new ServiceUnavailableError("the stored source archive is damaged; the operator has been alerted");
+    throw damagedArchive(deps, archive, object.size);
   }
   return new Response(object.body, { status, headers });
+}
+
+/** Logs a stored archive of the wrong size and returns the error the client gets. */
+function damagedArchive(deps: SwiftApiDeps, archive: ArchiveToServe, actual: number): ServiceUnavailableError {
+  deps.logger.log("error", "stored archive has the wrong size", {
+    package: packageId(archive.pkg),
+    version: archive.version,
+    expected: archive.size,
+    actual,
+  });
+  return new ServiceUnavailableError("the stored source archive is damaged; the operator has been alerted");
 }

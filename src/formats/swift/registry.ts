@@ -90,6 +90,21 @@ export class SwiftRegistry {
     return this.#publisher.read<PackageIndex>(ref);
   }
 
+  /** Whether `pkg` (as {@link getPackage} returned it) is still the package's current index (answered from memory). */
+  stillCurrent(ref: PackageRef, pkg: PackageIndex): () => boolean {
+    return this.#publisher.stillCurrent(ref, pkg);
+  }
+
+  /** True when a release's archive is served from memory (small enough for REGISTRY_MEMORY_CACHE_BYTES). */
+  archiveInMemory(release: ReleaseRecord): boolean {
+    return this.#artifacts.keepsInMemory(release.size);
+  }
+
+  /** The whole bytes of a small archive ({@link archiveInMemory}), kept in memory once read. */
+  archiveBytes(ref: PackageRef, release: ReleaseRecord): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#artifacts.bytes(archiveInfo(ref, release));
+  }
+
   /** The bytes of one of a release's manifests (kept in memory once read). */
   readManifest(ref: PackageRef, release: ReleaseRecord, filename: string): Promise<Uint8Array<ArrayBuffer>> {
     return this.#artifacts.read(keys.manifest(ref, release.version, release.checksum, filename));
