@@ -80,6 +80,8 @@ export interface Config {
   workers: number;
   /** `REGISTRY_WORKERS` was set (the default falls back to one worker where several are impossible). */
   workersSet: boolean;
+  /** nginx's internal location of `<data>/objects/` (`REGISTRY_ACCEL_REDIRECT`): artifacts are sent by nginx. */
+  accelRedirect?: string;
 }
 
 /** Bounds on client connections. */
@@ -243,6 +245,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     env: "REGISTRY_WORKERS",
     default: "(CPU cores)",
     description: "workers (threads) serving the port; more than 1 needs --unstable-net",
+  },
+  {
+    env: "REGISTRY_ACCEL_REDIRECT",
+    default: "(unset: the registry sends artifacts)",
+    description: "nginx internal location of <data>/objects/, e.g. /_registry_files/: nginx sends artifacts",
   },
   {
     env: "REGISTRY_HOT_CACHE_BYTES",
@@ -486,6 +493,7 @@ export async function loadConfig(
     hotCacheBytes: parseByteSize(nonEmpty(env.REGISTRY_HOT_CACHE_BYTES) ?? "64MiB", "REGISTRY_HOT_CACHE_BYTES"),
     workers,
     workersSet: workersRaw !== undefined,
+    accelRedirect: parseAccelRedirect(nonEmpty(env.REGISTRY_ACCEL_REDIRECT), s3),
     formats,
     upstreams: parseUpstreams(env, formats),
     goExclude: parseGoExclude(nonEmpty(env.REGISTRY_GO_EXCLUDE)),
@@ -754,6 +762,18 @@ async function parseSwiftSigning(
   }
   if (trustedRoots.length === 0) throw new ConfigError(`${setting} "${dir}" holds no certificate`);
   return { trustedRoots, requireSigned };
+}
+
+/** `REGISTRY_ACCEL_REDIRECT`: an absolute path ending in `/`; local disk only (with S3 a file may not be on disk). */
+function parseAccelRedirect(raw: string | undefined, s3: S3Config | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\/([A-Za-z0-9._~-]+\/)+$/.test(raw)) {
+    throw new ConfigError(`REGISTRY_ACCEL_REDIRECT must be a path such as /_registry_files/ (got "${raw}")`);
+  }
+  if (s3 !== undefined) {
+    throw new ConfigError("REGISTRY_ACCEL_REDIRECT works with local disk storage only, not with REGISTRY_S3_BUCKET");
+  }
+  return raw;
 }
 
 function parseAccessLog(raw: string | undefined): number {

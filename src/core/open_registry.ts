@@ -42,6 +42,8 @@ export interface OpenRegistry {
   documents: DocumentCache;
   /** The formats' pull-through upstreams (for their health in the status). */
   upstreams: Upstream[];
+  /** The formats' stored artifacts. */
+  artifacts: Artifacts;
   /** Where uploads and transformed archives are staged: a directory of this process only. */
   scratchDir: string;
   close(): Promise<void>;
@@ -176,6 +178,7 @@ export async function openRegistry(
     catalog,
     documents,
     upstreams,
+    artifacts,
     scratchDir,
     async close() {
       for (const format of formats) await format.close?.();

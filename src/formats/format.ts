@@ -23,6 +23,7 @@ import type { Publisher } from "../core/publisher.ts";
 import { RegistryError } from "../errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
 import type { UploadLimit } from "../http/body_limit.ts";
+import type { ArtifactToServe } from "../http/artifact_response.ts";
 import type { Freshness } from "../http/hot_responses.ts";
 import type { PreparedResponse } from "../http/prepared.ts";
 import type { Logger } from "../log.ts";
@@ -104,6 +105,13 @@ export interface HttpServices {
    * authorized. The Swift format's reads show the pattern.
    */
   serve(c: Context, prepared: PreparedResponse, fresh: Freshness): Response;
+  /**
+   * Answers a GET or HEAD with a stored artifact (src/http/artifact_response.ts):
+   * sent by nginx when REGISTRY_ACCEL_REDIRECT is set, else from memory when
+   * small (a prepared response the hot path remembers while `fresh()` holds),
+   * else streamed from storage; 304, ranges and HEAD in every case.
+   */
+  serveArtifact(c: Context, artifact: ArtifactToServe): Promise<Response>;
 }
 
 /** A format, ready to serve. */

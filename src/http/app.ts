@@ -13,6 +13,8 @@ import type { Authenticator } from "../auth/auth.ts";
 import type { Format, HttpServices } from "../formats/format.ts";
 import type { Logger } from "../log.ts";
 import { AccessLog, type AccessLogSample } from "./access_log.ts";
+import type { Artifacts } from "../core/artifacts.ts";
+import { ArtifactResponder } from "./artifact_response.ts";
 import { HotResponses } from "./hot_responses.ts";
 import { PreparedCache } from "./prepared.ts";
 import type { Handler } from "./listen.ts";
@@ -66,6 +68,10 @@ export interface AppDeps {
   accessLogSample: AccessLogSample;
   /** Bytes of prepared responses kept, and of those remembered by the hot path (they share most). */
   hotCacheBytes: number;
+  /** The stored artifacts of every format (for `HttpServices.serveArtifact`). */
+  artifacts: Artifacts;
+  /** `REGISTRY_ACCEL_REDIRECT`: artifacts are sent by nginx from this internal location. */
+  accelRedirect?: string;
   /** The index of this worker (src/http/workers.ts; 0 or absent: the first). */
   worker?: number;
   /** The metrics of every worker but this one, for `/metrics` (absent: this one alone). */
@@ -145,12 +151,20 @@ export function createApp(deps: AppDeps): RegistryApp {
     return c.text(deps.metrics.text(others), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
+  const artifacts = new ArtifactResponder({
+    artifacts: deps.artifacts,
+    prepared,
+    hot,
+    accelRedirect: deps.accelRedirect,
+    logger: deps.logger,
+  });
   const http: HttpServices = {
     auth: deps.auth,
     status: deps.status,
     publicBaseUrl,
     prepare: (document, resource, build) => prepared.get(document, resource, build),
     serve: (c, response, fresh) => hot.serve(c, response, fresh),
+    serveArtifact: (c, artifact) => artifacts.respond(c, artifact),
   };
   for (const format of deps.formats) app.route("/", format.routes(http));
   if (deps.pages !== undefined) app.route("/", deps.pages.routes());

@@ -66,8 +66,10 @@ export class PreparedResponse {
     const withLength: HeaderList = [...this.#headers, ["Content-Length", String(this.size)]];
     this.#ok = new Response(body, { headers: withLength });
     this.#head = new Response(null, { headers: withLength });
-    // A 304 carries what a 200 would, except the body's length (RFC 9110 §15.4.5).
-    this.#notModified = new Response(null, { status: 304, headers: this.#headers });
+    // A 304 carries what a 200 would, except the body's length (RFC 9110 §15.4.5) and, since it has no body,
+    // any X-Accel-Redirect (nginx would send the file instead: src/http/artifact_response.ts).
+    const notModified = this.#headers.filter(([name]) => name.toLowerCase() !== "x-accel-redirect");
+    this.#notModified = new Response(null, { status: 304, headers: notModified });
     let headerBytes = 0;
     for (const [name, value] of withLength) headerBytes += name.length + value.length;
     this.weight = this.size + headerBytes + 512;

@@ -164,6 +164,8 @@ export async function startServer(
     now: options.now ?? Date.now,
     accessLogSample: config.accessLogSample,
     hotCacheBytes: config.hotCacheBytes,
+    artifacts: open.artifacts,
+    accelRedirect: config.accelRedirect,
     worker: peers.index,
     otherWorkersMetrics: count > 1 ? () => peers.ask("metrics") : undefined,
   });

@@ -119,6 +119,7 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
           publicBaseUrl: http.publicBaseUrl,
           prepare: http.prepare,
           serve: http.serve,
+          serveArtifact: http.serveArtifact,
           logger: services.logger,
         }),
       ),

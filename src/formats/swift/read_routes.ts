@@ -11,12 +11,9 @@
 import { Buffer } from "node:buffer";
 import type { Context, Hono } from "hono";
 import { authorizeRead } from "../../auth/access.ts";
-import type { ArtifactInfo } from "../../core/artifacts.ts";
-import { BadRequestError, GoneError, NotFoundError, RangeNotSatisfiableError } from "../../errors.ts";
-import { ServiceUnavailableError } from "../../errors.ts";
+import { BadRequestError, GoneError, NotFoundError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
-import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
+import { ifNoneMatchHits } from "../../http/range.ts";
 import { packageId, type PackageRef, packageRef } from "./identity.ts";
 import { alternateManifestLinks, releaseLinks, type SwiftUrls } from "./links.ts";
 import { swiftVersionCandidates } from "./manifest.ts";
@@ -28,17 +25,6 @@ import { PreparedResponse } from "../../http/prepared.ts";
 import type { SwiftApiDeps } from "./routes.ts";
 import type { SwiftUpstream } from "./upstream.ts";
 import { parseVersion, sortVersionsDescending } from "./version.ts";
-
-/** An archive about to be served, wherever it is stored. */
-interface ArchiveToServe {
-  pkg: { scope: string; name: string };
-  version: string;
-  checksum: string;
-  size: number;
-  lastModified: Date;
-  signing?: SigningRecord;
-  open(range?: ByteRange): Promise<ObjectBody>;
-}
 
 /** A manifest about to be served. */
 interface ManifestToServe {
@@ -90,23 +76,13 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
       const { release } = view;
       const fresh = registry.stillCurrent(ref, pkg);
       if (isArchive) {
-        const archive: ArchiveToServe = {
-          pkg,
-          version,
-          checksum: release.checksum,
-          size: release.size,
-          lastModified: new Date(release.publishedAt),
-          signing: release.signing,
-          open: (range) => registry.openArchive(ref, release, range),
-        };
-        if (!registry.archiveInMemory(release)) return await archiveResponse(c, deps, archive);
-        // Small: the bytes and every header prepared once, answered from memory.
-        const response = await deps.prepare(pkg, `archive ${version}`, async () => {
-          const bytes = await registry.archiveBytes(ref, release);
-          if (bytes.byteLength !== release.size) throw damagedArchive(deps, archive, bytes.byteLength);
-          return new PreparedResponse(bytes, archiveHeaders(archive));
+        return await deps.serveArtifact(c, {
+          info: registry.archiveInfo(ref, release),
+          headers: archiveHeaders(pkg, version, release),
+          document: pkg,
+          resource: `archive ${version}`,
+          fresh,
         });
-        return deps.serve(c, response, fresh);
       }
       const urls = urlsFor(c);
       const response = await deps.prepare(pkg, `release ${version} ${urls.base}`, () => {
@@ -119,15 +95,12 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
     if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
     const release = await upstream.release(ref, version);
     if (isArchive) {
-      const info: ArtifactInfo = await upstream.archive(ref, release, version);
-      return await archiveResponse(c, deps, {
-        pkg: ref,
-        version,
-        checksum: release.checksum,
-        size: info.size,
-        lastModified: info.lastModified,
-        signing: release.signing,
-        open: (range) => upstream.open(info, range),
+      // Kept with the upstream's release, never remembered by the hot path (the upstream decides what stands).
+      return await deps.serveArtifact(c, {
+        info: await upstream.archive(ref, release, version),
+        headers: archiveHeaders(ref, version, release),
+        document: release,
+        resource: `archive ${version}`,
       });
     }
     return jsonResponse(release.prepared, c.req.header("if-none-match"), {
@@ -235,57 +208,20 @@ async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<
   return new Response(content, { headers: { ...headers, "Content-Length": String(content.byteLength) } });
 }
 
-/** The headers of an archive (besides its length and range). */
-function archiveHeaders(archive: ArchiveToServe): Record<string, string> {
-  const { checksum, signing } = archive;
+/** The headers of a source archive besides those every artifact gets (ETag, Last-Modified, length, ranges). */
+function archiveHeaders(
+  pkg: { name: string },
+  version: string,
+  { checksum, signing }: { checksum: string; signing?: SigningRecord },
+): Record<string, string> {
   return {
     "Content-Type": "application/zip",
-    "Content-Disposition": `attachment; filename="${archive.pkg.name}-${archive.version}.zip"`,
-    "Accept-Ranges": "bytes",
+    "Content-Disposition": `attachment; filename="${pkg.name}-${version}.zip"`,
     "Cache-Control": "public, immutable",
-    ETag: `"${checksum}"`,
-    "Last-Modified": archive.lastModified.toUTCString(),
     Digest: `sha-256=${Buffer.from(checksum, "hex").toString("base64")}`,
     ...(signing === undefined ? {} : {
       "X-Swift-Package-Signature-Format": signing.signatureFormat,
       "X-Swift-Package-Signature": signing.signatureBase64Encoded,
     }),
   };
-}
-
-/** An archive streamed from storage: ranges (206/416), `If-None-Match` (304), `If-Range`, signatures. */
-async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveToServe): Promise<Response> {
-  const { size } = archive;
-  const headers = archiveHeaders(archive);
-  const etag = headers.ETag;
-  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
-
-  const ifRange = c.req.header("if-range");
-  const decision = ifRange !== undefined && ifRange.trim() !== etag
-    ? { kind: "full" as const }
-    : parseRange(c.req.header("range"), size);
-  if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(size);
-  const range = decision.kind === "partial" ? { start: decision.start, end: decision.end } : undefined;
-  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
-  headers["Content-Length"] = String(range ? range.end - range.start + 1 : size);
-  const status = range ? 206 : 200;
-  if (c.req.method === "HEAD") return new Response(null, { status, headers });
-
-  const object = await archive.open(range);
-  if (object.size !== size) {
-    await object.body.cancel();
-    throw damagedArchive(deps, archive, object.size);
-  }
-  return new Response(object.body, { status, headers });
-}
-
-/** Logs a stored archive of the wrong size and returns the error the client gets. */
-function damagedArchive(deps: SwiftApiDeps, archive: ArchiveToServe, actual: number): ServiceUnavailableError {
-  deps.logger.log("error", "stored archive has the wrong size", {
-    package: packageId(archive.pkg),
-    version: archive.version,
-    expected: archive.size,
-    actual,
-  });
-  return new ServiceUnavailableError("the stored source archive is damaged; the operator has been alerted");
 }

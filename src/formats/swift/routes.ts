@@ -56,6 +56,7 @@ export interface SwiftApiDeps {
   /** Prepared responses kept per package document, and answering with them (see `HttpServices`). */
   prepare: HttpServices["prepare"];
   serve: HttpServices["serve"];
+  serveArtifact: HttpServices["serveArtifact"];
   logger: Logger;
 }
 
