@@ -72,7 +72,8 @@ export class Metrics {
 
   /** Reports the disk cache's counters and usage (when S3 is on). */
   observeCache(cache: TieredStore): void {
-    const stat = (name: string, help: string, read: () => number) => this.registry.gauge(name, help, read);
+    // Each worker has a disk cache of its own: their figures add up.
+    const stat = (name: string, help: string, read: () => number) => this.registry.gauge(name, help, read, "sum");
     stat("registry_disk_cache_hits", "Disk cache hits since start", () => cache.stats.hits);
     stat("registry_disk_cache_misses", "Disk cache misses since start", () => cache.stats.misses);
     stat("registry_disk_cache_evictions", "Files evicted from the disk cache since start", () => cache.stats.evictions);
@@ -84,7 +85,7 @@ export class Metrics {
   /** Reports the server's client connections: open now, refused, closed for timeouts or to make room, accept errors. */
   observeConnections(stats: () => ConnectionStats): void {
     const stat = (name: string, help: string, read: (s: ConnectionStats) => number) =>
-      this.registry.gauge(name, help, () => read(stats()));
+      this.registry.gauge(name, help, () => read(stats()), "sum");
     stat("registry_connections_open", "Open client connections", (s) => s.open);
     stat("registry_connections_refused", "Connections refused over a limit since start", (s) => s.refused);
     stat(

@@ -50,9 +50,6 @@ interface MetricSnapshot {
 /** Every metric of a registry as plain data (it can be posted to another worker). */
 export type RegistrySnapshot = MetricSnapshot[];
 
-/** How a gauge of several workers is shown: their sum, or one worker's value (something they share). */
-export type GaugeMerge = "sum" | "shared";
-
 interface Metric {
   snapshot(): MetricSnapshot;
 }
@@ -96,22 +93,24 @@ export class Counter<Name extends string = never> implements Metric {
   }
 }
 
+/**
+ * How the values of a gauge in several workers are shown: `max` (the default)
+ * for a reading of something they share (bytes in storage), `sum` for
+ * something each worker has its own of (open connections).
+ */
+export type GaugeMerge = "max" | "sum";
+
 /** A value read when scraped. */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     readonly read: () => number,
-    readonly merge: GaugeMerge = "sum",
+    readonly merge: GaugeMerge = "max",
   ) {}
 
   snapshot(): MetricSnapshot {
-    return {
-      name: this.name,
-      help: this.help,
-      type: "gauge",
-      series: [{ labels: this.merge, value: this.read() }],
-    };
+    return { name: this.name, help: this.help, type: "gauge", series: [{ labels: this.merge, value: this.read() }] };
   }
 }
 
@@ -194,12 +193,10 @@ export class MetricRegistry {
   }
 
   /**
-   * Registers a gauge whose value `read` gives at scrape time. With several
-   * workers their values are summed (`merge: "sum"`, e.g. open connections), or
-   * one worker's is shown (`"shared"`, for something they share, e.g. the
-   * bytes in a shared directory).
+   * Registers a gauge whose value `read` gives at scrape time; `merge` says
+   * how several workers' values are shown (see {@link GaugeMerge}).
    */
-  gauge(name: string, help: string, read: () => number, merge: GaugeMerge = "sum"): Gauge {
+  gauge(name: string, help: string, read: () => number, merge: GaugeMerge = "max"): Gauge {
     return this.#add(new Gauge(name, help, read, merge));
   }
 
@@ -233,7 +230,7 @@ export class MetricRegistry {
   }
 }
 
-/** Adds the series of `other` to `into`: counters and histograms add up; gauges as each says. */
+/** Adds the series of `other` to `into`: counters and histograms add up, gauges as they say. */
 function mergeInto(into: RegistrySnapshot, other: RegistrySnapshot): void {
   for (const metric of other) {
     const target = into.find((m) => m.name === metric.name);
@@ -245,7 +242,9 @@ function mergeInto(into: RegistrySnapshot, other: RegistrySnapshot): void {
       const same = target.series.find((s) => s.labels === series.labels);
       if (same === undefined) {
         target.series.push(series);
-      } else if (metric.type !== "gauge" || series.labels === "sum") {
+      } else if (metric.type === "gauge" && series.labels === "max") {
+        same.value = Math.max(same.value, series.value);
+      } else {
         same.value += series.value;
         if (same.sum !== undefined) same.sum += series.sum ?? 0;
         same.buckets?.forEach((_, i) => same.buckets![i] += series.buckets?.[i] ?? 0);
