@@ -23,7 +23,12 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { packageZip } from "../tests/support/archives.ts";
+import { cachePut, randomBytes } from "../tests/support/cache.ts";
+import { libraryZip, publishModule } from "../tests/support/go.ts";
 import { swiftPublishBody } from "../tests/support/multipart.ts";
+import { packageTarball, publishBody } from "../tests/support/npm.ts";
+import { PIP_ACCEPT, upload, wheel } from "../tests/support/pypi.ts";
+import { ADMIN_TOKEN } from "../tests/support/server.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -51,16 +56,18 @@ for (const tool of ["nginx", "wrk"]) {
   }
 }
 
-const TOKEN = "bench-admin-token-0123456789";
+const TOKEN = ADMIN_TOKEN;
 const work = await Deno.makeTempDir({ prefix: "registry-bench-" });
 // nginx workers started by root run as an unprivileged user: they must be able to read what they serve.
 await Deno.chmod(work, 0o755);
 const mainTs = values.main ?? fileURLToPath(new URL("../main.ts", import.meta.url));
 
-/** One URL to measure: its path on the registry, and the file nginx serves for it. */
+/** One URL to measure: its path on the registry (nginx serves the same bytes as a file). */
 interface Target {
   label: string;
   path: string;
+  /** The `Accept` its clients send. */
+  accept?: string;
   /** Archives: also measured through the offload proxy with `--offload`. */
   archive?: boolean;
 }
@@ -108,6 +115,11 @@ async function startRegistry(workers: number, dataDir: string): Promise<Registry
   };
 }
 
+async function expectStatus(what: string, response: Response, status: number): Promise<void> {
+  if (response.status !== status) throw new Error(`${what}: ${response.status} ${await response.text()}`);
+  await response.body?.cancel();
+}
+
 async function publishSwift(base: string, path: string, archive: Uint8Array): Promise<void> {
   const { body, contentType } = swiftPublishBody({
     archive,
@@ -120,12 +132,6 @@ async function publishSwift(base: string, path: string, archive: Uint8Array): Pr
   });
   if (response.status !== 201) throw new Error(`publish ${path}: ${response.status} ${await response.text()}`);
   await response.body?.cancel();
-}
-
-function randomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(length, i + 65536)));
-  return bytes;
 }
 
 /** Publishes the Swift packages and returns what to measure. */
@@ -162,9 +168,74 @@ async function setupSwift(base: string): Promise<Target[]> {
   ];
 }
 
+/** An npm package with one small tarball. */
+async function setupNpm(base: string): Promise<Target[]> {
+  const tarball = await packageTarball("bench-lib", "1.0.0", [{ name: "package/blob.bin", content: randomBytes(700) }]);
+  const response = await fetch(`${base}/npm/bench-lib`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+    body: publishBody("bench-lib", "1.0.0", tarball, { registry: `${base}/npm/` }),
+  });
+  await expectStatus("npm publish", response, 201);
+  return [
+    {
+      label: "npm packument",
+      path: "/npm/bench-lib",
+      accept: "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*",
+    },
+    { label: `npm tarball ${(tarball.length / 1024).toFixed(1)} KiB`, path: "/npm/bench-lib/-/bench-lib-1.0.0.tgz" },
+  ];
+}
+
+/** A PyPI project with one wheel. */
+async function setupPypi(base: string): Promise<Target[]> {
+  const dist = await wheel("bench-lib", "1.0.0");
+  await expectStatus("pypi upload", await upload(base, dist, {}, TOKEN), 200);
+  return [
+    { label: "pypi project page", path: "/pypi/simple/bench-lib/", accept: PIP_ACCEPT },
+    {
+      label: `pypi wheel ${(dist.bytes.length / 1024).toFixed(1)} KiB`,
+      path: `/pypi/files/bench-lib/${dist.filename}`,
+    },
+  ];
+}
+
+/** A Go module with one version. */
+async function setupGo(base: string): Promise<Target[]> {
+  const module = "example.com/bench/lib";
+  await expectStatus(
+    "go publish",
+    await publishModule(base, module, "v1.0.0", await libraryZip(module, "v1.0.0", "hi"), TOKEN),
+    201,
+  );
+  return [
+    { label: "go list", path: `/go/${module}/@v/list` },
+    { label: "go info", path: `/go/${module}/@v/v1.0.0.info` },
+    { label: "go mod", path: `/go/${module}/@v/v1.0.0.mod` },
+    { label: "go zip", path: `/go/${module}/@v/v1.0.0.zip` },
+  ];
+}
+
+/** A 4 KiB build-cache blob and action entry. */
+async function setupCache(base: string): Promise<Target[]> {
+  const blob = randomBytes(4096);
+  const { key, status } = await cachePut(base, "cas", blob, { authorization: `Bearer ${TOKEN}` });
+  if (status !== 200) throw new Error(`cache upload: ${status}`);
+  const entry = await cachePut(base, "ac", blob, { key, authorization: `Bearer ${TOKEN}` });
+  if (entry.status !== 200) throw new Error(`cache upload: ${entry.status}`);
+  return [
+    { label: "cache CAS blob 4 KiB", path: `/cache/cas/${key}` },
+    { label: "cache action entry 4 KiB", path: `/cache/ac/${key}` },
+  ];
+}
+
 /** Format set-ups by format id; a format the registry does not serve is skipped. */
 const SETUPS: Record<string, (base: string) => Promise<Target[]>> = {
   swift: setupSwift,
+  npm: setupNpm,
+  pypi: setupPypi,
+  go: setupGo,
+  cache: setupCache,
 };
 
 /** Clock ticks of CPU (user + system) used so far by `pid` and, for nginx, its workers. */
@@ -187,10 +258,17 @@ interface Run {
   errors: number;
 }
 
-async function wrk(url: string, pids: number[]): Promise<Run> {
+async function wrk(url: string, pids: number[], accept?: string): Promise<Run> {
   const before = await cpuTicks(pids);
   const output = await new Deno.Command("wrk", {
-    args: ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url],
+    args: [
+      "-t1",
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      ...(accept ? ["-H", `Accept: ${accept}`] : []),
+      url,
+    ],
     stdout: "piped",
   }).output();
   const after = await cpuTicks(pids);
@@ -332,14 +410,20 @@ try {
   for (const workers of workerCounts) {
     const dataDir = `${work}/data-${workers}`;
     const registry = await startRegistry(workers, dataDir);
-    const health = await (await fetch(`${registry.url}/health`)).json() as { formats?: string[] };
-    const formats = (health.formats ?? ["swift"]).filter((f) => values.only === undefined || values.only === f);
     const targets: Target[] = [];
-    for (const format of formats) if (SETUPS[format]) targets.push(...await SETUPS[format](registry.url));
+    for (const [format, setup] of Object.entries(SETUPS)) {
+      if (values.only === undefined || values.only.split(",").includes(format)) {
+        targets.push(...await setup(registry.url));
+      }
+    }
     const root = `${work}/www-${workers}`;
     await Deno.mkdir(root);
     for (const [i, target] of targets.entries()) {
-      const body = new Uint8Array(await (await fetch(`${registry.url}${target.path}`)).arrayBuffer());
+      const answer = await fetch(`${registry.url}${target.path}`, {
+        headers: target.accept ? { Accept: target.accept } : {},
+      });
+      if (answer.status !== 200) throw new Error(`${target.path}: ${answer.status}`);
+      const body = new Uint8Array(await answer.arrayBuffer());
       await Deno.writeFile(`${root}/t${i}`, body);
     }
     const nginx = await startNginx(workers, root, registry, dataDir);
@@ -348,14 +432,14 @@ try {
       const ours: Run[] = [];
       const theirs: Run[] = [];
       for (let round = 0; round < rounds; round++) {
-        ours.push(await wrk(`${registry.url}${target.path}`, [registry.pid]));
+        ours.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept));
         theirs.push(await wrk(`${nginx.url}/t${i}`, nginx.pids));
       }
       rows.push({ label: target.label, ours: summarize(ours), nginx: summarize(theirs) });
       if (target.archive && nginx.offloadUrl !== undefined) {
         const offloaded: Run[] = [];
         for (let round = 0; round < rounds; round++) {
-          offloaded.push(await wrk(`${nginx.offloadUrl}${target.path}`, [registry.pid, ...nginx.pids]));
+          offloaded.push(await wrk(`${nginx.offloadUrl}${target.path}`, [registry.pid, ...nginx.pids], target.accept));
         }
         rows.push({ label: `${target.label} (offload)`, ours: summarize(offloaded), nginx: summarize(theirs) });
       }

@@ -21,8 +21,8 @@ export interface Logger {
   line?(level: LogLevel, json: string): void;
   /** The lowest level written (absent: every level). */
   readonly minLevel?: LogLevel;
-  /** Writes lines another worker logged (newline-separated, already formatted and filtered by level). */
-  writeLines?(text: string): void;
+  /** Writes lines another worker logged (newline-terminated UTF-8, already formatted and filtered by level). */
+  writeBatch?(bytes: Uint8Array<ArrayBuffer>): void;
   /** Waits until every line written so far has reached its destination. */
   flush?(): Promise<void>;
 }
@@ -48,8 +48,8 @@ export function isoTimestamp(now = Date.now()): string {
 
 /**
  * Creates a logger writing JSON lines to `write` (stdout by default, in
- * batches), dropping lines below `minLevel`; `common` fields end every line
- * (e.g. the worker that wrote it).
+ * batches: see {@link batchedLines}), dropping lines below `minLevel`;
+ * `common` fields end every line (e.g. the worker that wrote it).
  *
  * @example
  * const logger = createJsonLogger("info");
@@ -60,7 +60,7 @@ export function createJsonLogger(
   write?: (line: string) => void,
   common: Record<string, unknown> = {},
 ): Logger {
-  const out = write ? { write, flush: () => Promise.resolve() } : batchedStdout();
+  const out: LineBatcher = write ? linesTo(write) : batchedLines(writeStdout);
   return {
     log(level, msg, fields = {}) {
       if (ORDER[level] < ORDER[minLevel]) return;
@@ -69,54 +69,94 @@ export function createJsonLogger(
     line(level, json) {
       if (ORDER[level] >= ORDER[minLevel]) out.write(json);
     },
-    writeLines(text) {
-      for (const line of text.split("\n")) if (line !== "") out.write(line);
-    },
-    flush: out.flush,
+    writeBatch: (bytes) => out.writeBatch(bytes),
+    flush: () => out.flush(),
     minLevel,
   };
 }
 
-/**
- * Lines to stdout without blocking the request that logs them: lines are
- * collected and written together every few milliseconds, in one write.
- */
-function batchedStdout(): { write(line: string): void; flush(): Promise<void> } {
-  const encoder = new TextEncoder();
-  return batchedLines(async (text) => {
-    const bytes = encoder.encode(text);
-    for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
-  });
+/** Writes `bytes` to stdout in full. */
+async function writeStdout(bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
 }
 
+/** Where a logger's lines go: one at a time, or batches of lines already encoded (from another worker). */
+export interface LineBatcher {
+  write(line: string): void;
+  /** Newline-terminated UTF-8 lines (kept as they are until written: not to be changed). */
+  writeBatch(bytes: Uint8Array<ArrayBuffer>): void;
+  /** Resolves once everything written so far is out (bounded to a few seconds). */
+  flush(): Promise<void>;
+}
+
+/** Each line to `write` at once (tests' memory logger). */
+function linesTo(write: (line: string) => void): LineBatcher {
+  const decoder = new TextDecoder();
+  return {
+    write,
+    writeBatch(bytes) {
+      for (const line of decoder.decode(bytes).split("\n")) if (line !== "") write(line);
+    },
+    flush: () => Promise.resolve(),
+  };
+}
+
+/** Size of the buffers lines are encoded into. */
+const BATCH_BUFFER_BYTES = 64 * 1024;
+
 /**
- * Collects lines and hands them to `sink` joined (each ending in a newline),
- * at most every `intervalMs` and one batch at a time. At most `maxPending`
- * lines wait: a sink that cannot keep up loses lines (counted in a warning
- * line), it never holds the server's memory. A sink that fails (a closed
- * stdout) drops its batch. The timer is unref'd: it never keeps the process
- * alive; {@link flush} writes what is pending.
+ * Lines without blocking the request that logs them: each is encoded at once
+ * into a buffer (no string joining), and the buffers go to `sink` together
+ * every `intervalMs` (one write per buffer), one batch at a time. At most
+ * `maxPendingBytes` wait: a sink that cannot keep up loses lines (counted in a
+ * warning line), it never holds the server's memory. A sink that fails (a
+ * closed stdout) drops its batch. The timer is unref'd: it never keeps the
+ * process alive; {@link LineBatcher.flush} writes what is pending.
  */
 export function batchedLines(
-  sink: (text: string) => Promise<void>,
-  { intervalMs = 10, maxPending = 100_000 } = {},
-): { write(line: string): void; flush(): Promise<void> } {
-  let pending: string[] = [];
+  sink: (bytes: Uint8Array<ArrayBuffer>) => Promise<void>,
+  { intervalMs = 10, maxPendingBytes = 16 * 1024 * 1024 } = {},
+): LineBatcher {
+  const encoder = new TextEncoder();
+  let chunks: Uint8Array<ArrayBuffer>[] = [];
+  let buffer = new Uint8Array(BATCH_BUFFER_BYTES);
+  let used = 0;
+  let pendingBytes = 0;
   let dropped = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let writing: Promise<void> | null = null;
+  /** Ends the current buffer, so what comes next starts a new one. */
+  const seal = (room = BATCH_BUFFER_BYTES) => {
+    if (used === 0 && buffer.length >= room) return;
+    if (used > 0) chunks.push(buffer.subarray(0, used));
+    buffer = new Uint8Array(Math.max(BATCH_BUFFER_BYTES, room));
+    used = 0;
+  };
+  const append = (line: string) => {
+    const room = line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (buffer.length - used < room) seal(room);
+    used += encoder.encodeInto(line, buffer.subarray(used)).written;
+    buffer[used++] = 0x0a;
+  };
   const drain = async () => {
     timer = undefined;
     try {
-      while (pending.length > 0) {
-        if (dropped > 0) pending.push(JSON.stringify({ level: "warn", msg: "log lines dropped", dropped }));
+      while (chunks.length > 0 || used > 0) {
+        if (dropped > 0) append(JSON.stringify({ level: "warn", msg: "log lines dropped", dropped }));
         dropped = 0;
-        const text = pending.join("\n") + "\n";
-        pending = [];
-        await sink(text);
+        seal();
+        const batch = chunks;
+        chunks = [];
+        for (const chunk of batch) {
+          await sink(chunk);
+          pendingBytes -= chunk.length;
+        }
       }
     } catch {
-      pending = []; // the destination is gone (e.g. a closed pipe): nothing more can be written there
+      // The destination is gone (e.g. a closed pipe): nothing more can be written there.
+      chunks = [];
+      used = 0;
+      pendingBytes = 0;
     } finally {
       writing = null;
     }
@@ -128,8 +168,23 @@ export function batchedLines(
   };
   return {
     write(line) {
-      if (pending.length >= maxPending) dropped++;
-      else pending.push(line);
+      if (pendingBytes + line.length > maxPendingBytes) {
+        dropped++;
+        return;
+      }
+      const before = used;
+      append(line);
+      pendingBytes += used > before ? used - before : used;
+      schedule();
+    },
+    writeBatch(bytes) {
+      if (pendingBytes + bytes.length > maxPendingBytes) {
+        for (const byte of bytes) if (byte === 0x0a) dropped++;
+        return;
+      }
+      seal();
+      chunks.push(bytes);
+      pendingBytes += bytes.length;
       schedule();
     },
     async flush() {
@@ -137,7 +192,7 @@ export function batchedLines(
       const giveUp = new Promise<false>((resolve) => bound = setTimeout(() => resolve(false), 5_000));
       try {
         for (;;) {
-          if (writing === null && pending.length === 0) break;
+          if (writing === null && chunks.length === 0 && used === 0) break;
           if (writing === null) {
             clearTimeout(timer);
             writing = drain();
@@ -158,5 +213,5 @@ export const silentLogger: Logger = { log() {} };
 export function createMemoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const inner = createJsonLogger("debug", (line) => lines.push(line));
-  return { lines, log: inner.log, line: inner.line, minLevel: inner.minLevel, writeLines: inner.writeLines };
+  return { lines, log: inner.log, line: inner.line, minLevel: inner.minLevel, writeBatch: inner.writeBatch };
 }

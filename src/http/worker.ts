@@ -14,11 +14,12 @@ import type { WorkerMessage } from "./workers.ts";
 
 const scope = self as unknown as {
   onmessage: ((event: MessageEvent<WorkerMessage>) => void) | null;
-  postMessage(message: WorkerMessage): void;
+  postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
   close(): void;
 };
 
-const toMain = batchedLines((text) => Promise.resolve(scope.postMessage({ kind: "log", text })));
+// Batches of encoded lines go to the first worker, which writes them (handing the buffer over, not copying it).
+const toMain = batchedLines((bytes) => Promise.resolve(scope.postMessage({ kind: "log", bytes }, [bytes.buffer])));
 let server: RunningServer | undefined;
 
 scope.onmessage = async (event) => {

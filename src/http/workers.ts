@@ -49,7 +49,7 @@ export type WorkerMessage =
   | { kind: "ready" }
   | { kind: "failed"; message: string; configError: boolean }
   | { kind: "stopped" }
-  | { kind: "log"; text: string };
+  | { kind: "log"; bytes: Uint8Array<ArrayBuffer> };
 
 /** The extra workers of a server. */
 export interface WorkerPool {
@@ -104,7 +104,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
         const message = event.data;
         if (message.kind === "log") {
-          logger.writeLines?.(message.text);
+          logger.writeBatch?.(message.bytes);
         } else if (message.kind === "ready") {
           started = true;
           resolve();
