@@ -7,16 +7,19 @@
  * The registry runs as its own process (`deno run main.ts`), with logging and
  * metrics on, once per worker count in `--workers`; nginx runs with as many
  * worker processes and serves files holding exactly the bodies the registry
- * answers. With `--offload`, archives are also fetched through nginx asking
- * the registry first (`X-Accel-Redirect`, see README "Serving archives through
- * nginx") and sending the file itself.
+ * answers. With `--offload`, archives are also fetched through README's nginx
+ * configuration, nginx asking a registry with `REGISTRY_ACCEL_REDIRECT` and
+ * sending the file itself (CPU: the registry's and nginx's together).
  *
  * Needs nginx and wrk (Debian: `apt-get install nginx-light wrk`).
  *
  * Usage: deno task bench [--seconds 3] [--rounds 5] [--connections 50] [--workers 1,2] [--offload]
- *        [--only swift] [--soak 1000000]
+ *        [--only swift,npm] [--soak 1000000] [--main /other/checkout/main.ts]
  *
- * `--soak N` then drives N mixed requests at the last registry and prints its RSS as it goes.
+ * Archives are measured from memory and again streamed from disk
+ * (`REGISTRY_MEMORY_CACHE_BYTES=0`). `--soak N` drives N requests over every
+ * URL in turn at the last registry and prints its RSS as it goes. `--main`
+ * benchmarks another checkout's `main.ts` (e.g. before a change).
  *
  * @module
  */
@@ -79,14 +82,14 @@ interface Registry {
   stop(): Promise<void>;
 }
 
-async function startRegistry(workers: number, dataDir: string): Promise<Registry> {
+async function startRegistry(workers: number, dataDir: string, env: Record<string, string> = {}): Promise<Registry> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--unstable-net", mainTs, "--port", "0", "--data-dir", dataDir],
     env: {
       REGISTRY_ADMIN_TOKEN: TOKEN,
       REGISTRY_LOG_LEVEL: "info",
       REGISTRY_WORKERS: String(workers),
-      REGISTRY_ARCHIVE_OFFLOAD: values.offload ? "x-accel-redirect" : "",
+      ...env,
     },
     stdout: "piped",
     stderr: "inherit",
@@ -292,26 +295,20 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** A running nginx serving `root`, optionally proxying archives to the registry with offload. */
+/** A running nginx. */
 interface Nginx {
   url: string;
-  offloadUrl?: string;
   pids: number[];
   stop(): Promise<void>;
 }
 
-async function startNginx(workers: number, root: string, registry: Registry, dataDir: string): Promise<Nginx> {
+/**
+ * Starts nginx with `workers` worker processes and `server` (a `server {}`
+ * block, or README's configuration) inside `http {}`, listening on `port`.
+ */
+async function startNginx(workers: number, port: number, server: string): Promise<Nginx> {
   const dir = await Deno.makeTempDir({ dir: work, prefix: "nginx-" });
   await Deno.chmod(dir, 0o755);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const offloadPort = port + 1;
-  const upstream = new URL(registry.url);
-  const offload = values.offload
-    ? `server { listen 127.0.0.1:${offloadPort};
-    location / { proxy_pass http://${upstream.host}; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host $http_host; }
-    location /_registry_files/ { internal; alias ${dataDir}/objects/; } }`
-    : "";
   await Deno.writeTextFile(
     `${dir}/nginx.conf`,
     `daemon off; worker_processes ${workers}; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
@@ -320,9 +317,7 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
   default_type application/octet-stream;
   client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp;
   uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-  upstream registry { server ${upstream.host}; keepalive 64; }
-  server { listen 127.0.0.1:${port}; root ${root}; }
-  ${offload.replace(`proxy_pass http://${upstream.host}`, "proxy_pass http://registry")}
+${server}
 }
 `,
   );
@@ -342,7 +337,6 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
   }
   return {
     url: `http://127.0.0.1:${port}`,
-    offloadUrl: values.offload ? `http://127.0.0.1:${offloadPort}` : undefined,
     pids,
     async stop() {
       child.kill("SIGTERM");
@@ -350,6 +344,19 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
     },
   };
 }
+
+/** README's nginx configuration (offloading artifacts), pointed at `registry`, `dataDir` and `port`. */
+async function offloadServer(registry: Registry, dataDir: string, port: number): Promise<string> {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (block === undefined) throw new Error("README.md has no nginx configuration");
+  return block
+    .replace("server 127.0.0.1:8080;", `server ${new URL(registry.url).host};`)
+    .replace("listen 80;", `listen 127.0.0.1:${port};`)
+    .replace("/var/lib/swift-registry/objects/", `${dataDir}/objects/`);
+}
+
+const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 interface Row {
   label: string;
@@ -386,21 +393,32 @@ function printTable(title: string, rows: Row[]): void {
   }
 }
 
+/** Drives `total` requests over every target in turn at `registry`, printing its RSS every tenth of the way. */
 async function soak(registry: Registry, targets: Target[], total: number): Promise<void> {
   const rss = async () => {
     const status = await Deno.readTextFile(`/proc/${registry.pid}/status`);
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   };
-  console.log(`\nsoak: ${total} requests over ${targets.length} URLs, rss at start ${(await rss()).toFixed(0)} MiB`);
+  console.log(
+    `\nsoak: ${total} requests over ${targets.length} URLs in turn, rss at start ${(await rss()).toFixed(0)} MiB`,
+  );
   let done = 0;
+  let reported = 0;
   for (let round = 0; done < total; round++) {
     const target = targets[round % targets.length];
     const output = await new Deno.Command("wrk", {
-      args: ["-t1", `-c${connections}`, "-d2s", `${registry.url}${target.path}`],
+      args: [
+        "-t1",
+        `-c${connections}`,
+        "-d1s",
+        ...(target.accept ? ["-H", `Accept: ${target.accept}`] : []),
+        `${registry.url}${target.path}`,
+      ],
       stdout: "piped",
     }).output();
     done += Number(/(\d+) requests in/.exec(new TextDecoder().decode(output.stdout))?.[1] ?? 0);
-    if (round % targets.length === targets.length - 1 || done >= total) {
+    if (done - reported >= total / 10 || done >= total) {
+      reported = done;
       console.log(`  ${String(done).padStart(9)} requests  rss ${(await rss()).toFixed(0)} MiB`);
     }
   }
@@ -409,7 +427,8 @@ async function soak(registry: Registry, targets: Target[], total: number): Promi
 try {
   for (const workers of workerCounts) {
     const dataDir = `${work}/data-${workers}`;
-    const registry = await startRegistry(workers, dataDir);
+    let registry = await startRegistry(workers, dataDir);
+    await Deno.chmod(dataDir, 0o755); // nginx's workers read the objects when they offload
     const targets: Target[] = [];
     for (const [format, setup] of Object.entries(SETUPS)) {
       if (values.only === undefined || values.only.split(",").includes(format)) {
@@ -426,8 +445,10 @@ try {
       const body = new Uint8Array(await answer.arrayBuffer());
       await Deno.writeFile(`${root}/t${i}`, body);
     }
-    const nginx = await startNginx(workers, root, registry, dataDir);
+    const staticPort = freePort();
+    const nginx = await startNginx(workers, staticPort, `server { listen 127.0.0.1:${staticPort}; root ${root}; }`);
     const rows: Row[] = [];
+    const nginxRuns = new Map<Target, Run>();
     for (const [i, target] of targets.entries()) {
       const ours: Run[] = [];
       const theirs: Run[] = [];
@@ -435,23 +456,46 @@ try {
         ours.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept));
         theirs.push(await wrk(`${nginx.url}/t${i}`, nginx.pids));
       }
-      rows.push({ label: target.label, ours: summarize(ours), nginx: summarize(theirs) });
-      if (target.archive && nginx.offloadUrl !== undefined) {
+      nginxRuns.set(target, summarize(theirs));
+      rows.push({ label: target.label, ours: summarize(ours), nginx: nginxRuns.get(target)! });
+    }
+    if (values.soak !== undefined && workers === workerCounts.at(-1)) {
+      await soak(registry, targets, Number(values.soak));
+    }
+    // Archives streamed from disk rather than memory (REGISTRY_MEMORY_CACHE_BYTES=0).
+    await registry.stop();
+    registry = await startRegistry(workers, dataDir, { REGISTRY_MEMORY_CACHE_BYTES: "0" });
+    for (const target of targets.filter((t) => t.archive)) {
+      const fromDisk: Run[] = [];
+      for (let round = 0; round < rounds; round++) {
+        fromDisk.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept));
+      }
+      rows.push({ label: `${target.label} (from disk)`, ours: summarize(fromDisk), nginx: nginxRuns.get(target)! });
+    }
+    if (values.offload) {
+      // The same data, a registry whose artifacts nginx sends (README: "Serving artifacts through nginx").
+      await registry.stop();
+      registry = await startRegistry(workers, dataDir, { REGISTRY_ACCEL_REDIRECT: "/_registry_files/" });
+      const port = freePort();
+      const proxy = await startNginx(workers, port, await offloadServer(registry, dataDir, port));
+      for (const target of targets.filter((t) => t.archive)) {
         const offloaded: Run[] = [];
         for (let round = 0; round < rounds; round++) {
-          offloaded.push(await wrk(`${nginx.offloadUrl}${target.path}`, [registry.pid, ...nginx.pids], target.accept));
+          offloaded.push(await wrk(`${proxy.url}${target.path}`, [registry.pid, ...proxy.pids], target.accept));
         }
-        rows.push({ label: `${target.label} (offload)`, ours: summarize(offloaded), nginx: summarize(theirs) });
+        rows.push({
+          label: `${target.label} (nginx sends)`,
+          ours: summarize(offloaded),
+          nginx: nginxRuns.get(target)!,
+        });
       }
+      await proxy.stop();
     }
     printTable(
       `REGISTRY_WORKERS=${workers} vs nginx worker_processes ${workers}: wrk -t1 -c${connections} -d${seconds}s, ` +
         `medians of ${rounds} interleaved runs; µs/req = server CPU (user+system) per request`,
       rows,
     );
-    if (values.soak !== undefined && workers === workerCounts.at(-1)) {
-      await soak(registry, targets, Number(values.soak));
-    }
     await nginx.stop();
     await registry.stop();
   }
