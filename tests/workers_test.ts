@@ -58,6 +58,15 @@ Deno.test("with REGISTRY_WORKERS=2, a release published through one worker is re
   for (const { response } of await fromBothWorkers(t, `${t.swift}/mona/LinkedList/1.1.0`)) {
     assert.equal(response.status, 200);
   }
+  // The status, asked of either worker, lists the publishes of both.
+  for (
+    const { body } of await fromBothWorkers(t, `${t.url}/-/status`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+  ) {
+    const versions = JSON.parse(body).recentPublishes.map((p: { version: string }) => p.version);
+    assert.deepEqual(versions.sort(), ["1.0.0", "1.1.0"]);
+  }
 });
 
 Deno.test("with REGISTRY_WORKERS=2, an asynchronous publish can be polled through either worker", async () => {

@@ -102,7 +102,7 @@ export interface RecentPublish {
 }
 
 /** How many commits {@link Publisher.recent} remembers. */
-const RECENT_PUBLISHES = 50;
+export const RECENT_PUBLISHES = 50;
 
 /** Which transforms a publish runs: those of a publish by a client, or of ingestion (mirrors, sources). */
 export type TransformSet = "publish" | "ingest";

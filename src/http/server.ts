@@ -9,6 +9,7 @@ import { createAuthChain } from "../auth/chain.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { hostname } from "node:os";
 import { openRegistry } from "../core/open_registry.ts";
+import { RECENT_PUBLISHES, type RecentPublish } from "../core/publisher.ts";
 import { type RunningSources, startSources } from "../ingest/sources.ts";
 import { catalogMissing, rebuildCatalog } from "../formats/catalog_rebuild.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
@@ -123,7 +124,15 @@ export async function startServer(
     });
     sources = startSources(config, open, scheduler, logger, metrics);
   }
-  const localStatus = createStatus({ config, open, sources, scheduler, version: VERSION });
+  const ownStatus = createStatus({ config, open, sources, scheduler, version: VERSION });
+  // Every worker commits publishes: the status lists the latest of all of them.
+  peers.answer("recent-publishes", () => open.publisher.recent());
+  const localStatus = count < 2 ? ownStatus : async (): Promise<RegistryStatus> => {
+    const [own, others] = await Promise.all([ownStatus(), peers.ask<RecentPublish[]>("recent-publishes")]);
+    const recentPublishes = [own.recentPublishes, ...others].flat().sort((a, b) => b.at.localeCompare(a.at))
+      .slice(0, RECENT_PUBLISHES);
+    return { ...own, recentPublishes };
+  };
   const status = first ? localStatus : async () => {
     const [answer] = await peers.ask<RegistryStatus>("status");
     if (answer === undefined) throw new ServiceUnavailableError("the first worker did not answer; try again", 1);
