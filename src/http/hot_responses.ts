@@ -36,9 +36,6 @@ import type { RateLimiter } from "./rate_limit.ts";
 /** Says whether a remembered response still stands (e.g. the document it came from is still current). */
 export type Freshness = () => boolean;
 
-/** A response that always stands (derived from immutable bytes only). */
-export const ALWAYS_FRESH: Freshness = () => true;
-
 interface HotEntry {
   prepared: PreparedResponse;
   fresh: Freshness;

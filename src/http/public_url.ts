@@ -77,24 +77,20 @@ export function authorityCheck(policy: PublicUrlPolicy): MiddlewareHandler<AppEn
  * scheme and `Host` of the request itself.
  */
 export function publicBaseUrl(c: Context): string {
-  const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
-  return baseUrlOf(c.req.raw, peer, (c as Context<AppEnv>).get("urlPolicy"));
-}
-
-/** {@link publicBaseUrl} of a request from `peer` (the connection's address) under `policy`. */
-export function baseUrlOf(request: Request, peer: string | undefined, policy: PublicUrlPolicy | undefined): string {
+  const policy = (c as Context<AppEnv>).get("urlPolicy");
   if (policy?.publicUrl !== undefined) return policy.publicUrl;
-  const url = request.url;
+  const url = c.req.url;
   let scheme = url.slice(0, url.indexOf(":"));
   let authority = urlAuthority(url);
+  const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
   if (peer !== undefined && policy?.trustedProxies.has(peer)) {
-    const proto = firstValue(request.headers.get("x-forwarded-proto") ?? undefined)?.toLowerCase();
+    const proto = firstValue(c.req.header("x-forwarded-proto"))?.toLowerCase();
     if (proto === "http" || proto === "https") scheme = proto;
-    const host = firstValue(request.headers.get("x-forwarded-host") ?? undefined);
+    const host = firstValue(c.req.header("x-forwarded-host"));
     if (host !== undefined && isValidAuthority(host)) authority = host;
   }
   // Commas would split a Link header value in SwiftPM's parser.
-  return `${scheme}://${authority.includes(",") ? authority.replaceAll(",", "%2C") : authority}`;
+  return `${scheme}://${authority.replaceAll(",", "%2C")}`;
 }
 
 /** The first of a comma-separated header's values (the one the client-facing proxy set). */

@@ -4,8 +4,10 @@
  * has passed. A request or plugin hook pays a set insertion and removal
  * instead of a `setTimeout` and `clearTimeout`; a deadline fires up to one
  * sweep period late, which is fine for bounds measured in seconds or minutes.
- * The sweeper runs only while something is pending (it keeps the process
- * alive meanwhile, as a timer would).
+ * The sweeper keeps the process alive only while something is pending (as a
+ * timer would): it is ref'd and unref'd as the first deadline comes and the
+ * last one goes (an op call, not a new timer), and stopped after a second
+ * with nothing pending.
  *
  * @example
  * const answer = await withDeadline(provider.authenticate(request), 10_000, () => new Error("no answer"));
@@ -16,6 +18,9 @@
 /** How often pending deadlines are checked, in ms. */
 export const SWEEP_INTERVAL_MS = 100;
 
+/** Idle sweeps after which the sweeper stops. */
+const IDLE_SWEEPS = 10;
+
 interface Pending {
   at: number;
   fail: (error: unknown) => void;
@@ -24,8 +29,17 @@ interface Pending {
 
 const pending = new Set<Pending>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
+let idleSweeps = 0;
 
 function sweep(): void {
+  if (pending.size === 0) {
+    if (++idleSweeps >= IDLE_SWEEPS) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+    return;
+  }
+  idleSweeps = 0;
   const now = performance.now();
   for (const entry of pending) {
     if (entry.at > now) continue;
@@ -34,12 +48,15 @@ function sweep(): void {
   }
 }
 
+function add(entry: Pending): void {
+  pending.add(entry);
+  if (pending.size > 1) return;
+  if (sweeper === undefined) sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  else Deno.refTimer(Number(sweeper)); // a timer id, or Node's Timeout (whose number is its id)
+}
+
 function settle(entry: Pending): void {
-  pending.delete(entry);
-  if (pending.size === 0 && sweeper !== undefined) {
-    clearInterval(sweeper);
-    sweeper = undefined;
-  }
+  if (pending.delete(entry) && pending.size === 0 && sweeper !== undefined) Deno.unrefTimer(Number(sweeper));
 }
 
 /**
@@ -50,8 +67,7 @@ function settle(entry: Pending): void {
 export function withDeadline<T>(work: Promise<T>, ms: number, timeout: () => unknown): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const entry: Pending = { at: performance.now() + ms, fail: reject, timeout };
-    pending.add(entry);
-    sweeper ??= setInterval(sweep, SWEEP_INTERVAL_MS);
+    add(entry);
     work.then(
       (value) => {
         settle(entry);
