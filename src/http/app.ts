@@ -66,7 +66,7 @@ export interface AppDeps {
   now: () => number;
   /** Share of requests written to the access log (1 all, 0 none; 5xx always unless 0). */
   accessLogSample: AccessLogSample;
-  /** Bytes of prepared responses kept, and of those remembered by the hot path (they share most). */
+  /** Bytes of prepared responses kept, and again of those the hot path remembers (they share them). */
   hotCacheBytes: number;
   /** The stored artifacts of every format (for `HttpServices.serveArtifact`). */
   artifacts: Artifacts;
@@ -78,11 +78,9 @@ export interface AppDeps {
   otherWorkersMetrics?: () => Promise<RegistrySnapshot[]>;
 }
 
-/** The composed app: `fetch` answers hot reads from memory and routes the rest through `hono`. */
+/** The composed app: `fetch` answers hot reads from memory and routes the rest through Hono. */
 export interface RegistryApp {
   fetch: Handler;
-  hono: Hono<AppEnv>;
-  hot: HotResponses;
 }
 
 /** Builds the app serving every route of the registry. */
@@ -168,9 +166,5 @@ export function createApp(deps: AppDeps): RegistryApp {
   };
   for (const format of deps.formats) app.route("/", format.routes(http));
   if (deps.pages !== undefined) app.route("/", deps.pages.routes());
-  return {
-    hono: app,
-    hot,
-    fetch: (request, info) => hot.answer(request, info) ?? app.fetch(request, info),
-  };
+  return { fetch: (request, info) => hot.answer(request, info) ?? app.fetch(request, info) };
 }
