@@ -48,6 +48,8 @@ const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
   return {
     name: "static-token",
     auth: {
+      // Never denies a read, so public reads need not consult it.
+      restrictsReads: false,
       authenticate(request) {
         const secret = presentedSecret(request);
         if (typeof secret !== "string") return "abstain";

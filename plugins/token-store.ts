@@ -94,6 +94,8 @@ const tokenStore: PluginFactory = ({ storage, now: clock }) => {
   return {
     name: "token-store",
     auth: {
+      // Never denies a read, so public reads need not consult it.
+      restrictsReads: false,
       async authenticate(request) {
         const secret = presentedSecret(request);
         const match = typeof secret === "string" ? TOKEN.exec(secret) : null;

@@ -59,6 +59,14 @@ export type AuthorizeDecision = "allow" | "deny" | "abstain";
 
 /** An authentication and authorization provider; providers form a chain in configured order. */
 export interface AuthProvider {
+  /**
+   * Whether this provider restricts reads or must see them. `false` promises that `authorize` never denies a
+   * read and that the provider has no need to observe reads (it authenticates publishers, or decides only
+   * publish and admin). When every provider says `false` and `REGISTRY_REQUIRE_AUTH_FOR_READ` is off, reads skip
+   * the auth chain altogether, and hot reads are answered from precomputed responses. Default `true`: every read
+   * is authenticated and authorized through this provider.
+   */
+  restrictsReads?: boolean;
   /** Decides who sent the request. */
   authenticate(request: Request): AuthenticateResult | Promise<AuthenticateResult>;
   /** Decides whether `principal` (or an anonymous caller, `null`) may perform `action`. */

@@ -72,6 +72,8 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger, now:
   return {
     name: "upstream",
     auth: {
+      // Never denies a read, so public reads need not consult it.
+      restrictsReads: false,
       async authenticate(request) {
         const token = presentedSecret(request);
         if (typeof token !== "string") return "abstain";

@@ -23,4 +23,6 @@ need_package twine twine
 need_package chromium chromium
 # openssl makes the test certificates and cms-1.0.0 signatures
 need_package openssl openssl
+# nginx in front of the registry, sending artifacts itself (X-Accel-Redirect)
+need_package nginx nginx-light
 exit 0

@@ -72,6 +72,16 @@ export interface Config {
   swift: SwiftConfig;
   /** Serve the web pages at `/` and under `/-/web/` (`REGISTRY_WEB`). */
   web: boolean;
+  /** Share of requests written to the access log: 1 all, 0 none, between: a sample plus every 5xx. */
+  accessLogSample: number;
+  /** Bytes of prepared responses kept in memory for hot reads (`REGISTRY_HOT_CACHE_BYTES`). */
+  hotCacheBytes: number;
+  /** Workers serving the port (`REGISTRY_WORKERS`; default: the number of CPU cores). */
+  workers: number;
+  /** `REGISTRY_WORKERS` was set (the default falls back to one worker where several are impossible). */
+  workersSet: boolean;
+  /** nginx's internal location of `<data>/objects/` (`REGISTRY_ACCEL_REDIRECT`): artifacts are sent by nginx. */
+  accelRedirect?: string;
 }
 
 /** Bounds on client connections. */
@@ -226,6 +236,26 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: "token that may publish (Bearer, or Basic password)",
   },
   { env: "REGISTRY_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
+  {
+    env: "REGISTRY_ACCESS_LOG",
+    default: "on",
+    description: "access log: on, off, or a share to sample such as 0.01 (5xx are always logged)",
+  },
+  {
+    env: "REGISTRY_WORKERS",
+    default: "(CPU cores)",
+    description: "workers (threads) serving the port; more than 1 needs --unstable-net",
+  },
+  {
+    env: "REGISTRY_ACCEL_REDIRECT",
+    default: "(unset: the registry sends artifacts)",
+    description: "nginx internal location of <data>/objects/, e.g. /_registry_files/: nginx sends artifacts",
+  },
+  {
+    env: "REGISTRY_HOT_CACHE_BYTES",
+    default: "64MiB",
+    description: "memory for prepared responses of hot reads (bodies and headers), per worker",
+  },
   { env: "REGISTRY_METRICS_TOKEN", default: "(unset: open)", description: "bearer token required by GET /metrics" },
   {
     env: "REGISTRY_CONFIG",
@@ -447,6 +477,11 @@ export async function loadConfig(
   const memoryCacheBytes = memoryRaw === "0" ? 0 : parseByteSize(memoryRaw, "REGISTRY_MEMORY_CACHE_BYTES");
   const requestTimeoutMs = parseDuration(nonEmpty(env.REGISTRY_REQUEST_TIMEOUT) ?? "10m", "REGISTRY_REQUEST_TIMEOUT");
   const formats = parseFormats(nonEmpty(env.REGISTRY_FORMATS));
+  const workersRaw = nonEmpty(env.REGISTRY_WORKERS);
+  const workers = workersRaw === undefined ? navigator.hardwareConcurrency : Number(workersRaw);
+  if (workersRaw !== undefined && (!/^\d+$/.test(workersRaw) || workers < 1 || workers > 64)) {
+    throw new ConfigError(`REGISTRY_WORKERS must be an integer from 1 to 64 (got "${workersRaw}")`);
+  }
   const connections = parseConnectionLimits(env);
   const tls = await parseTlsFiles(env);
   const webSetting = nonEmpty(env.REGISTRY_WEB);
@@ -454,6 +489,11 @@ export async function loadConfig(
   return {
     web,
     cache: parseCache(env),
+    accessLogSample: parseAccessLog(nonEmpty(env.REGISTRY_ACCESS_LOG)),
+    hotCacheBytes: parseByteSize(nonEmpty(env.REGISTRY_HOT_CACHE_BYTES) ?? "64MiB", "REGISTRY_HOT_CACHE_BYTES"),
+    workers,
+    workersSet: workersRaw !== undefined,
+    accelRedirect: parseAccelRedirect(nonEmpty(env.REGISTRY_ACCEL_REDIRECT), s3),
     formats,
     upstreams: parseUpstreams(env, formats),
     goExclude: parseGoExclude(nonEmpty(env.REGISTRY_GO_EXCLUDE)),
@@ -722,6 +762,28 @@ async function parseSwiftSigning(
   }
   if (trustedRoots.length === 0) throw new ConfigError(`${setting} "${dir}" holds no certificate`);
   return { trustedRoots, requireSigned };
+}
+
+/** `REGISTRY_ACCEL_REDIRECT`: an absolute path ending in `/`; local disk only (with S3 a file may not be on disk). */
+function parseAccelRedirect(raw: string | undefined, s3: S3Config | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\/([A-Za-z0-9._~-]+\/)+$/.test(raw)) {
+    throw new ConfigError(`REGISTRY_ACCEL_REDIRECT must be a path such as /_registry_files/ (got "${raw}")`);
+  }
+  if (s3 !== undefined) {
+    throw new ConfigError("REGISTRY_ACCEL_REDIRECT works with local disk storage only, not with REGISTRY_S3_BUCKET");
+  }
+  return raw;
+}
+
+function parseAccessLog(raw: string | undefined): number {
+  if (raw === undefined || /^(on|true|all)$/i.test(raw)) return 1;
+  if (/^(off|false|none)$/i.test(raw)) return 0;
+  const share = Number(raw);
+  if (!/^(0|1|0?\.\d+)$/.test(raw) || share < 0 || share > 1) {
+    throw new ConfigError(`REGISTRY_ACCESS_LOG must be on, off or a share between 0 and 1 such as 0.01 (got "${raw}")`);
+  }
+  return share;
 }
 
 function parseFormats(raw: string | undefined): string[] {

@@ -13,71 +13,195 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface Logger {
   /** Writes one line at `level` with a message and extra fields. */
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * Writes a line the caller built by hand (one JSON object, `time` and
+   * `level` first, as {@link Logger.log} writes them), for hot paths such as
+   * the access log. Absent on loggers that drop everything.
+   */
+  line?(level: LogLevel, json: string): void;
+  /** The lowest level written (absent: every level). */
+  readonly minLevel?: LogLevel;
+  /** Writes lines another worker logged (newline-terminated UTF-8, already formatted and filtered by level). */
+  writeBatch?(bytes: Uint8Array<ArrayBuffer>): void;
   /** Waits until every line written so far has reached its destination. */
   flush?(): Promise<void>;
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** True when `logger` writes hand-built lines ({@link Logger.line}) at `level`. */
+export function writesLines(logger: Logger, level: LogLevel): boolean {
+  return logger.line !== undefined && (logger.minLevel === undefined || ORDER[level] >= ORDER[logger.minLevel]);
+}
+
+let isoMs = NaN;
+let iso = "";
+
+/** `new Date().toISOString()`, computed at most once per millisecond. */
+export function isoTimestamp(now = Date.now()): string {
+  if (now !== isoMs) {
+    isoMs = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
 /**
- * Creates a logger writing JSON lines to `write` (stdout by default), dropping
- * lines below `minLevel`.
+ * Creates a logger writing JSON lines to `write` (stdout by default, in
+ * batches: see {@link batchedLines}), dropping lines below `minLevel`;
+ * `common` fields end every line (e.g. the worker that wrote it).
  *
  * @example
  * const logger = createJsonLogger("info");
  * logger.log("info", "listening", { url: "http://127.0.0.1:8080" });
  */
-export function createJsonLogger(minLevel: LogLevel = "info", write?: (line: string) => void): Logger {
-  const out = write ? { write, flush: () => Promise.resolve() } : batchedStdout();
+export function createJsonLogger(
+  minLevel: LogLevel = "info",
+  write?: (line: string) => void,
+  common: Record<string, unknown> = {},
+): Logger {
+  const out: LineBatcher = write ? linesTo(write) : batchedLines(writeStdout);
   return {
     log(level, msg, fields = {}) {
       if (ORDER[level] < ORDER[minLevel]) return;
-      out.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+      out.write(JSON.stringify({ time: isoTimestamp(), level, msg, ...fields, ...common }));
     },
-    flush: out.flush,
+    line(level, json) {
+      if (ORDER[level] >= ORDER[minLevel]) out.write(json);
+    },
+    writeBatch: (bytes) => out.writeBatch(bytes),
+    flush: () => out.flush(),
+    minLevel,
   };
 }
 
+/** Writes `bytes` to stdout in full. */
+async function writeStdout(bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
+}
+
+/** Where a logger's lines go: one at a time, or batches of lines already encoded (from another worker). */
+export interface LineBatcher {
+  write(line: string): void;
+  /** Newline-terminated UTF-8 lines (kept as they are until written: not to be changed). */
+  writeBatch(bytes: Uint8Array<ArrayBuffer>): void;
+  /** Resolves once everything written so far is out (bounded to a few seconds). */
+  flush(): Promise<void>;
+}
+
+/** Each line to `write` at once (tests' memory logger). */
+function linesTo(write: (line: string) => void): LineBatcher {
+  const decoder = new TextDecoder();
+  return {
+    write,
+    writeBatch(bytes) {
+      for (const line of decoder.decode(bytes).split("\n")) if (line !== "") write(line);
+    },
+    flush: () => Promise.resolve(),
+  };
+}
+
+/** Size of the buffers lines are encoded into. */
+const BATCH_BUFFER_BYTES = 64 * 1024;
+
 /**
- * Lines to stdout without blocking the request that logs them: lines that
- * arrive while a write is in progress go out together in the next one.
+ * Lines without blocking the request that logs them: each is encoded at once
+ * into a buffer (no string joining), and the buffers go to `sink` together
+ * every `intervalMs` (one write per buffer), one batch at a time. At most
+ * `maxPendingBytes` wait: a sink that cannot keep up loses lines (counted in a
+ * warning line), it never holds the server's memory. A sink that fails (a
+ * closed stdout) drops its batch. The timer is unref'd: it never keeps the
+ * process alive; {@link LineBatcher.flush} writes what is pending.
  */
-function batchedStdout(): { write(line: string): void; flush(): Promise<void> } {
+export function batchedLines(
+  sink: (bytes: Uint8Array<ArrayBuffer>) => Promise<void>,
+  { intervalMs = 10, maxPendingBytes = 16 * 1024 * 1024 } = {},
+): LineBatcher {
   const encoder = new TextEncoder();
-  const maxPending = 100_000;
-  let pending: string[] = [];
+  let chunks: Uint8Array<ArrayBuffer>[] = [];
+  let buffer = new Uint8Array(BATCH_BUFFER_BYTES);
+  let used = 0;
+  let pendingBytes = 0;
   let dropped = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let writing: Promise<void> | null = null;
+  /** Ends the current buffer, so what comes next starts a new one. */
+  const seal = (room = BATCH_BUFFER_BYTES) => {
+    if (used === 0 && buffer.length >= room) return;
+    if (used > 0) chunks.push(buffer.subarray(0, used));
+    buffer = new Uint8Array(Math.max(BATCH_BUFFER_BYTES, room));
+    used = 0;
+  };
+  const append = (line: string) => {
+    const room = line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (buffer.length - used < room) seal(room);
+    used += encoder.encodeInto(line, buffer.subarray(used)).written;
+    buffer[used++] = 0x0a;
+  };
   const drain = async () => {
+    timer = undefined;
     try {
-      while (pending.length > 0) {
-        if (dropped > 0) pending.push(JSON.stringify({ level: "warn", msg: "log lines dropped", dropped }));
+      while (chunks.length > 0 || used > 0) {
+        if (dropped > 0) append(JSON.stringify({ level: "warn", msg: "log lines dropped", dropped }));
         dropped = 0;
-        const bytes = encoder.encode(pending.join("\n") + "\n");
-        pending = [];
-        for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
+        seal();
+        const batch = chunks;
+        chunks = [];
+        for (const chunk of batch) {
+          await sink(chunk);
+          pendingBytes -= chunk.length;
+        }
       }
     } catch {
-      pending = []; // stdout is gone (e.g. a closed pipe): nothing more can be written there
+      // The destination is gone (e.g. a closed pipe): nothing more can be written there.
+      chunks = [];
+      used = 0;
+      pendingBytes = 0;
     } finally {
       writing = null;
     }
   };
+  const schedule = () => {
+    if (timer !== undefined || writing !== null) return;
+    timer = setTimeout(() => writing = drain(), intervalMs);
+    Deno.unrefTimer(timer);
+  };
   return {
     write(line) {
-      // A stdout that cannot keep up must not hold the whole server's memory.
-      if (pending.length >= maxPending) dropped++;
-      else pending.push(line);
-      writing ??= drain();
+      if (pendingBytes + line.length > maxPendingBytes) {
+        dropped++;
+        return;
+      }
+      const before = used;
+      append(line);
+      pendingBytes += used > before ? used - before : used;
+      schedule();
+    },
+    writeBatch(bytes) {
+      if (pendingBytes + bytes.length > maxPendingBytes) {
+        for (const byte of bytes) if (byte === 0x0a) dropped++;
+        return;
+      }
+      seal();
+      chunks.push(bytes);
+      pendingBytes += bytes.length;
+      schedule();
     },
     async flush() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, 5_000));
-      while (writing !== null) {
-        const done = await Promise.race([writing.then(() => true), bound.then(() => false)]);
-        if (!done) break;
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      const giveUp = new Promise<false>((resolve) => bound = setTimeout(() => resolve(false), 5_000));
+      try {
+        for (;;) {
+          if (writing === null && chunks.length === 0 && used === 0) break;
+          if (writing === null) {
+            clearTimeout(timer);
+            writing = drain();
+          }
+          if (!await Promise.race([writing.then(() => true), giveUp])) break;
+        }
+      } finally {
+        clearTimeout(bound);
       }
-      clearTimeout(timer);
     },
   };
 }
@@ -89,5 +213,5 @@ export const silentLogger: Logger = { log() {} };
 export function createMemoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const inner = createJsonLogger("debug", (line) => lines.push(line));
-  return { lines, log: inner.log };
+  return { lines, log: inner.log, line: inner.line, minLevel: inner.minLevel, writeBatch: inner.writeBatch };
 }

@@ -15,6 +15,8 @@ const factory: PluginFactory<{ scopes: string[] }> = ({ options }) => {
   return {
     name: "frozen-scopes",
     auth: {
+      // Never denies a read, so public reads need not consult it.
+      restrictsReads: false,
       authenticate: () => "abstain",
       authorize(_principal, action, pkg) {
         const scope = pkg?.scope?.toLowerCase();

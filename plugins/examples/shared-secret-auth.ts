@@ -28,6 +28,8 @@ const factory: PluginFactory<Options> = ({ options }) => {
   return {
     name: "shared-secret-auth",
     auth: {
+      // Never denies a read, so public reads need not consult it.
+      restrictsReads: false,
       async authenticate(request) {
         const presented = request.headers.get(header);
         if (presented === null) return "abstain";

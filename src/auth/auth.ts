@@ -14,6 +14,13 @@ export interface Authenticator {
   /** `false` when no credential can ever be valid (login answers 501, publishing is off). */
   readonly acceptsCredentials: boolean;
   /**
+   * `true` when every read is allowed whoever asks: reads are not restricted
+   * (`REGISTRY_REQUIRE_AUTH_FOR_READ` is off) and no provider restricts or
+   * observes them (`AuthProvider.restrictsReads === false`). Reads then skip
+   * the chain.
+   */
+  readonly publicReads: boolean;
+  /**
    * The caller behind the request's credentials; `null` when the request
    * carries none.
    *

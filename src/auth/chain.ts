@@ -3,13 +3,15 @@
  * stops at the first provider that recognises the credentials (accepting or
  * rejecting them); authorization at the first provider that allows or denies.
  * When every provider abstains, the default policy applies: reads are public
- * (unless `requireAuthForRead`), publishing and admin are refused.
+ * (unless `requireAuthForRead`), publishing and admin are refused. When reads
+ * are public and no provider restricts them (`restrictsReads: false`), the
+ * chain is not consulted for reads at all ({@link Authenticator.publicReads}).
  *
  * @module
  */
 import { packageName, type PackageRef } from "../core/package.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
-import { callHook, callHookNow, isPromiseLike } from "../plugins/hooks.ts";
+import { callHook, callHookNow, isPromiseLike, PluginFailureError } from "../plugins/hooks.ts";
 import type { Action, AuthorizeDecision, AuthProvider, Principal } from "../../plugins/types.ts";
 import type { Authenticator } from "./auth.ts";
 
@@ -26,18 +28,16 @@ export function createAuthChain(
 ): Authenticator {
   return {
     acceptsCredentials: providers.length > 0,
+    publicReads: !options.requireAuthForRead && providers.every(({ provider }) => provider.restrictsReads === false),
 
     async authenticate(request) {
       for (const { plugin, provider } of providers) {
-        const result = await callHook(plugin, async () => {
-          const answer = await provider.authenticate(request);
-          const shape = answer as { principal?: { id?: unknown }; reject?: unknown } | "abstain" | null;
-          const valid = shape === "abstain" ||
-            (typeof shape === "object" && shape !== null &&
-              (typeof shape.principal?.id === "string" || typeof shape.reject === "string"));
-          if (!valid) throw new Error(`authenticate returned ${JSON.stringify(answer)}`);
-          return answer;
-        });
+        const result = await callHook(plugin, () => provider.authenticate(request));
+        const shape = result as { principal?: { id?: unknown }; reject?: unknown } | "abstain" | null;
+        const valid = shape === "abstain" ||
+          (typeof shape === "object" && shape !== null &&
+            (typeof shape.principal?.id === "string" || typeof shape.reject === "string"));
+        if (!valid) throw new PluginFailureError(plugin, `authenticate returned ${JSON.stringify(result)}`);
         if (result === "abstain") continue;
         // The provider is who answered, whatever the principal claims.
         if ("principal" in result) return { ...result.principal, provider: plugin };

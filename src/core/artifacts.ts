@@ -8,6 +8,7 @@
  */
 import { ServiceUnavailableError } from "../errors.ts";
 import { type ByteRange, type ObjectBody, type ObjectStore, readObjectBytes } from "../storage/object_store.ts";
+import { bytesStream } from "../util/bytes_stream.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import type { StagedFile } from "./staging.ts";
 
@@ -60,6 +61,21 @@ export class Artifacts {
     await this.#store.delete(key);
   }
 
+  /** True when an artifact of `size` bytes is kept in memory once read (see {@link bytes}). */
+  keepsInMemory(size: number): boolean {
+    return size <= this.#smallArtifactBytes;
+  }
+
+  /**
+   * The whole bytes of a small artifact ({@link keepsInMemory}), kept in
+   * memory once read. The caller checks the length against its record.
+   *
+   * @throws {ServiceUnavailableError} when storage no longer has it.
+   */
+  async bytes(info: ArtifactInfo): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#memory.get(info.key) ?? await this.#readSmall(info);
+  }
+
   /**
    * Opens an artifact (or a range of it) for streaming; small ones are
    * served from memory.
@@ -67,10 +83,10 @@ export class Artifacts {
    * @throws {ServiceUnavailableError} when storage no longer has it.
    */
   async open(info: ArtifactInfo, range?: ByteRange): Promise<ObjectBody> {
-    if (info.size <= this.#smallArtifactBytes) {
-      const bytes = this.#memory.get(info.key) ?? await this.#readSmall(info);
+    if (this.keepsInMemory(info.size)) {
+      const bytes = await this.bytes(info);
       const slice = range ? bytes.subarray(range.start, range.end + 1) : bytes;
-      return { ...info, size: bytes.byteLength, body: new Response(slice).body! };
+      return { ...info, size: bytes.byteLength, body: bytesStream(slice) };
     }
     const object = await this.#store.get(info.key, { range });
     if (object === null) throw missing(info.key);

@@ -20,6 +20,7 @@ import { DocumentCache } from "../storage/document_cache.ts";
 import { LeaseManager } from "../storage/leases.ts";
 import { type OpenStorage, openStorage, type OpenStorageOptions } from "../storage/open_storage.ts";
 import { ScratchDir } from "../storage/scratch_dir.ts";
+import { NO_PEERS, type Peers } from "../util/peers.ts";
 import { Artifacts } from "./artifacts.ts";
 import { Catalog } from "./catalog.ts";
 import { Publisher } from "./publisher.ts";
@@ -41,6 +42,8 @@ export interface OpenRegistry {
   documents: DocumentCache;
   /** The formats' pull-through upstreams (for their health in the status). */
   upstreams: Upstream[];
+  /** The formats' stored artifacts. */
+  artifacts: Artifacts;
   /** Where uploads and transformed archives are staged: a directory of this process only. */
   scratchDir: string;
   close(): Promise<void>;
@@ -55,8 +58,13 @@ export interface OpenRegistryOptions {
   now?: () => number;
   /** The `fetch` for outbound HTTP (upstreams, plugins). */
   fetch?: typeof fetch;
-  /** How storage is opened (commands beside a running server skip the disk cache). */
+  /**
+   * How storage is opened (commands beside a running server skip the disk
+   * cache; a worker of several says which it is and shares change counters).
+   */
   storageOptions?: OpenStorageOptions;
+  /** The other workers of this process, when there are several (see src/http/workers.ts). */
+  peers?: Peers;
 }
 
 /**
@@ -70,8 +78,14 @@ export interface OpenRegistryOptions {
 export async function openRegistry(
   config: Config,
   logger: Logger,
-  { scratchName = "uploads", metrics = new Metrics(), now = Date.now, fetch = globalThis.fetch, storageOptions = {} }:
-    OpenRegistryOptions = {},
+  {
+    scratchName = "uploads",
+    metrics = new Metrics(),
+    now = Date.now,
+    fetch = globalThis.fetch,
+    storageOptions = {},
+    peers = NO_PEERS,
+  }: OpenRegistryOptions = {},
 ): Promise<OpenRegistry> {
   const storage = await openStorage(config, logger, metrics, storageOptions);
   let scratch: ScratchDir;
@@ -131,6 +145,7 @@ export async function openRegistry(
     metrics,
     now,
     fetch,
+    peers,
     upstream: (format: string, maxArtifactBytes: number) => {
       const settings = config.upstreams[format];
       if (settings === undefined) return undefined;
@@ -163,6 +178,7 @@ export async function openRegistry(
     catalog,
     documents,
     upstreams,
+    artifacts,
     scratchDir,
     async close() {
       for (const format of formats) await format.close?.();

@@ -1,9 +1,12 @@
 /**
  * Tracking of asynchronous publishes (`Prefer: respond-async`): each gets a
- * random id whose status can be polled until it succeeds or fails.
+ * random id whose status can be polled until it succeeds or fails, through
+ * any worker of the process (the one that runs it answers the others).
  *
  * @module
  */
+import { RegistryError } from "../errors.ts";
+import { NO_PEERS, type Peers } from "../util/peers.ts";
 
 /** Where an asynchronous publish stands. */
 export type PublishJobStatus<T> =
@@ -21,9 +24,18 @@ export class PublishJobs<T> {
   readonly #retentionMs: number;
   readonly #now: () => number;
 
-  constructor(retentionMs = 60 * 60 * 1000, now: () => number = Date.now) {
+  readonly #peers: Peers;
+
+  /** `peers`: the other workers, asked about ids this one does not know (and answered about its own). */
+  constructor(retentionMs = 60 * 60 * 1000, now: () => number = Date.now, peers: Peers = NO_PEERS) {
     this.#retentionMs = retentionMs;
     this.#now = now;
+    this.#peers = peers;
+    peers.answer(PEER_TOPIC, (id) => {
+      const status = this.get(String(id));
+      if (status === undefined) return undefined;
+      return status.state === "failed" ? { state: "failed", error: portableError(status.error) } : status;
+    });
   }
 
   /** Starts `work` and returns the id to poll. */
@@ -54,6 +66,24 @@ export class PublishJobs<T> {
     return this.#jobs.get(id)?.status;
   }
 
+  /**
+   * The status of job `id` wherever it runs: this worker's, else the answer of
+   * the worker that runs it; `undefined` when no worker knows it.
+   */
+  async lookup(id: string): Promise<PublishJobStatus<T> | undefined> {
+    const local = this.get(id);
+    if (local !== undefined) return local;
+    const [remote] = await this.#peers.ask<PublishJobStatus<T>>(PEER_TOPIC, id);
+    if (remote?.state !== "failed") return remote;
+    const error = remote.error as PortableError;
+    return {
+      state: "failed",
+      error: error.status === undefined
+        ? new Error(error.message)
+        : new RegistryError(error.status, error.title!, error.message, error.headers),
+    };
+  }
+
   /** Resolves once every job started so far has finished (for shutdown and tests). */
   async settle(): Promise<void> {
     await Promise.all([...this.#jobs.values()].map((job) => job.done));
@@ -65,4 +95,21 @@ export class PublishJobs<T> {
       if (job.finishedAt !== undefined && job.finishedAt < cutoff) this.#jobs.delete(id);
     }
   }
+}
+
+const PEER_TOPIC = "publish-job";
+
+/** An error as plain data, to cross to another worker. */
+interface PortableError {
+  message: string;
+  status?: number;
+  title?: string;
+  headers?: Record<string, string>;
+}
+
+function portableError(error: unknown): PortableError {
+  if (error instanceof RegistryError) {
+    return { message: error.message, status: error.status, title: error.title, headers: error.headers };
+  }
+  return { message: error instanceof Error ? error.message : String(error) };
 }

@@ -102,7 +102,7 @@ export interface RecentPublish {
 }
 
 /** How many commits {@link Publisher.recent} remembers. */
-const RECENT_PUBLISHES = 50;
+export const RECENT_PUBLISHES = 50;
 
 /** Which transforms a publish runs: those of a publish by a client, or of ingestion (mirrors, sources). */
 export type TransformSet = "publish" | "ingest";
@@ -159,6 +159,17 @@ export class Publisher {
   /** Reads a package document (`null` when the package has none). */
   read<D>(ref: PackageRef): Promise<D | null> {
     return this.#options.documents.read<D>(packageDocumentKey(ref));
+  }
+
+  /**
+   * Whether `document` (as {@link read} returned it) is still the package's
+   * current document, answered from memory: the freshness of responses
+   * prepared from it (`HttpServices.serve`).
+   */
+  stillCurrent(ref: PackageRef, document: unknown): () => boolean {
+    const key = packageDocumentKey(ref);
+    const documents = this.#options.documents;
+    return () => documents.isCurrent(key, document);
   }
 
   /**

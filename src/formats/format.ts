@@ -23,6 +23,9 @@ import type { Publisher } from "../core/publisher.ts";
 import { RegistryError } from "../errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
 import type { UploadLimit } from "../http/body_limit.ts";
+import type { ArtifactToServe } from "../http/artifact_response.ts";
+import type { Freshness } from "../http/hot_responses.ts";
+import type { PreparedResponse } from "../http/prepared.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../http/metrics.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
@@ -30,6 +33,7 @@ import type { ObjectStore } from "../storage/object_store.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { PackagePage, PageRequest } from "./package_page.ts";
 import type { RegistryStatus } from "../http/status.ts";
+import type { Peers } from "../util/peers.ts";
 
 /** What the host gives every format, in a server and in commands alike. */
 export interface FormatServices {
@@ -65,6 +69,12 @@ export interface FormatServices {
    * `maxArtifactBytes` bounds what is downloaded from it.
    */
   upstream(format: string, maxArtifactBytes: number): Upstream | undefined;
+  /**
+   * The other workers of this process (REGISTRY_WORKERS): state a format
+   * keeps only in memory (e.g. asynchronous publishes) is asked for there.
+   * Documents and artifacts need nothing: they are shared through storage.
+   */
+  peers: Peers;
 }
 
 /** What the HTTP side gives a format's routes. */
@@ -74,6 +84,34 @@ export interface HttpServices {
   publicBaseUrl(c: Context): string;
   /** The operational status (sources, jobs, storage, upstreams), for admins. */
   status(): Promise<RegistryStatus>;
+  /**
+   * The prepared response (src/http/prepared.ts) `resource` of `document`,
+   * built by `build` the first time and kept while memory allows: name in
+   * `resource` everything else the response depends on (e.g. the base URL of
+   * its links). Documents are replaced, never changed in place, so a new
+   * document gets new responses.
+   */
+  prepare(
+    document: object,
+    resource: string,
+    build: () => PreparedResponse | Promise<PreparedResponse>,
+  ): Promise<PreparedResponse>;
+  /**
+   * Answers a GET or HEAD with a prepared response (src/http/prepared.ts:
+   * body and headers computed once; 304, ranges and HEAD handled) and, when
+   * reads are public, lets the hot path answer the next identical request
+   * from memory, before any routing, while `fresh()` holds (e.g.
+   * `publisher.stillCurrent(ref, document)`). Call it after the read was
+   * authorized. The Swift format's reads show the pattern.
+   */
+  serve(c: Context, prepared: PreparedResponse, fresh: Freshness): Response;
+  /**
+   * Answers a GET or HEAD with a stored artifact (src/http/artifact_response.ts):
+   * sent by nginx when REGISTRY_ACCEL_REDIRECT is set, else from memory when
+   * small (a prepared response the hot path remembers while `fresh()` holds),
+   * else streamed from storage; 304, ranges and HEAD in every case.
+   */
+  serveArtifact(c: Context, artifact: ArtifactToServe): Promise<Response>;
 }
 
 /** A format, ready to serve. */

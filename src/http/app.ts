@@ -1,9 +1,10 @@
 /**
- * The composed HTTP application: middleware in order (request id, access log,
- * metrics, Content-Version, limits), `/health`, `/metrics`, the routes of
- * every served format, and the one place where errors become responses:
- * under a format's paths in that format's error shape, elsewhere as
- * problem+json.
+ * The composed HTTP application: the hot path first (remembered answers to
+ * hot reads, src/http/hot_responses.ts), then Hono with middleware in order
+ * (request id, access log, metrics, Content-Version, limits), `/health`,
+ * `/metrics`, the routes of every served format, and the one place where
+ * errors become responses: under a format's paths in that format's error
+ * shape, elsewhere as problem+json.
  *
  * @module
  */
@@ -11,13 +12,20 @@ import { type Context, Hono } from "hono";
 import type { Authenticator } from "../auth/auth.ts";
 import type { Format, HttpServices } from "../formats/format.ts";
 import type { Logger } from "../log.ts";
+import { AccessLog, type AccessLogSample } from "./access_log.ts";
+import type { Artifacts } from "../core/artifacts.ts";
+import { ArtifactResponder } from "./artifact_response.ts";
+import { HotResponses } from "./hot_responses.ts";
+import { PreparedCache } from "./prepared.ts";
+import type { Handler } from "./listen.ts";
 import { accessLog, type AppEnv, contentVersion, headContentLength, requestId, requestTimeout } from "./middleware.ts";
 import { problemFromError } from "./problem.ts";
 import { digestsEqual, presentedSecret, sha256Hex } from "../../plugins/credentials.ts";
 import { NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Metrics } from "./metrics.ts";
-import { rateLimit } from "./rate_limit.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import type { RegistrySnapshot } from "../util/prometheus.ts";
 import { authorizeAction } from "../auth/access.ts";
 import { authorityCheck, publicBaseUrl } from "./public_url.ts";
 import { contentLengthLimit, type UploadLimit } from "./body_limit.ts";
@@ -56,26 +64,55 @@ export interface AppDeps {
   version: string;
   /** The clock (rate limits). */
   now: () => number;
+  /** Share of requests written to the access log (1 all, 0 none; 5xx always unless 0). */
+  accessLogSample: AccessLogSample;
+  /** Bytes of prepared responses kept, and again of those the hot path remembers (they share them). */
+  hotCacheBytes: number;
+  /** The stored artifacts of every format (for `HttpServices.serveArtifact`). */
+  artifacts: Artifacts;
+  /** `REGISTRY_ACCEL_REDIRECT`: artifacts are sent by nginx from this internal location. */
+  accelRedirect?: string;
+  /** The index of this worker (src/http/workers.ts; 0 or absent: the first). */
+  worker?: number;
+  /** The metrics of every worker but this one, for `/metrics` (absent: this one alone). */
+  otherWorkersMetrics?: () => Promise<RegistrySnapshot[]>;
 }
 
-/** Builds the Hono app serving every route of the registry. */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+/** The composed app: `fetch` answers hot reads from memory and routes the rest through Hono. */
+export interface RegistryApp {
+  fetch: Handler;
+}
+
+/** Builds the app serving every route of the registry. */
+export function createApp(deps: AppDeps): RegistryApp {
   const app = new Hono<AppEnv>({ strict: false });
   const surfaces: ReadonlyArray<Format | Pages> = deps.pages === undefined
     ? deps.formats
     : [...deps.formats, deps.pages];
+  const log = new AccessLog(deps.logger, deps.accessLogSample, deps.worker ?? 0);
+  const limiter = new RateLimiter({ ...deps.rateLimit, auth: deps.auth, clock: deps.now });
+  const urlPolicy = { publicUrl: deps.publicUrl, trustedProxies: new Set(deps.rateLimit.trustedProxies) };
+  const prepared = new PreparedCache(deps.hotCacheBytes);
+  const hot = new HotResponses({
+    enabled: deps.auth.publicReads,
+    maxBytes: deps.hotCacheBytes,
+    metrics: deps.metrics,
+    accessLog: log,
+    rateLimiter: limiter,
+    urlPolicy,
+  });
   const formatOf = (path: string) =>
     surfaces.find((surface) => surface.paths.some((p) => path === p || path.startsWith(`${p}/`)));
   app.use(
     "*",
     requestId(),
-    accessLog(deps.logger),
+    accessLog(log),
     deps.metrics.middleware(),
     contentVersion(),
     headContentLength(),
-    authorityCheck({ publicUrl: deps.publicUrl, trustedProxies: new Set(deps.rateLimit.trustedProxies) }),
+    authorityCheck(urlPolicy),
     contentLengthLimit((path) => formatOf(path)?.uploadLimit ?? DEFAULT_UPLOAD_LIMIT),
-    rateLimit({ ...deps.rateLimit, auth: deps.auth, clock: deps.now }),
+    limiter.middleware(),
     requestTimeout(deps.requestTimeoutMs),
   );
   const respond = (c: Context, error: RegistryError) =>
@@ -98,7 +135,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await authorizeAction(deps.auth, c.req.raw, "admin");
     return c.json(await deps.status());
   });
-  app.get("/metrics", (c) => {
+  app.get("/metrics", async (c) => {
     if (deps.metricsTokenSha256 !== undefined) {
       const presented = presentedSecret(c.req.raw);
       if (typeof presented !== "string" || !digestsEqual(sha256Hex(presented), deps.metricsTokenSha256)) {
@@ -108,15 +145,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         );
       }
     }
-    return c.text(deps.metrics.text(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+    const others = await deps.otherWorkersMetrics?.() ?? [];
+    return c.text(deps.metrics.text(others), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
+  const artifacts = new ArtifactResponder({
+    artifacts: deps.artifacts,
+    prepared,
+    hot,
+    accelRedirect: deps.accelRedirect,
+    logger: deps.logger,
+  });
   const http: HttpServices = {
     auth: deps.auth,
     status: deps.status,
     publicBaseUrl,
+    prepare: (document, resource, build) => prepared.get(document, resource, build),
+    serve: (c, response, fresh) => hot.serve(c, response, fresh),
+    serveArtifact: (c, artifact) => artifacts.respond(c, artifact),
   };
   for (const format of deps.formats) app.route("/", format.routes(http));
   if (deps.pages !== undefined) app.route("/", deps.pages.routes());
-  return app;
+  return { fetch: (request, info) => hot.answer(request, info) ?? app.fetch(request, info) };
 }

@@ -38,6 +38,12 @@ export interface ServeConnectionsOptions {
   port: number;
   /** Serve HTTPS with this pair; plain HTTP when absent. */
   tls?: KeyPair;
+  /**
+   * Share the port with other listeners of this process (`SO_REUSEPORT`; the
+   * kernel spreads connections over them): the workers of src/http/workers.ts.
+   * Needs Deno's `--unstable-net`.
+   */
+  reusePort?: boolean;
   limits: GuardLimits;
   handler: Handler;
   /** Answer for an error the handler throws (the app maps its own; this is the last resort). */
@@ -105,10 +111,11 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
   const counts = { refused: 0, timedOut: 0, reclaimed: 0, acceptErrors: 0 };
   let stopping = false;
 
+  const reuse = options.reusePort ? { reusePort: true } : {};
   const listen = (port: number, pair: KeyPair | undefined): Deno.Listener =>
     pair === undefined
-      ? Deno.listen({ hostname: options.hostname, port })
-      : Deno.listenTls({ hostname: options.hostname, port, ...pair, alpnProtocols: ["h2", "http/1.1"] });
+      ? Deno.listen({ hostname: options.hostname, port, ...reuse })
+      : Deno.listenTls({ hostname: options.hostname, port, ...pair, alpnProtocols: ["h2", "http/1.1"], ...reuse });
 
   let listener = listen(options.port, options.tls);
   const addr = listener.addr as Deno.NetAddr;

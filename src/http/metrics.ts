@@ -7,14 +7,13 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { TieredStore } from "../storage/tiered_store.ts";
-import { MetricRegistry } from "../util/prometheus.ts";
+import { type CounterSeries, type HistogramSeries, MetricRegistry, type RegistrySnapshot } from "../util/prometheus.ts";
 import type { AppEnv } from "./middleware.ts";
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]);
 
-/** The metrics of one server. */
 /** Connection counters of the server (src/http/listen.ts). */
 export interface ConnectionStats {
   open: number;
@@ -24,7 +23,9 @@ export interface ConnectionStats {
   acceptErrors: number;
 }
 
+/** The metrics of one server. */
 export class Metrics {
+  readonly #routes = new Map<string, RouteMetrics>();
   readonly registry = new MetricRegistry();
   readonly requests = this.registry.counter(
     "registry_http_requests_total",
@@ -71,7 +72,8 @@ export class Metrics {
 
   /** Reports the disk cache's counters and usage (when S3 is on). */
   observeCache(cache: TieredStore): void {
-    const stat = (name: string, help: string, read: () => number) => this.registry.gauge(name, help, read);
+    // Each worker has a disk cache of its own: their figures add up.
+    const stat = (name: string, help: string, read: () => number) => this.registry.gauge(name, help, read, "sum");
     stat("registry_disk_cache_hits", "Disk cache hits since start", () => cache.stats.hits);
     stat("registry_disk_cache_misses", "Disk cache misses since start", () => cache.stats.misses);
     stat("registry_disk_cache_evictions", "Files evicted from the disk cache since start", () => cache.stats.evictions);
@@ -83,7 +85,7 @@ export class Metrics {
   /** Reports the server's client connections: open now, refused, closed for timeouts or to make room, accept errors. */
   observeConnections(stats: () => ConnectionStats): void {
     const stat = (name: string, help: string, read: (s: ConnectionStats) => number) =>
-      this.registry.gauge(name, help, () => read(stats()));
+      this.registry.gauge(name, help, () => read(stats()), "sum");
     stat("registry_connections_open", "Open client connections", (s) => s.open);
     stat("registry_connections_refused", "Connections refused over a limit since start", (s) => s.refused);
     stat(
@@ -114,24 +116,79 @@ export class Metrics {
     );
   }
 
+  /** The counters of one route pattern (kept per route, so recording a request allocates nothing). */
+  route(route: string): RouteMetrics {
+    let metrics = this.#routes.get(route);
+    if (metrics === undefined) {
+      metrics = new RouteMetrics(this, route);
+      this.#routes.set(route, metrics);
+    }
+    return metrics;
+  }
+
   /** Middleware recording every request: count, latency, bytes. Routes are the matched patterns (bounded). */
   middleware(): MiddlewareHandler<AppEnv> {
     return async (c, next) => {
       const started = performance.now();
       await next();
-      const matched = c.req.matchedRoutes.filter((r) => r.method !== "ALL").at(-1);
-      const route = matched?.path ?? "unmatched";
-      // A fixed set, so made-up methods cannot add series without bound.
-      const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "other";
-      this.requests.inc({ route, method, status: String(c.res.status) });
-      this.duration.observe({ route, method }, (performance.now() - started) / 1000);
-      const length = Number(c.res.headers.get("content-length") ?? 0);
-      if (method !== "HEAD" && length > 0) this.bytesServed.inc({ route }, length);
+      const length = c.res.headers.get("content-length");
+      this.route(routePattern(c)).record(
+        c.req.method,
+        c.res.status,
+        (performance.now() - started) / 1000,
+        length === null ? 0 : Number(length),
+      );
     };
   }
 
-  /** The metrics in Prometheus text format. */
-  text(): string {
-    return this.registry.text();
+  /** The metrics in Prometheus text format, with other workers' snapshots added in. */
+  text(others: readonly RegistrySnapshot[] = []): string {
+    return this.registry.text(others);
+  }
+}
+
+/** The route pattern Hono matched for a request (its last handler's, not a middleware's), or `unmatched`. */
+export function routePattern(c: Context): string {
+  const routes = c.req.matchedRoutes;
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i].method !== "ALL") return routes[i].path;
+  return "unmatched";
+}
+
+/**
+ * The request counters of one route: per method and status, latency per
+ * method, bytes sent. Series are looked up once and kept.
+ */
+export class RouteMetrics {
+  readonly #metrics: Metrics;
+  readonly #route: string;
+  readonly #requests = new Map<string, Map<number, CounterSeries>>();
+  readonly #duration = new Map<string, HistogramSeries>();
+  readonly #bytes: CounterSeries;
+
+  constructor(metrics: Metrics, route: string) {
+    this.#metrics = metrics;
+    this.#route = route;
+    this.#bytes = metrics.bytesServed.series({ route });
+  }
+
+  /** Counts one request: its method, status, duration in seconds, and body bytes sent (not counted for HEAD). */
+  record(rawMethod: string, status: number, seconds: number, bodyBytes: number): void {
+    // A fixed set, so made-up methods cannot add series without bound.
+    const method = KNOWN_METHODS.has(rawMethod) ? rawMethod : "other";
+    let byStatus = this.#requests.get(method);
+    if (byStatus === undefined) this.#requests.set(method, byStatus = new Map());
+    let requests = byStatus.get(status);
+    if (requests === undefined) {
+      requests = this.#metrics.requests.series({ route: this.#route, method, status: String(status) });
+      byStatus.set(status, requests);
+    }
+    requests.value++;
+    let duration = this.#duration.get(method);
+    if (duration === undefined) {
+      duration = this.#metrics.duration.series({ route: this.#route, method });
+      this.#duration.set(method, duration);
+    }
+    duration.observe(seconds);
+    if (method !== "HEAD" && bodyBytes > 0) this.#bytes.value += bodyBytes;
   }
 }

@@ -1,12 +1,14 @@
 /**
  * Cross-cutting HTTP middleware, each doing one thing: request ids, access
- * logging, and response headers every answer carries.
+ * logging, deadlines, and response headers every answer carries. (Hot reads
+ * answered by src/http/hot_responses.ts do the same work without Hono.)
  *
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { ServiceUnavailableError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { withDeadline } from "../util/deadlines.ts";
+import type { AccessLog } from "./access_log.ts";
 import type { PublicUrlPolicy } from "./public_url.ts";
 
 /** Hono environment shared by the app: per-request variables. */
@@ -14,29 +16,29 @@ export type AppEnv = { Variables: { requestId: string; urlPolicy: PublicUrlPolic
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 
+/** The id of a request: the client's `X-Request-ID` when it is sane, else a new UUID. */
+export function requestIdOf(headers: Headers): string {
+  const incoming = headers.get("x-request-id");
+  return incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
 /** Sets `X-Request-ID`: the client's, when it sent a sane one, else a new UUID. */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const incoming = c.req.header("x-request-id");
-    const id = incoming !== undefined && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const id = requestIdOf(c.req.raw.headers);
     c.set("requestId", id);
     await next();
     setHeader(c, "X-Request-ID", id);
   };
 }
 
-/** One JSON line per request: method, path (no query), status, ms, id. Never headers or bodies. */
-export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+/** One access-log line per request (src/http/access_log.ts): method, path (no query), status, ms, id. */
+export function accessLog(log: AccessLog): MiddlewareHandler<AppEnv> {
+  if (!log.enabled) return (_c, next) => next();
   return async (c, next) => {
     const started = performance.now();
     await next();
-    logger.log("info", "request", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: Math.round((performance.now() - started) * 100) / 100,
-      id: c.get("requestId"),
-    });
+    log.record(c.req.method, c.req.path, c.res.status, performance.now() - started, c.get("requestId"));
   };
 }
 
@@ -69,26 +71,15 @@ export function headContentLength(): MiddlewareHandler<AppEnv> {
  * itself cannot be recalled; its late result is dropped). Publishes (PUT,
  * and POST for PyPI uploads) are exempt: a publish that went on after a 503
  * could still commit, and uploads are bounded by REGISTRY_MAX_ARCHIVE_BYTES
- * instead.
+ * instead. No timer per request: the shared deadline sweeper watches them
+ * (src/util/deadlines.ts).
  */
 export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
+  const timeout = () =>
+    new ServiceUnavailableError(`the request took longer than ${timeoutMs} ms (REGISTRY_REQUEST_TIMEOUT)`);
   return async (c, next) => {
     if (c.req.method === "PUT" || c.req.method === "POST") return await next();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new ServiceUnavailableError(`the request took longer than ${timeoutMs} ms (REGISTRY_REQUEST_TIMEOUT)`),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([next(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withDeadline(next(), timeoutMs, timeout);
   };
 }
 

@@ -38,38 +38,69 @@ export interface RateLimitOptions {
 
 const EXEMPT = new Set(["/health", "/metrics"]);
 
-/** The rate-limiting middleware (a no-op when both limits are 0). */
-export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
-  const now = options.clock ?? Date.now;
-  const buckets = new LruCache<string, Bucket>(100_000);
-  const trusted = new Set(options.trustedProxies ?? []);
-  const take = (key: string, rate: number): number => {
+/** Token buckets per client IP and per principal. */
+export class RateLimiter {
+  /** False when both limits are 0: then nothing is counted at all. */
+  readonly enabled: boolean;
+  readonly #options: RateLimitOptions;
+  readonly #now: () => number;
+  readonly #buckets = new LruCache<string, Bucket>(100_000);
+  readonly #trusted: Set<string>;
+
+  constructor(options: RateLimitOptions) {
+    this.#options = options;
+    this.enabled = options.perIp > 0 || options.perPrincipal > 0;
+    this.#now = options.clock ?? Date.now;
+    this.#trusted = new Set(options.trustedProxies ?? []);
+  }
+
+  /**
+   * Takes a token for an anonymous request from `peer` (the connection's
+   * address; `forwardedFor` is believed from trusted proxies). Returns 0 when
+   * it may run, or the seconds to wait.
+   */
+  anonymous(peer: string | undefined, forwardedFor: string | null | undefined): number {
+    if (this.#options.perIp === 0) return 0;
+    const address = clientAddress({ remoteAddr: { hostname: peer } }, forwardedFor ?? undefined, this.#trusted);
+    return this.#take(`ip:${clientKey(address)}`, this.#options.perIp);
+  }
+
+  /** The rate-limiting middleware (a no-op when both limits are 0). */
+  middleware(): MiddlewareHandler<AppEnv> {
+    const options = this.#options;
+    if (!this.enabled) return (_c, next) => next();
+    return async (c, next) => {
+      const path = c.req.path.replace(/\/+$/, "") || "/";
+      if (EXEMPT.has(path)) return await next();
+      const principal = c.req.header("authorization") === undefined
+        ? null
+        : await options.auth.authenticate(c.req.raw).catch(() => null);
+      const wait = principal !== null && options.perPrincipal > 0
+        ? this.#take(`principal:${principal.provider ?? ""}:${principal.id}`, options.perPrincipal)
+        : principal === null
+        ? this.anonymous(
+          (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname,
+          c.req.header("x-forwarded-for"),
+        )
+        : 0;
+      if (wait > 0) throw new TooManyRequestsError(wait);
+      await next();
+    };
+  }
+
+  #take(key: string, rate: number): number {
     const capacity = Math.max(1, rate * 2);
-    const time = now();
-    const bucket = buckets.get(key) ?? { tokens: capacity, updatedAt: time };
+    const time = this.#now();
+    const bucket = this.#buckets.get(key) ?? { tokens: capacity, updatedAt: time };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((time - bucket.updatedAt) / 1000) * rate);
     bucket.updatedAt = time;
-    buckets.set(key, bucket);
+    this.#buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
-  };
-  return async (c, next) => {
-    const path = c.req.path.replace(/\/+$/, "") || "/";
-    if ((options.perIp === 0 && options.perPrincipal === 0) || EXEMPT.has(path)) return await next();
-    const principal = c.req.header("authorization") === undefined
-      ? null
-      : await options.auth.authenticate(c.req.raw).catch(() => null);
-    const wait = principal !== null && options.perPrincipal > 0
-      ? take(`principal:${principal.provider ?? ""}:${principal.id}`, options.perPrincipal)
-      : principal === null && options.perIp > 0
-      ? take(`ip:${clientKey(clientAddress(c.env, c.req.header("x-forwarded-for"), trusted))}`, options.perIp)
-      : 0;
-    if (wait > 0) throw new TooManyRequestsError(wait);
-    await next();
-  };
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Wires a configured registry together and serves it: storage, core, auth and
  * the HTTP app, over bounded connections (src/http/listen.ts), with HTTPS when
- * a certificate is configured.
+ * a certificate is configured, in one or several workers (src/http/workers.ts).
  *
  * @module
  */
@@ -9,34 +9,41 @@ import { createAuthChain } from "../auth/chain.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { hostname } from "node:os";
 import { openRegistry } from "../core/open_registry.ts";
-import { startSources } from "../ingest/sources.ts";
+import { RECENT_PUBLISHES, type RecentPublish } from "../core/publisher.ts";
+import { type RunningSources, startSources } from "../ingest/sources.ts";
 import { catalogMissing, rebuildCatalog } from "../formats/catalog_rebuild.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { ChangeCounters } from "../storage/change_counters.ts";
 import { LeaseManager } from "../storage/leases.ts";
 import type { Logger } from "../log.ts";
 import type { TieredStore } from "../storage/tiered_store.ts";
+import { ChannelPeers, NO_PEERS, type Peers } from "../util/peers.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
 import { type ConnectionServer, nativeServeOnConnection, serveConnections } from "./listen.ts";
 import { Metrics } from "./metrics.ts";
-import { defaultMaxConnections, raiseOpenFilesLimit } from "./open_files.ts";
+import { defaultMaxConnections, raiseOpenFilesLimit, type RaiseOutcome } from "./open_files.ts";
 import { problemResponse } from "./problem.ts";
-import { createStatus } from "./status.ts";
+import { createStatus, type RegistryStatus } from "./status.ts";
 import { createWebPages } from "../web/pages.ts";
+import { ServiceUnavailableError } from "../errors.ts";
 import { type KeyPair, type KeyPairWatcher, readKeyPair, watchKeyPair } from "./tls.ts";
+import { canSharePort, startWorkers, type WorkerPool, WorkerStartError } from "./workers.ts";
 
 /** A registry that is listening. */
 export interface RunningServer {
   /** `http://host:port` (or `https://`) the server listens on. */
   url: string;
   port: number;
-  /** Open client connections. */
+  /** Open client connections (of this worker). */
   readonly connections: number;
-  /** The in-process job runner (ingestion passes). */
+  /** Workers serving the port, this one included (see src/http/workers.ts). */
+  readonly workers: number;
+  /** The in-process job runner (ingestion passes run in the first worker only). */
   scheduler: Scheduler;
   /** The disk cache in front of S3, when S3 is on (for tests and metrics). */
   cache?: TieredStore;
-  /** Stops accepting, finishes in-flight requests and background publishes. */
+  /** Stops accepting, finishes in-flight requests and background publishes (every worker's). */
   shutdown(): Promise<void>;
 }
 
@@ -44,10 +51,13 @@ export interface RunningServer {
 export interface ServerOptions {
   /** The clock (default `Date.now`); tests pass their own to control time. */
   now?: () => number;
+  /** Set in an extra worker (src/http/worker.ts): its peers, the shared change counters, the shared port. */
+  worker?: { peers: Peers; changes: ChangeCounters; port: number };
 }
 
 /**
- * Starts a registry for `config`, logging to `logger`.
+ * Starts a registry for `config`, logging to `logger`: the first worker and,
+ * with `REGISTRY_WORKERS` above 1, the others (src/http/workers.ts).
  *
  * @throws {ConfigError} when it cannot listen on the configured host and port.
  */
@@ -57,12 +67,19 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<RunningServer> {
   nativeServeOnConnection();
-  const openFiles = await raiseOpenFilesLimit();
-  if (openFiles.raisedFrom !== undefined) {
-    logger.log("info", "raised the open-files limit", { from: openFiles.raisedFrom, to: openFiles.limit?.soft });
-  }
-  if (openFiles.problem !== undefined) {
-    logger.log("warn", "the open-files limit is unknown or could not be raised", { problem: openFiles.problem });
+  const follower = options.worker;
+  const first = follower === undefined;
+  const count = follower?.peers.count ?? workerCount(config, logger);
+  let openFiles: RaiseOutcome = {};
+  if (first) {
+    // One descriptor table for the whole process: the first worker raises its limit.
+    openFiles = await raiseOpenFilesLimit();
+    if (openFiles.raisedFrom !== undefined) {
+      logger.log("info", "raised the open-files limit", { from: openFiles.raisedFrom, to: openFiles.limit?.soft });
+    }
+    if (openFiles.problem !== undefined) {
+      logger.log("warn", "the open-files limit is unknown or could not be raised", { problem: openFiles.problem });
+    }
   }
   let keyPair: KeyPair | undefined;
   if (config.tls !== undefined) {
@@ -70,8 +87,17 @@ export async function startServer(
       throw new ConfigError(`REGISTRY_TLS_CERT/REGISTRY_TLS_KEY cannot be read: ${(error as Error).message}`);
     });
   }
+  const channel = `registry-${crypto.randomUUID()}`;
+  const changes = follower?.changes ?? new ChangeCounters();
+  const peers = follower?.peers ?? (count > 1 ? new ChannelPeers(channel, 0, count) : NO_PEERS);
   const metrics = new Metrics();
-  const open = await openRegistry(config, logger, { metrics, now: options.now });
+  peers.answer("metrics", () => metrics.registry.snapshot());
+  const open = await openRegistry(config, logger, {
+    metrics,
+    now: options.now,
+    peers,
+    storageOptions: { worker: { index: peers.index, count }, changes },
+  });
   const { storage, plugins } = open;
   const auth = createAuthChain(plugins.authProviders, { requireAuthForRead: config.requireAuthForRead });
   const scheduler = new Scheduler(new LeaseManager(storage.store, { owner: hostname() }), logger);
@@ -81,29 +107,55 @@ export async function startServer(
     const cache = storage.cache;
     scheduler.add({ name: "disk-eviction", intervalMs: 10 * 60_000, run: () => cache.evictIfNeeded() });
   }
+  // Formats' sweeps look after this worker's own copies and memory (or hold a lease): every worker runs them.
   for (const format of open.formats) format.schedule?.(scheduler);
-  // The catalog is rebuilt soon after start when a format has packages but no catalog (they predate it), then daily.
-  scheduler.add({
-    name: "catalog-rebuild",
-    intervalMs: 24 * 3_600_000,
-    firstRunAfterMs: await catalogMissing(open.formats, storage.store, open.catalog) ? 0 : 24 * 3_600_000,
-    leaseTtlMs: 10 * 60_000,
-    run: () =>
-      rebuildCatalog(open.formats, storage.store, open.documents, open.catalog, logger, options.now ?? Date.now)
-        .then(() => {}),
-  });
-  const sources = startSources(config, open, scheduler, logger, metrics);
-  const status = createStatus({ config, open, sources, scheduler, version: VERSION });
+  // Cluster-wide work (the catalog, ingestion and plugin sources) runs in the first worker only.
+  let sources: RunningSources = { names: [], stop() {} };
+  if (first) {
+    // The catalog is rebuilt soon after start when a format has packages but no catalog (they predate it), then daily.
+    scheduler.add({
+      name: "catalog-rebuild",
+      intervalMs: 24 * 3_600_000,
+      firstRunAfterMs: await catalogMissing(open.formats, storage.store, open.catalog) ? 0 : 24 * 3_600_000,
+      leaseTtlMs: 10 * 60_000,
+      run: () =>
+        rebuildCatalog(open.formats, storage.store, open.documents, open.catalog, logger, options.now ?? Date.now)
+          .then(() => {}),
+    });
+    sources = startSources(config, open, scheduler, logger, metrics);
+  }
+  const ownStatus = createStatus({ config, open, sources, scheduler, version: VERSION });
+  // Every worker commits publishes: the status lists the latest of all of them.
+  peers.answer("recent-publishes", () => open.publisher.recent());
+  const localStatus = count < 2 ? ownStatus : async (): Promise<RegistryStatus> => {
+    const [own, others] = await Promise.all([ownStatus(), peers.ask<RecentPublish[]>("recent-publishes")]);
+    const recentPublishes = [own.recentPublishes, ...others].flat().sort((a, b) => b.at.localeCompare(a.at))
+      .slice(0, RECENT_PUBLISHES);
+    return { ...own, recentPublishes };
+  };
+  const status = first ? localStatus : async () => {
+    const [answer] = await peers.ask<RegistryStatus>("status");
+    if (answer === undefined) throw new ServiceUnavailableError("the first worker did not answer; try again", 1);
+    return answer;
+  };
+  const runJob = async (name: string): Promise<boolean> => {
+    if (scheduler.status().some((job) => job.name === name)) {
+      scheduler.requestRun(name);
+      return true;
+    }
+    // The catalog and the sources are scheduled in the first worker only.
+    return !first && (await peers.ask<boolean>("run-job", name)).includes(true);
+  };
+  if (first) {
+    peers.answer("status", localStatus);
+    peers.answer("run-job", (name) => runJob(String(name)));
+  }
   const pages = !config.web ? undefined : createWebPages({
     formats: open.formats,
     catalog: open.catalog,
     auth,
     status,
-    runJob: (name) => {
-      if (!scheduler.status().some((job) => job.name === name)) return false;
-      scheduler.requestRun(name);
-      return true;
-    },
+    runJob,
     version: VERSION,
   });
   const app = createApp({
@@ -119,15 +171,26 @@ export async function startServer(
     publicUrl: config.publicUrl,
     version: VERSION,
     now: options.now ?? Date.now,
+    accessLogSample: config.accessLogSample,
+    hotCacheBytes: config.hotCacheBytes,
+    artifacts: open.artifacts,
+    accelRedirect: config.accelRedirect,
+    worker: peers.index,
+    otherWorkersMetrics: count > 1 ? () => peers.ask("metrics") : undefined,
   });
 
   let server: ConnectionServer;
-  const maxConnections = config.connections.max ?? defaultMaxConnections(openFiles.limit);
+  // One descriptor table for the process: each worker gets its share of the bound.
+  const maxConnections = Math.max(
+    1,
+    Math.floor((config.connections.max ?? defaultMaxConnections(openFiles.limit)) / count),
+  );
   try {
     server = serveConnections({
       hostname: config.host,
-      port: config.port,
+      port: follower?.port ?? config.port,
       tls: keyPair,
+      reusePort: count > 1,
       limits: {
         maxConnections,
         maxPerIp: config.connections.perIp,
@@ -146,6 +209,7 @@ export async function startServer(
     sources.stop();
     await scheduler.stop();
     await open.close();
+    if (first) peers.close();
     const message = (error as Error).message;
     throw new ConfigError(
       keyPair !== undefined && !(error instanceof Deno.errors.AddrInUse) &&
@@ -156,24 +220,41 @@ export async function startServer(
   }
   metrics.observeConnections(() => server.stats());
   const port = server.addr.port;
+  let pool: WorkerPool | undefined;
+  if (first && count > 1) {
+    try {
+      pool = await startWorkers({ config, count, port, changes: changes.buffer, channel, logger });
+    } catch (error) {
+      sources.stop();
+      await scheduler.stop();
+      await server.shutdown();
+      await open.close();
+      peers.close();
+      if (error instanceof WorkerStartError && error.configError) throw new ConfigError(error.message);
+      throw error;
+    }
+  }
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${keyPair === undefined ? "http" : "https"}://${host}:${port}`;
   let watcher: KeyPairWatcher | undefined;
   if (config.tls !== undefined && keyPair !== undefined) {
     watcher = watchKeyPair(config.tls, keyPair, (pair) => server.replaceKeyPair(pair), logger);
   }
-  logger.log("info", "registry listening", {
-    url,
-    swift: `${config.publicUrl ?? url}/swift`,
-    dataDir: config.dataDir,
-    maxConnections,
-    openFilesLimit: openFiles.limit?.soft,
-  });
-  if (config.github === undefined) {
-    logger.log("info", "ingestion is off: REGISTRY_GITHUB_TOKEN is not set");
-  }
-  if (!auth.acceptsCredentials) {
-    logger.log("warn", "publishing is disabled: set REGISTRY_ADMIN_TOKEN or configure an auth plugin");
+  if (first) {
+    logger.log("info", "registry listening", {
+      url,
+      swift: `${config.publicUrl ?? url}/swift`,
+      dataDir: config.dataDir,
+      workers: count,
+      maxConnections: maxConnections * count,
+      openFilesLimit: openFiles.limit?.soft,
+    });
+    if (config.github === undefined) {
+      logger.log("info", "ingestion is off: REGISTRY_GITHUB_TOKEN is not set");
+    }
+    if (!auth.acceptsCredentials) {
+      logger.log("warn", "publishing is disabled: set REGISTRY_ADMIN_TOKEN or configure an auth plugin");
+    }
   }
   return {
     url,
@@ -183,12 +264,36 @@ export async function startServer(
     get connections() {
       return server.connections;
     },
+    get workers() {
+      return pool?.running ?? 1;
+    },
     async shutdown() {
       watcher?.stop();
+      // The other workers stop first: meanwhile they may still ask this one (status, publishes).
+      await pool?.stop();
       sources.stop();
       await scheduler.stop();
       await server.shutdown();
       await open.close();
+      peers.close();
     },
   };
+}
+
+/**
+ * The number of workers to run: `REGISTRY_WORKERS`, or the CPU cores when it
+ * is not set. Several workers share the port with `SO_REUSEPORT`, which Deno
+ * allows only with `--unstable-net` (the start task and the compiled binary
+ * have it): without it, the default is one worker and a set value above one is
+ * a configuration error.
+ */
+function workerCount(config: Config, logger: Logger): number {
+  if (config.workers <= 1 || canSharePort()) return config.workers;
+  if (config.workersSet) {
+    throw new ConfigError(
+      `REGISTRY_WORKERS=${config.workers} needs Deno's --unstable-net flag (deno task start and the compiled binary have it)`,
+    );
+  }
+  logger.log("info", "serving with one worker: several need Deno's --unstable-net flag (deno task start has it)");
+  return 1;
 }

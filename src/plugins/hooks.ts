@@ -5,6 +5,7 @@
  * @module
  */
 import { RegistryError } from "../errors.ts";
+import { withDeadline } from "../util/deadlines.ts";
 
 /** Default deadline of a plugin hook. */
 export const HOOK_TIMEOUT_MS = 10_000;
@@ -21,7 +22,8 @@ export class PluginFailureError extends RegistryError {
 /**
  * Runs `hook` (a plugin's code) with a deadline. Errors the plugin meant for
  * the client ({@link RegistryError}) pass through; anything else, and a
- * timeout, becomes a {@link PluginFailureError} naming the plugin.
+ * timeout, becomes a {@link PluginFailureError} naming the plugin. Deadlines
+ * are watched by the shared sweeper (src/util/deadlines.ts), not a timer each.
  */
 export async function callHook<T>(
   plugin: string,
@@ -50,20 +52,18 @@ export function callHookNow<T>(
   } catch (error) {
     throw hookError(plugin, error);
   }
-  return isPromiseLike(answer) ? withDeadline(plugin, answer, timeoutMs) : answer;
+  return isPromiseLike(answer) ? withHookDeadline(plugin, answer, timeoutMs) : answer;
 }
 
-async function withDeadline<T>(plugin: string, answer: PromiseLike<T>, timeoutMs: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PluginFailureError(plugin, `no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
+async function withHookDeadline<T>(plugin: string, answer: PromiseLike<T>, timeoutMs: number): Promise<T> {
   try {
-    return await Promise.race([answer, deadline]);
+    return await withDeadline(
+      Promise.resolve(answer),
+      timeoutMs,
+      () => new PluginFailureError(plugin, `no answer within ${timeoutMs} ms`),
+    );
   } catch (error) {
     throw hookError(plugin, error);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -223,6 +223,9 @@ function checkShape(use: string, value: unknown): asserts value is Plugin {
     const auth = plugin.auth as Record<string, unknown>;
     if (typeof auth?.authenticate !== "function") fail("auth.authenticate must be a function");
     if (auth.authorize !== undefined && typeof auth.authorize !== "function") fail("auth.authorize must be a function");
+    if (auth.restrictsReads !== undefined && typeof auth.restrictsReads !== "boolean") {
+      fail("auth.restrictsReads must be true or false");
+    }
   }
   if (plugin.transforms !== undefined) {
     if (!Array.isArray(plugin.transforms)) fail("transforms must be an array");

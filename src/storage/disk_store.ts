@@ -107,7 +107,9 @@ export class DiskStore implements ObjectStore {
       const start = options.range?.start ?? 0;
       const end = options.range?.end ?? info.size - 1;
       if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-      return { ...info, body: fileRangeStream(file, Math.max(0, end - start + 1)) };
+      // To the end of the file: Deno's own file stream, which its HTTP server copies to the socket without JavaScript.
+      const body = end >= info.size - 1 ? file.readable : fileRangeStream(file, Math.max(0, end - start + 1));
+      return { ...info, body };
     } catch (error) {
       file.close();
       throw error;
@@ -166,6 +168,13 @@ export class DiskStore implements ObjectStore {
         });
         if (atPath.ino !== locked.ino || atPath.dev !== locked.dev) continue; // replaced while we waited: check the new one
         if (toInfo(key, locked).etag !== etag) throw new PreconditionFailedError(key);
+        // Another writer's clock (another worker's or process's) may be a millisecond behind: the new version
+        // must look newer, or a later version could repeat an etag already seen.
+        const written = await Deno.stat(temp);
+        const replaced = locked.mtime?.getTime() ?? 0;
+        if ((written.mtime?.getTime() ?? 0) <= replaced) {
+          await Deno.utime(temp, new Date(replaced + 1), new Date(replaced + 1));
+        }
         await Deno.rename(temp, path);
         return;
       } finally {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DiskStore, fileRangeStream, syncDirectory, writeAll } from "./disk_store.ts";
+import { readJsonDocument, updateJsonDocument } from "./json_document.ts";
 import { assertValidKey, type ObjectInfo, PreconditionFailedError } from "./object_store.ts";
 import { InsufficientStorageError } from "../errors.ts";
 import { fullDisk } from "../../tests/support/full_disk.ts";
@@ -17,7 +18,7 @@ interface Fixture {
 async function withStore(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "disk_store_test_" });
   try {
-    const store = new DiskStore(join(dir, "objects"), join(dir, "tmp"));
+    const store = new DiskStore(join(dir, "objects"), join(dir, "tmp", "objects"));
     await store.init();
     try {
       await fn({ dir, store });
@@ -531,6 +532,39 @@ Deno.test("DiskStore lets only one of two writers holding the same etag win", as
     assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
     const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     assert.ok(rejected.reason instanceof PreconditionFailedError);
+  });
+});
+
+Deno.test("two DiskStores on one directory (two workers) never lose an update: compare-and-swap holds across them", async () => {
+  await withStore(async ({ dir, store }) => {
+    // A second writer with its own staging directory and no shared memory, as another worker has.
+    const other = new DiskStore(join(dir, "objects"), join(dir, "tmp", "objects-worker1"));
+    await other.init();
+    const increments = 20;
+    const bump = (writer: DiskStore) =>
+      updateJsonDocument<{ count: number }>(
+        writer,
+        "counter",
+        (current) => ({ count: (current?.count ?? 0) + 1 }),
+        1_000,
+      );
+    await Promise.all(Array.from({ length: increments }, (_, i) => bump(i % 2 === 0 ? store : other)));
+    assert.deepEqual((await readJsonDocument<{ count: number }>(store, "counter"))?.value, { count: increments });
+  });
+});
+
+Deno.test("an object replaced through another DiskStore gets a new etag, even within the same millisecond", async () => {
+  await withStore(async ({ dir, store }) => {
+    const other = new DiskStore(join(dir, "objects"), join(dir, "tmp", "objects-worker1"));
+    await other.init();
+    const seen = new Set<string>();
+    let current = await store.put("doc", encoder.encode("same size"));
+    seen.add(current.etag);
+    for (let i = 0; i < 20; i++) {
+      current = await (i % 2 === 0 ? other : store).put("doc", encoder.encode("same size"), { ifMatch: current.etag });
+      assert.ok(!seen.has(current.etag), `etag ${current.etag} was seen before`);
+      seen.add(current.etag);
+    }
   });
 });
 

@@ -8,9 +8,14 @@
  * in one write (a burst of publishes to one package commits in a few writes,
  * instead of racing each other until they give up).
  *
+ * Memory is trusted only while the key's change counter (src/storage/change_counters.ts)
+ * is unchanged: another worker's write to the same store makes the next read
+ * here revalidate, so writes are seen at once by every worker of a process.
+ *
  * @module
  */
 import { LruCache } from "../util/lru_cache.ts";
+import { type ChangeCounters, changesOf } from "./change_counters.ts";
 import { readJsonDocument, updateJsonDocument } from "./json_document.ts";
 import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
 
@@ -29,6 +34,9 @@ interface Entry {
   /** `null` when the document did not exist. */
   etag: string | null;
   checkedAt: number;
+  /** The key's change-counter slot, and its value before the document was read. */
+  slot: number;
+  stamp: number;
 }
 
 /** Options of a {@link DocumentCache}. */
@@ -41,6 +49,8 @@ export interface DocumentCacheOptions {
   /** Documents kept in memory (default 50 000). */
   maxEntries?: number;
   clock?: () => number;
+  /** Change counters shared with other workers (default: the store's, see {@link changesOf}). */
+  changes?: ChangeCounters;
 }
 
 /** A read-through, revalidating cache of JSON documents over an {@link ObjectStore}. */
@@ -54,19 +64,21 @@ export class DocumentCache {
   readonly #queued = new Map<string, QueuedUpdate[]>();
   /** Bumped by every write, so a read racing a write does not cache what it read. */
   #generation = 0;
+  readonly #changes: ChangeCounters;
 
   constructor(store: ObjectStore, options: DocumentCacheOptions) {
     this.#store = store;
     this.#maxAgeMs = options.maxAgeMs;
     this.#now = options.clock ?? Date.now;
     this.#entries = new LruCache(options.maxEntries ?? 50_000);
+    this.#changes = options.changes ?? changesOf(store);
   }
 
   /** The document at `key`, or `null` when it does not exist. */
   async read<T>(key: string): Promise<T | null> {
     const entry = this.#entries.get(key);
     const now = this.#now();
-    if (entry !== undefined && now - entry.checkedAt < this.#maxAgeMs) return entry.value as T | null;
+    if (entry !== undefined && this.#fresh(entry, now)) return entry.value as T | null;
     const generation = this.#generation;
     let fresh: Entry;
     try {
@@ -83,6 +95,28 @@ export class DocumentCache {
     }
     if (generation === this.#generation) this.#entries.set(key, fresh);
     return fresh.value as T | null;
+  }
+
+  /**
+   * The document at `key` when memory holds it and may still trust it (no
+   * change seen, within `maxAgeMs`), without touching storage; `undefined`
+   * when only {@link read} can tell.
+   */
+  peek<T>(key: string): T | null | undefined {
+    const entry = this.#entries.get(key);
+    return entry !== undefined && this.#fresh(entry, this.#maxAgeMs === Infinity ? 0 : this.#now())
+      ? entry.value as T | null
+      : undefined;
+  }
+
+  /** True while `document` (as {@link read} returned it for `key`) is still the current one, as far as memory knows. */
+  isCurrent(key: string, document: unknown): boolean {
+    return this.peek(key) === document;
+  }
+
+  #fresh(entry: Entry, now: number): boolean {
+    return (this.#maxAgeMs === Infinity || now - entry.checkedAt < this.#maxAgeMs) &&
+      this.#changes.read(entry.slot) === entry.stamp;
   }
 
   /**
@@ -152,11 +186,14 @@ export class DocumentCache {
   }
 
   async #fetch(key: string, known: Entry | undefined, now: number): Promise<Entry> {
+    // The counter is read before the store: a write landing meanwhile makes the next read check again.
+    const slot = known?.slot ?? this.#changes.slot(key);
+    const stamp = this.#changes.read(slot);
     const head = await this.#store.head(key);
     const etag = head?.etag ?? null;
-    if (known !== undefined && known.etag === etag) return { ...known, checkedAt: now };
-    if (head === null) return { value: null, etag: null, checkedAt: now };
+    if (known !== undefined && known.etag === etag) return { ...known, checkedAt: now, stamp };
+    if (head === null) return { value: null, etag: null, checkedAt: now, slot, stamp };
     const document = await readJsonDocument(this.#store, key, head.etag);
-    return { value: document?.value ?? null, etag: document?.etag ?? null, checkedAt: now };
+    return { value: document?.value ?? null, etag: document?.etag ?? null, checkedAt: now, slot, stamp };
   }
 }

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { type Config, ConfigError } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { ChangeCounters, ChangeCountingStore } from "./change_counters.ts";
 import { DiskStore } from "./disk_store.ts";
 import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
 import { createS3Clients, type S3Clients, S3Store } from "./s3_store.ts";
@@ -64,6 +65,17 @@ export interface OpenStorageOptions {
    * `sync`) turn it off and talk to S3 directly.
    */
   diskCache?: boolean;
+  /**
+   * The worker opening the storage (src/http/workers.ts; index 0 for the first
+   * or only one). With S3, each worker keeps a disk cache of its own with an
+   * equal share of the budget (the cache's index lives in its memory).
+   */
+  worker?: { index: number; count: number };
+  /**
+   * Change counters shared by the workers: every write through the returned
+   * stores bumps them (see src/storage/change_counters.ts).
+   */
+  changes?: ChangeCounters;
 }
 
 /** Opens (and prepares on disk) the storage for `config`. */
@@ -73,15 +85,20 @@ export async function openStorage(
   metrics?: { instrumentS3(client: S3Clients["client"]): void },
   options: OpenStorageOptions = {},
 ): Promise<OpenStorage> {
+  const { index, count } = options.worker ?? { index: 0, count: 1 };
+  const own = (dir: string) => index === 0 ? dir : `${dir}-worker${index}`;
+  const changes = options.changes ?? new ChangeCounters();
+  const counted = (inner: ObjectStore) => new ChangeCountingStore(inner, changes);
   if (config.s3 === undefined) {
-    const store = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
-    await store.init();
+    const disk = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
+    await disk.init();
+    const store = counted(disk);
     return {
       store,
       metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
       separateStore: () => Promise.resolve(store),
       status: () => Promise.resolve({ backend: "disk", diskCaches: [] }),
-      close: () => store.close(),
+      close: () => disk.close(),
     };
   }
   const clients = createS3Clients(config.s3);
@@ -122,18 +139,19 @@ export async function openStorage(
     };
   };
   if (options.diskCache === false) {
+    const store = counted(remote);
     return {
-      store: remote,
+      store,
       metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
-      separateStore: () => Promise.resolve(remote),
+      separateStore: () => Promise.resolve(store),
       status: () => s3Status([]),
       close: () => Promise.resolve(clients.destroy()),
     };
   }
   const cache = new TieredStore({
-    cacheDir: join(config.dataDir, "cache"),
+    cacheDir: join(config.dataDir, own("cache")),
     remote,
-    maxBytes: config.diskMaxBytes,
+    maxBytes: Math.floor(config.diskMaxBytes / count),
     logger,
   });
   await cache.init();
@@ -145,20 +163,20 @@ export async function openStorage(
   });
   const separateTiers: Array<[string, TieredStore]> = [];
   return {
-    store: cache,
+    store: counted(cache),
     cache,
     metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
     async separateStore(name, diskBytes) {
       if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`invalid store name ${JSON.stringify(name)}`);
       const tier = new TieredStore({
-        cacheDir: join(config.dataDir, `cache-${name}`),
+        cacheDir: join(config.dataDir, own(`cache-${name}`)),
         remote,
-        maxBytes: diskBytes,
+        maxBytes: Math.floor(diskBytes / count),
         logger,
       });
       await tier.init();
       separateTiers.push([name, tier]);
-      return tier;
+      return counted(tier);
     },
     status: () => s3Status([["main", cache], ...separateTiers]),
     async close() {

@@ -43,8 +43,8 @@ export interface WebPagesDeps {
   catalog: Catalog;
   auth: Authenticator;
   status: () => Promise<RegistryStatus>;
-  /** Asks the scheduler to run job `name` soon; `false` when there is no such job. */
-  runJob: (name: string) => boolean;
+  /** Asks the scheduler to run job `name` soon (in whichever worker runs it); `false` when there is no such job. */
+  runJob: (name: string) => boolean | Promise<boolean>;
   version: string;
 }
 
@@ -289,7 +289,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
     const refused = await operator(c);
     if (refused !== undefined) return refused;
     const job = typeof form.job === "string" ? form.job : "";
-    if (!deps.runJob(job)) throw new NotFoundError(`no job is named "${job.slice(0, 100)}"`);
+    if (!await deps.runJob(job)) throw new NotFoundError(`no job is named "${job.slice(0, 100)}"`);
     return c.redirect(`/-/web/admin?ran=${encodeURIComponent(job)}`, 303);
   });
 

@@ -13,6 +13,7 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/
 export const MAIN_RUN_ARGS: readonly string[] = [
   "run",
   "--quiet",
+  "--unstable-net",
   "--allow-net",
   "--allow-read",
   "--allow-write",
@@ -22,10 +23,20 @@ export const MAIN_RUN_ARGS: readonly string[] = [
   `${ROOT}main.ts`,
 ];
 
+/** How `main.ts` is run: `unstableNet: false` leaves out the flag that lets several workers share a port. */
+export interface MainOptions {
+  unstableNet?: boolean;
+}
+
 /** A `main.ts` command, ready to `output()` or `spawn()`. */
-export function mainCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
+export function mainCommand(
+  args: string[],
+  env: Record<string, string> = {},
+  { unstableNet = true }: MainOptions = {},
+): Deno.Command {
+  const runArgs = unstableNet ? MAIN_RUN_ARGS : MAIN_RUN_ARGS.filter((arg) => arg !== "--unstable-net");
   return new Deno.Command(Deno.execPath(), {
-    args: [...MAIN_RUN_ARGS, ...args],
+    args: [...runArgs, ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,
@@ -39,8 +50,9 @@ export function mainCommand(args: string[], env: Record<string, string> = {}): D
 export async function runMain(
   args: string[],
   env: Record<string, string> = {},
+  options: MainOptions = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await mainCommand(args, env).output();
+  const output = await mainCommand(args, env, options).output();
   return {
     code: output.code,
     stdout: new TextDecoder().decode(output.stdout),

@@ -26,8 +26,9 @@ export interface TestServer extends AsyncDisposable {
 }
 
 /**
- * Options: extra `REGISTRY_*` settings, a data dir to reuse (e.g. across a
- * restart), and a clock to control time.
+ * Options: extra `REGISTRY_*` settings (one worker unless `REGISTRY_WORKERS`
+ * says otherwise), a data dir to reuse (e.g. across a restart), and a clock to
+ * control time (of the first worker).
  */
 export async function startTestServer(
   options: { env?: Record<string, string>; dataDir?: string; now?: () => number } = {},
@@ -37,6 +38,8 @@ export async function startTestServer(
   const config = await loadConfig({ port: "0", host: "127.0.0.1", dataDir }, {
     REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
     REGISTRY_LOG_LEVEL: "debug",
+    // One worker unless a test asks for more: tests reach into the server (scheduler, cache, clock).
+    REGISTRY_WORKERS: "1",
     ...options.env,
   });
   const logger = createMemoryLogger();

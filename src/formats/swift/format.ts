@@ -81,7 +81,7 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
       return listing?.releases.filter((r) => !r.problem).map((r) => r.version) ?? null;
     },
   });
-  const publishJobs = new PublishJobs<PublishedRelease>(undefined, services.now);
+  const publishJobs = new PublishJobs<PublishedRelease>(undefined, services.now, services.peers);
   const asSwiftRef = (ref: { scope?: string; name: string }): PackageRef => packageRef(ref.scope ?? "", ref.name);
   return {
     id: "swift",
@@ -117,6 +117,9 @@ export function createSwiftFormat(services: FormatServices): SwiftFormat {
           maxArchiveBytes: config.maxArchiveBytes,
           status: http.status,
           publicBaseUrl: http.publicBaseUrl,
+          prepare: http.prepare,
+          serve: http.serve,
+          serveArtifact: http.serveArtifact,
           logger: services.logger,
         }),
       ),

@@ -2,40 +2,29 @@
  * The read endpoints SwiftPM resolves with: the release list, release
  * metadata, `Package.swift` (and alternates) and the source archive. Local
  * packages come first; a package this registry does not have comes from the
- * upstream, when one is configured and may fill it.
+ * upstream, when one is configured and may fill it. Local packages are
+ * answered with prepared responses (built once per package document) that the
+ * hot path answers again from memory (src/http/hot_responses.ts).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import type { Context, Hono } from "hono";
 import { authorizeRead } from "../../auth/access.ts";
-import type { ArtifactInfo } from "../../core/artifacts.ts";
-import { BadRequestError, GoneError, NotFoundError, RangeNotSatisfiableError } from "../../errors.ts";
-import { ServiceUnavailableError } from "../../errors.ts";
+import { BadRequestError, GoneError, NotFoundError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
-import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
+import { ifNoneMatchHits } from "../../http/range.ts";
 import { packageId, type PackageRef, packageRef } from "./identity.ts";
 import { alternateManifestLinks, releaseLinks, type SwiftUrls } from "./links.ts";
 import { swiftVersionCandidates } from "./manifest.ts";
 import type { ReleaseView } from "./registry.ts";
 import type { PackageIndex, SigningRecord } from "./release.ts";
 import { localListing, type ReleaseListing, releaseListPage } from "./release_list.ts";
-import { jsonResponse, releaseBody } from "./responses.ts";
+import { jsonResponse, preparedJsonResponse, releaseBody } from "./responses.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
 import type { SwiftApiDeps } from "./routes.ts";
 import type { SwiftUpstream } from "./upstream.ts";
 import { parseVersion, sortVersionsDescending } from "./version.ts";
-
-/** An archive about to be served, wherever it is stored. */
-interface ArchiveToServe {
-  pkg: { scope: string; name: string };
-  version: string;
-  checksum: string;
-  size: number;
-  lastModified: Date;
-  signing?: SigningRecord;
-  open(range?: ByteRange): Promise<ObjectBody>;
-}
 
 /** A manifest about to be served. */
 interface ManifestToServe {
@@ -60,12 +49,18 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
     const ref = packageRef(c.req.param("scope"), stripSuffix(c.req.param("name"), ".json"));
     const page = parsePage(c.req.query("page"));
     await readAccess(c, ref);
+    const urls = urlsFor(c);
     const pkg = await registry.getPackage(ref);
-    let listing: ReleaseListing | null = null;
-    if (pkg !== null) listing = localListing(pkg);
-    else listing = await (await upstreamFor(ref))?.listing(ref) ?? null;
+    if (pkg !== null) {
+      const response = await deps.prepare(pkg, `list ${page} ${deps.pageSize} ${urls.base}`, () => {
+        const { prepared, link } = releaseListPage(urls, localListing(pkg), page, deps.pageSize);
+        return preparedJsonResponse(prepared, { Link: link });
+      });
+      return deps.serve(c, response, registry.stillCurrent(ref, pkg));
+    }
+    const listing: ReleaseListing | null = await (await upstreamFor(ref))?.listing(ref) ?? null;
     if (listing === null) throw new NotFoundError(`package ${packageId(ref)} not found`);
-    const { prepared, link } = releaseListPage(urlsFor(c), listing, page, deps.pageSize);
+    const { prepared, link } = releaseListPage(urls, listing, page, deps.pageSize);
     return jsonResponse(prepared, c.req.header("if-none-match"), { Link: link });
   });
 
@@ -79,35 +74,33 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
     if (pkg !== null) {
       const view = requireRelease(ref, pkg, version);
       const { release } = view;
+      const fresh = registry.stillCurrent(ref, pkg);
       if (isArchive) {
-        return await archiveResponse(c, deps, {
-          pkg,
-          version,
-          checksum: release.checksum,
-          size: release.size,
-          lastModified: new Date(release.publishedAt),
-          signing: release.signing,
-          open: (range) => registry.openArchive(ref, release, range),
+        return await deps.serveArtifact(c, {
+          info: registry.archiveInfo(ref, release),
+          headers: archiveHeaders(pkg, version, release),
+          document: pkg,
+          resource: `archive ${version}`,
+          fresh,
         });
       }
-      const versions = sortVersionsDescending(Object.keys(pkg.releases));
-      return jsonResponse(releaseBody(pkg, release), c.req.header("if-none-match"), {
-        Link: releaseLinks(urlsFor(c), pkg, versions, version),
+      const urls = urlsFor(c);
+      const response = await deps.prepare(pkg, `release ${version} ${urls.base}`, () => {
+        const versions = sortVersionsDescending(Object.keys(pkg.releases));
+        return preparedJsonResponse(releaseBody(pkg, release), { Link: releaseLinks(urls, pkg, versions, version) });
       });
+      return deps.serve(c, response, fresh);
     }
     const upstream = await upstreamFor(ref);
     if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
     const release = await upstream.release(ref, version);
     if (isArchive) {
-      const info: ArtifactInfo = await upstream.archive(ref, release, version);
-      return await archiveResponse(c, deps, {
-        pkg: ref,
-        version,
-        checksum: release.checksum,
-        size: info.size,
-        lastModified: info.lastModified,
-        signing: release.signing,
-        open: (range) => upstream.open(info, range),
+      // Kept with the upstream's release, never remembered by the hot path (the upstream decides what stands).
+      return await deps.serveArtifact(c, {
+        info: await upstream.archive(ref, release, version),
+        headers: archiveHeaders(ref, version, release),
+        document: release,
+        resource: `archive ${version}`,
       });
     }
     return jsonResponse(release.prepared, c.req.header("if-none-match"), {
@@ -135,13 +128,19 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
         if (found === undefined) return fallback();
         filename = found;
       }
-      return await manifestResponse(c, {
+      const manifest: ManifestToServe = {
         filename,
         etag: `"${release.checksum}-${filename}"`,
         link: requested === undefined ? alternateManifestLinks(urls, pkg, version, release.manifests) : null,
         size: release.manifests.find((m) => m.filename === filename)!.size,
         read: () => registry.readManifest(ref, release, filename),
-      });
+      };
+      const response = await deps.prepare(
+        pkg,
+        `manifest ${version} ${filename} ${manifest.link !== null} ${urls.base}`,
+        async () => new PreparedResponse(await manifest.read(), manifestHeaders(manifest)),
+      );
+      return deps.serve(c, response, registry.stillCurrent(ref, pkg));
     }
     const upstream = await upstreamFor(ref);
     if (upstream === undefined) throw new NotFoundError(`package ${packageId(ref)} not found`);
@@ -184,8 +183,8 @@ function stripSuffix(value: string, suffix: string): string {
   return value.endsWith(suffix) ? value.slice(0, -suffix.length) : value;
 }
 
-/** A manifest with its headers, 304 on a matching `If-None-Match`; HEAD reads nothing when the size is known. */
-async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<Response> {
+/** The headers of a manifest (besides its length). */
+function manifestHeaders(manifest: ManifestToServe): Record<string, string> {
   const headers: Record<string, string> = {
     "Content-Type": "text/x-swift",
     "Content-Disposition": `attachment; filename="${manifest.filename}"`,
@@ -193,6 +192,12 @@ async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<
     ETag: manifest.etag,
   };
   if (manifest.link !== null) headers.Link = manifest.link;
+  return headers;
+}
+
+/** A manifest with its headers, 304 on a matching `If-None-Match`; HEAD reads nothing when the size is known. */
+async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<Response> {
+  const headers = manifestHeaders(manifest);
   if (ifNoneMatchHits(c.req.header("if-none-match"), manifest.etag)) {
     return new Response(null, { status: 304, headers });
   }
@@ -203,46 +208,20 @@ async function manifestResponse(c: Context, manifest: ManifestToServe): Promise<
   return new Response(content, { headers: { ...headers, "Content-Length": String(content.byteLength) } });
 }
 
-/** An archive with its headers: ranges (206/416), `If-None-Match` (304), `If-Range`, signatures. */
-async function archiveResponse(c: Context, deps: SwiftApiDeps, archive: ArchiveToServe): Promise<Response> {
-  const { checksum, size, signing } = archive;
-  const etag = `"${checksum}"`;
-  const headers: Record<string, string> = {
+/** The headers of a source archive besides those every artifact gets (ETag, Last-Modified, length, ranges). */
+function archiveHeaders(
+  pkg: { name: string },
+  version: string,
+  { checksum, signing }: { checksum: string; signing?: SigningRecord },
+): Record<string, string> {
+  return {
     "Content-Type": "application/zip",
-    "Content-Disposition": `attachment; filename="${archive.pkg.name}-${archive.version}.zip"`,
-    "Accept-Ranges": "bytes",
+    "Content-Disposition": `attachment; filename="${pkg.name}-${version}.zip"`,
     "Cache-Control": "public, immutable",
-    ETag: etag,
-    "Last-Modified": archive.lastModified.toUTCString(),
     Digest: `sha-256=${Buffer.from(checksum, "hex").toString("base64")}`,
     ...(signing === undefined ? {} : {
       "X-Swift-Package-Signature-Format": signing.signatureFormat,
       "X-Swift-Package-Signature": signing.signatureBase64Encoded,
     }),
   };
-  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
-
-  const ifRange = c.req.header("if-range");
-  const decision = ifRange !== undefined && ifRange.trim() !== etag
-    ? { kind: "full" as const }
-    : parseRange(c.req.header("range"), size);
-  if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(size);
-  const range = decision.kind === "partial" ? { start: decision.start, end: decision.end } : undefined;
-  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
-  headers["Content-Length"] = String(range ? range.end - range.start + 1 : size);
-  const status = range ? 206 : 200;
-  if (c.req.method === "HEAD") return new Response(null, { status, headers });
-
-  const object = await archive.open(range);
-  if (object.size !== size) {
-    await object.body.cancel();
-    deps.logger.log("error", "stored archive has the wrong size", {
-      package: packageId(archive.pkg),
-      version: archive.version,
-      expected: size,
-      actual: object.size,
-    });
-    throw new ServiceUnavailableError("the stored source archive is damaged; the operator has been alerted");
-  }
-  return new Response(object.body, { status, headers });
 }

@@ -13,7 +13,6 @@ import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, Publish
 import type { StagedFile } from "../../core/staging.ts";
 import { ConflictError } from "../../errors.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
-import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
 import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
 import { packageId, type PackageRef } from "./identity.ts";
 import {
@@ -90,14 +89,19 @@ export class SwiftRegistry {
     return this.#publisher.read<PackageIndex>(ref);
   }
 
+  /** Whether `pkg` (as {@link getPackage} returned it) is still the package's current index (answered from memory). */
+  stillCurrent(ref: PackageRef, pkg: PackageIndex): () => boolean {
+    return this.#publisher.stillCurrent(ref, pkg);
+  }
+
+  /** Where a release's archive is stored, and the validators it is served with. */
+  archiveInfo(ref: PackageRef, release: ReleaseRecord): ArtifactInfo {
+    return archiveInfo(ref, release);
+  }
+
   /** The bytes of one of a release's manifests (kept in memory once read). */
   readManifest(ref: PackageRef, release: ReleaseRecord, filename: string): Promise<Uint8Array<ArrayBuffer>> {
     return this.#artifacts.read(keys.manifest(ref, release.version, release.checksum, filename));
-  }
-
-  /** Opens a release's source archive (or a range of it) for streaming. */
-  openArchive(ref: PackageRef, release: ReleaseRecord, range?: ByteRange): Promise<ObjectBody> {
-    return this.#artifacts.open(archiveInfo(ref, release), range);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Response bodies and headers of the Swift registry's read endpoints. Bodies of
  * immutable documents are computed once per stored object and kept with their
- * ETag, so hot reads do no JSON work.
+ * ETag, so hot reads do no JSON work; local packages' answers are prepared
+ * responses (src/http/prepared.ts) that the hot path answers from memory.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { createHash } from "node:crypto";
 import { packageId } from "./identity.ts";
 import type { PackageIndex, ReleaseRecord } from "./release.ts";
 import { ifNoneMatchHits } from "../../http/range.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
 
 /** A serialised JSON body and its strong ETag. */
 export interface PreparedJson {
@@ -50,6 +52,19 @@ export function releaseBody(pkg: PackageIndex, release: ReleaseRecord): Prepared
     releaseBodies.set(release, prepared);
   }
   return prepared;
+}
+
+/**
+ * A prepared JSON body as a prepared response (src/http/prepared.ts), with
+ * `Cache-Control: no-cache` and `headers` (the `Link` of the resource).
+ */
+export function preparedJsonResponse(prepared: PreparedJson, headers: Record<string, string>): PreparedResponse {
+  return new PreparedResponse(prepared.body, {
+    "Content-Type": "application/json",
+    ETag: prepared.etag,
+    "Cache-Control": "no-cache",
+    ...headers,
+  });
 }
 
 /** A 200 JSON response, or 304 when `If-None-Match` matches. */

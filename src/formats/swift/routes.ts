@@ -19,6 +19,7 @@ import {
 import type { AppEnv } from "../../http/middleware.ts";
 import { problemResponse } from "../../http/problem.ts";
 import type { Logger } from "../../log.ts";
+import type { HttpServices } from "../format.ts";
 import { SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
 import type { Moderation } from "./moderation.ts";
@@ -52,6 +53,10 @@ export interface SwiftApiDeps {
   status?: () => Promise<unknown>;
   /** The absolute base URL of the server (without `/swift`) for a request. */
   publicBaseUrl(c: Context): string;
+  /** Prepared responses kept per package document, and answering with them (see `HttpServices`). */
+  prepare: HttpServices["prepare"];
+  serve: HttpServices["serve"];
+  serveArtifact: HttpServices["serveArtifact"];
   logger: Logger;
 }
 
@@ -111,8 +116,8 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     return c.json(deps.status ? await deps.status() : { ingestion: { enabled: false } });
   });
 
-  app.get("/-/publishes/:id", (c) => {
-    const status = deps.publishJobs.get(c.req.param("id"));
+  app.get("/-/publishes/:id", async (c) => {
+    const status = await deps.publishJobs.lookup(c.req.param("id"));
     if (status === undefined) throw new NotFoundError("no such publish request (it may have expired)");
     if (status.state === "pending") {
       return c.json({ status: "processing" }, 202, { "Retry-After": "1" });

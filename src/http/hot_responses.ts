@@ -1,0 +1,143 @@
+/**
+ * The hot path: a GET or HEAD that was answered before with a prepared
+ * response (src/http/prepared.ts) is answered again by one lookup, before
+ * Hono routes anything, as long as what it was derived from still stands.
+ *
+ * A format serves a prepared response with {@link HotResponses.serve}; that
+ * answers the request and remembers the response under the request's key: its
+ * `Accept`, its URL (scheme, `Host`, path and query) and, from a trusted
+ * proxy, its `X-Forwarded-Proto`/`-Host`: everything a format's answer may
+ * depend on. (The key is remembered only by requests the routes answered, so a
+ * `Host` in a key passed the routes' checks.) The
+ * next request with the same key is answered by {@link HotResponses.answer}:
+ * the freshness check the format gave (a document still current), a token from
+ * the rate limiter when limits are on, the prepared answer (304 and ranges
+ * included), then the same request id, metrics and access log as any request.
+ * A request the hot path cannot answer exactly as the routes would (an
+ * `Authorization` header while rate limits are on, an unsatisfiable range, a
+ * stale entry) goes on to the routes.
+ *
+ * Only public reads are remembered (`Authenticator.publicReads`): when reads
+ * need the auth chain, every request goes through the routes, which still use
+ * the prepared responses. Entries are bounded in bytes (least recently used
+ * first out), so clients varying `Host` or query strings cannot grow memory.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { LruCache } from "../util/lru_cache.ts";
+import type { AccessLog } from "./access_log.ts";
+import { type Metrics, type RouteMetrics, routePattern } from "./metrics.ts";
+import { requestIdOf } from "./middleware.ts";
+import type { PreparedResponse } from "./prepared.ts";
+import type { PublicUrlPolicy } from "./public_url.ts";
+import type { RateLimiter } from "./rate_limit.ts";
+
+/** Says whether a remembered response still stands (e.g. the document it came from is still current). */
+export type Freshness = () => boolean;
+
+interface HotEntry {
+  prepared: PreparedResponse;
+  fresh: Freshness;
+  route: RouteMetrics;
+  /** The request path without query, for the access log. */
+  path: string;
+}
+
+/** What the hot path needs. */
+export interface HotResponsesOptions {
+  /** Remember responses at all (`Authenticator.publicReads`). */
+  enabled: boolean;
+  /** Bytes of remembered responses (bodies and headers). */
+  maxBytes: number;
+  metrics: Metrics;
+  accessLog: AccessLog;
+  rateLimiter: RateLimiter;
+  urlPolicy: PublicUrlPolicy;
+}
+
+/** Remembered answers to hot reads, and the hot path that serves them. */
+export class HotResponses {
+  readonly #options: HotResponsesOptions;
+  readonly #entries: LruCache<string, HotEntry>;
+
+  constructor(options: HotResponsesOptions) {
+    this.#options = options;
+    this.#entries = new LruCache(options.maxBytes, (entry) => entry.prepared.weight);
+  }
+
+  /** Remembered responses. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Answers `request` from memory when a remembered response for it stands;
+   * `undefined` when the routes must answer it.
+   */
+  answer(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response | undefined {
+    const method = request.method;
+    if ((method !== "GET" && method !== "HEAD") || this.#entries.size === 0) return undefined;
+    const started = performance.now();
+    const headers = request.headers;
+    const peer = info.remoteAddr.hostname;
+    const key = this.#key(request, peer);
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (!entry.fresh()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    const limiter = this.#options.rateLimiter;
+    if (
+      limiter.enabled && (headers.has("authorization") || limiter.anonymous(peer, headers.get("x-forwarded-for")) > 0)
+    ) {
+      return undefined;
+    }
+    const id = requestIdOf(headers);
+    let response: Response;
+    try {
+      response = entry.prepared.respond(request, id);
+    } catch {
+      return undefined; // e.g. an unsatisfiable range: the routes answer it in the format's error shape
+    }
+    const status = response.status;
+    const bytes = status === 200
+      ? entry.prepared.size
+      : status === 206
+      ? Number(response.headers.get("content-length"))
+      : 0;
+    const ms = performance.now() - started;
+    entry.route.record(method, status, ms / 1000, bytes);
+    this.#options.accessLog.record(method, entry.path, status, ms, id);
+    return response;
+  }
+
+  /**
+   * Answers the request of `c` (a GET or HEAD) with `prepared` and, when reads
+   * are public, remembers it for requests with the same key while `fresh()`
+   * holds. Call it after the request was authorized.
+   */
+  serve(c: Context, prepared: PreparedResponse, fresh: Freshness): Response {
+    const request = c.req.raw;
+    const response = prepared.respond(request);
+    if (this.#options.enabled && (request.method === "GET" || request.method === "HEAD")) {
+      const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
+      this.#entries.set(this.#key(request, peer), {
+        prepared,
+        fresh,
+        route: this.#options.metrics.route(routePattern(c)),
+        path: c.req.path,
+      });
+    }
+    return response;
+  }
+
+  /** Everything a remembered answer may depend on. */
+  #key(request: Request, peer: string | undefined): string {
+    const headers = request.headers;
+    const key = `${headers.get("accept")}\n${request.url}`;
+    if (peer === undefined || !this.#options.urlPolicy.trustedProxies.has(peer)) return key;
+    return `${key}\n${headers.get("x-forwarded-proto")}\n${headers.get("x-forwarded-host")}`;
+  }
+}

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { createMemoryLogger } from "../log.ts";
+import { AccessLog } from "./access_log.ts";
+import { HotResponses } from "./hot_responses.ts";
+import { Metrics } from "./metrics.ts";
+import type { AppEnv } from "./middleware.ts";
+import { PreparedResponse } from "./prepared.ts";
+import { RateLimiter } from "./rate_limit.ts";
+
+const INFO = { remoteAddr: { hostname: "127.0.0.1", port: 40000, transport: "tcp" as const } } as Deno.ServeHandlerInfo<
+  Deno.NetAddr
+>;
+
+/** An app whose one route counts how often it runs and answers through `hot.serve`, as a format does. */
+function appWith(options: { enabled?: boolean; maxBytes?: number } = {}) {
+  const logger = createMemoryLogger();
+  const hot = new HotResponses({
+    enabled: options.enabled ?? true,
+    maxBytes: options.maxBytes ?? 1024 * 1024,
+    metrics: new Metrics(),
+    accessLog: new AccessLog(logger),
+    rateLimiter: new RateLimiter({ perIp: 0, perPrincipal: 0, auth: {} as never }),
+    urlPolicy: { trustedProxies: new Set() },
+  });
+  const state = {
+    routed: 0,
+    current: true,
+    prepared: PreparedResponse.json({ n: 1 }, { "Cache-Control": "no-cache" }),
+  };
+  const app = new Hono<AppEnv>().get("/doc/:name", (c) => {
+    state.routed++;
+    return hot.serve(c, state.prepared, () => state.current);
+  });
+  const fetch = (path: string, init?: RequestInit) => {
+    const request = new Request(`http://registry.test${path}`, init);
+    return hot.answer(request, INFO) ?? app.fetch(request, INFO);
+  };
+  return { hot, state, fetch, logger };
+}
+
+Deno.test("HotResponses answers a repeated request from memory, without routing, until its freshness ends", async () => {
+  const { state, fetch, logger } = appWith();
+  for (let i = 0; i < 3; i++) assert.deepEqual(await (await fetch("/doc/a")).json(), { n: 1 });
+  assert.equal(state.routed, 1, "routed once, then answered from memory");
+  assert.equal(logger.lines.filter((l) => JSON.parse(l).msg === "request").length, 2, "hot answers are logged");
+
+  state.current = false;
+  state.prepared = PreparedResponse.json({ n: 2 });
+  assert.deepEqual(await (await fetch("/doc/a")).json(), { n: 2 }, "a stale answer is never served");
+  assert.equal(state.routed, 2);
+  state.current = true;
+  assert.deepEqual(await (await fetch("/doc/a")).json(), { n: 2 });
+  assert.equal(state.routed, 2);
+});
+
+Deno.test("HotResponses keys answers by URL and Accept, and only remembers GET and HEAD when reads are public", async () => {
+  const { state, fetch } = appWith();
+  await (await fetch("/doc/a")).body?.cancel();
+  await (await fetch("/doc/a?page=2")).body?.cancel();
+  await (await fetch("/doc/a", { headers: { Accept: "application/json" } })).body?.cancel();
+  assert.equal(state.routed, 3, "another query or Accept is another answer");
+  const head = await fetch("/doc/a", { method: "HEAD" });
+  assert.equal(head.headers.get("content-length"), String(JSON.stringify({ n: 1 }).length));
+  assert.equal(await head.text(), "");
+  assert.equal(state.routed, 3, "HEAD is answered from the GET's entry");
+
+  const closed = appWith({ enabled: false });
+  for (let i = 0; i < 3; i++) await (await closed.fetch("/doc/a")).body?.cancel();
+  assert.equal(closed.state.routed, 3, "reads that need the auth chain always go through the routes");
+});
+
+Deno.test("HotResponses holds at most its byte budget, least recently used out first", async () => {
+  const { hot, state, fetch } = appWith({
+    maxBytes: 3 * PreparedResponse.json({ n: 1 }, { "Cache-Control": "no-cache" }).weight,
+  });
+  for (const name of ["a", "b", "c", "d"]) await (await fetch(`/doc/${name}`)).body?.cancel();
+  assert.equal(hot.size, 3);
+  await (await fetch("/doc/a")).body?.cancel();
+  assert.equal(state.routed, 5, "the oldest answer was dropped");
+});

@@ -1,0 +1,185 @@
+/**
+ * Responses computed once: a body held in memory and every header it is
+ * served with (ETag, Content-Type, Content-Length, Link, Digest, caching),
+ * built when the document they come from changes and answered many times.
+ * {@link PreparedResponse.respond} answers GET and HEAD, `If-None-Match`
+ * (304), and for binary bodies `Range` / `If-Range` (206, 416), with no work
+ * beyond reading those request headers.
+ *
+ * Formats get them with `HttpServices.prepare` (built once per document and
+ * resource, kept in a {@link PreparedCache}) and answer with
+ * `HttpServices.serve`, which also lets the hot path
+ * (src/http/hot_responses.ts) answer the next identical request before any
+ * routing.
+ *
+ * @example
+ * const prepared = await http.prepare(pkg, `list ${base}`, () =>
+ *   PreparedResponse.json({ releases }, { Link: links, "Cache-Control": "no-cache" }));
+ * return http.serve(c, prepared, publisher.stillCurrent(ref, pkg));
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { RangeNotSatisfiableError } from "../errors.ts";
+import { LruCache } from "../util/lru_cache.ts";
+import { ifNoneMatchHits, parseRange } from "./range.ts";
+
+/** Headers every response of the registry carries (SE-0292 §3.5 asks for `Content-Version: 1`). */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = { "Content-Version": "1" };
+
+type HeaderList = [string, string][];
+
+/** A response body and its headers, computed once and answered many times. */
+export class PreparedResponse {
+  /** The body: text (sent as UTF-8) or bytes. */
+  readonly body: string | Uint8Array<ArrayBuffer>;
+  /** Bytes of the body. */
+  readonly size: number;
+  /** The strong ETag, quoted (`"…"`), when the response has one. */
+  readonly etag: string | undefined;
+  /** Bytes this response holds in memory, for caches that bound their size. */
+  readonly weight: number;
+  readonly #headers: HeaderList;
+  readonly #ranges: boolean;
+  /**
+   * Responses built once and cloned for each request: Deno validates and
+   * converts every header when a `Response` is constructed (about a
+   * microsecond each), while a clone copies the checked list and shares the
+   * body without copying it.
+   */
+  readonly #ok: Response;
+  readonly #head: Response;
+  readonly #notModified: Response;
+
+  /**
+   * `headers` are those of a 200 answer besides `Content-Length` (computed
+   * here) and {@link COMMON_HEADERS}. Ranges are answered for byte bodies
+   * whose headers say `Accept-Ranges: bytes`.
+   */
+  constructor(body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string>) {
+    this.body = body;
+    this.size = typeof body === "string" ? utf8Length(body) : body.byteLength;
+    const all: Record<string, string> = { ...headers, ...COMMON_HEADERS };
+    this.etag = all.ETag ?? all.etag;
+    this.#ranges = typeof body !== "string" && /^bytes$/i.test(all["Accept-Ranges"] ?? "");
+    this.#headers = Object.entries(all);
+    const withLength: HeaderList = [...this.#headers, ["Content-Length", String(this.size)]];
+    this.#ok = new Response(body, { headers: withLength });
+    this.#head = new Response(null, { headers: withLength });
+    // A 304 carries what a 200 would, except the body's length (RFC 9110 §15.4.5) and, since it has no body,
+    // any X-Accel-Redirect (nginx would send the file instead: src/http/artifact_response.ts).
+    const notModified = this.#headers.filter(([name]) => name.toLowerCase() !== "x-accel-redirect");
+    this.#notModified = new Response(null, { status: 304, headers: notModified });
+    let headerBytes = 0;
+    for (const [name, value] of withLength) headerBytes += name.length + value.length;
+    this.weight = this.size + headerBytes + 512;
+  }
+
+  /**
+   * A JSON body with a strong ETag (SHA-1 of the bytes) and
+   * `Content-Type: application/json`, besides `headers`.
+   */
+  static json(value: unknown, headers: Record<string, string> = {}): PreparedResponse {
+    const body = JSON.stringify(value);
+    return new PreparedResponse(body, { "Content-Type": "application/json", ETag: strongEtag(body), ...headers });
+  }
+
+  /**
+   * The answer to a GET or HEAD `request`: 304 when `If-None-Match` matches,
+   * 206 for one satisfiable range (when ranges are served and `If-Range`, if
+   * any, matches), else 200. `requestId` is added as `X-Request-ID` when given.
+   *
+   * @throws {RangeNotSatisfiableError} for a range that starts past the end.
+   */
+  respond(request: Request, requestId?: string): Response {
+    const headers = request.headers;
+    const head = request.method === "HEAD";
+    if (this.etag !== undefined) {
+      const ifNoneMatch = headers.get("if-none-match");
+      if (ifNoneMatch !== null && ifNoneMatchHits(ifNoneMatch, this.etag)) {
+        return withId(this.#notModified.clone(), requestId);
+      }
+    }
+    if (this.#ranges) {
+      const range = headers.get("range");
+      if (range !== null) {
+        const ifRange = headers.get("if-range");
+        const decision = ifRange !== null && ifRange.trim() !== this.etag
+          ? { kind: "full" as const }
+          : parseRange(range, this.size);
+        if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(this.size);
+        if (decision.kind === "partial") return this.#partial(decision.start, decision.end, head, requestId);
+      }
+    }
+    return withId((head ? this.#head : this.#ok).clone(), requestId);
+  }
+
+  #partial(start: number, end: number, head: boolean, requestId: string | undefined): Response {
+    const headers: HeaderList = [
+      ...this.#headers,
+      ["Content-Range", `bytes ${start}-${end}/${this.size}`],
+      ["Content-Length", String(end - start + 1)],
+    ];
+    if (requestId !== undefined) headers.push(["X-Request-ID", requestId]);
+    const body = head ? null : (this.body as Uint8Array<ArrayBuffer>).subarray(start, end + 1);
+    return new Response(body, { status: 206, headers });
+  }
+}
+
+function withId(response: Response, requestId: string | undefined): Response {
+  if (requestId !== undefined) response.headers.set("X-Request-ID", requestId);
+  return response;
+}
+
+/** A strong ETag for `body`: its SHA-1, hex, quoted. */
+export function strongEtag(body: string | Uint8Array): string {
+  return `"${createHash("sha1").update(body).digest("hex")}"`;
+}
+
+function utf8Length(text: string): number {
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  return ascii ? text.length : new TextEncoder().encode(text).byteLength;
+}
+
+/**
+ * Prepared responses by the document they were built from and what they
+ * answer, bounded in bytes (least recently used first out). Documents are
+ * replaced, never changed in place, so a changed document gets new responses;
+ * the old ones age out.
+ */
+export class PreparedCache {
+  readonly #responses: LruCache<string, PreparedResponse>;
+  readonly #ids = new WeakMap<object, number>();
+  #nextId = 0;
+
+  constructor(maxBytes: number) {
+    this.#responses = new LruCache(maxBytes, (prepared) => prepared.weight);
+  }
+
+  /**
+   * The prepared response `resource` of `document` (a name that says
+   * everything else it depends on, e.g. the base URL of its links), built by
+   * `build` when not held.
+   */
+  async get(
+    document: object,
+    resource: string,
+    build: () => PreparedResponse | Promise<PreparedResponse>,
+  ): Promise<PreparedResponse> {
+    let id = this.#ids.get(document);
+    if (id === undefined) this.#ids.set(document, id = this.#nextId++);
+    const key = `${id} ${resource}`;
+    let prepared = this.#responses.get(key);
+    if (prepared === undefined) {
+      prepared = await build();
+      this.#responses.set(key, prepared);
+    }
+    return prepared;
+  }
+}
