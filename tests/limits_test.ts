@@ -112,3 +112,23 @@ Deno.test("a request that takes longer than REGISTRY_REQUEST_TIMEOUT is answered
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("names and versions too long to store are client errors, never a 500", async () => {
+  await using t = await startTestServer();
+  const reads = [
+    `${t.url}/npm/a${"~".repeat(200)}`,
+    `${t.url}/go/example.com/${"x".repeat(300)}/@v/list`,
+    `${t.url}/go/example.com/${"abcdefghij/".repeat(120)}x/@v/list`,
+    `${t.swift}/mona/LinkedList/1.0.0-${"a".repeat(250)}`,
+  ];
+  for (const url of reads) {
+    const response = await fetch(url);
+    await response.body?.cancel();
+    assert.ok(response.status >= 400 && response.status < 500, `${response.status} for ${url.slice(0, 80)}`);
+  }
+  const publishLong = await publish(t.swift, `mona/LinkedList/1.0.0-${"a".repeat(250)}`, {
+    archive: await packageZip(),
+  });
+  assert.equal(publishLong.status, 400);
+  assert.match((await problem(publishLong)).detail, /too long/);
+});

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { PackageName } from "../../plugins/types.ts";
 import { assertValidKey } from "../storage/object_store.ts";
 
@@ -41,9 +42,14 @@ export function packageName(ref: PackageRef): PackageName {
     : { format: ref.format, scope: ref.scope, name: ref.name };
 }
 
+/** Escaped text longer than this is shortened to a prefix and its hash, so a segment stays a valid file name. */
+const MAX_ESCAPED_LENGTH = 200;
+
 /**
- * Turns any text (a version, a file name) into one object-key segment:
- * characters outside `[A-Za-z0-9.@+-]`, and a leading `.`, become `_XX` (hex).
+ * Turns any text (a version, a file name) into one object-key segment,
+ * one-to-one: characters outside `[A-Za-z0-9.@+-]`, and a leading `.`,
+ * become `_XX` (hex); a result over 200 characters becomes its first 100,
+ * `_h` and the SHA-256 of the text (`_h` never comes out of the escape).
  *
  * @example
  * keySegment("1!2.0"); // "1_212.0"
@@ -54,5 +60,8 @@ export function keySegment(value: string): string {
     const plain = /[A-Za-z0-9@+-]/.test(ch) || (ch === "." && i > 0);
     return plain ? ch : `_${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }).join("");
+  if (escaped.length > MAX_ESCAPED_LENGTH) {
+    return `${escaped.slice(0, 100)}_h${createHash("sha256").update(value).digest("hex")}`;
+  }
   return escaped === "" ? "_" : escaped;
 }

@@ -58,7 +58,7 @@ Deno.test("assertValidKey accepts slash-separated segments of the allowed charac
       "swift/mona/linkedlist/1.0.0.zip",
       "swift/mona/linkedlist/1.0.0-beta.1+exp.sha.5114f85/Package@swift-5.9.swift",
       "A-Z_a-z.0-9@+",
-      "x".repeat(1024),
+      `${"x/".repeat(511)}xx`,
     ]
   ) {
     assert.doesNotThrow(() => assertValidKey(key), key);
@@ -87,9 +87,15 @@ Deno.test("assertValidKey rejects keys that could escape or hide in the store", 
     "a\nb",
     "ä",
     "a:b",
-    "x".repeat(1025),
   ];
   for (const key of invalid) assert.throws(() => assertValidKey(key), /invalid object key/, JSON.stringify(key));
+});
+
+Deno.test("assertValidKey refuses keys too long for a store as a client error (400)", () => {
+  for (const key of ["x".repeat(1025), `a/${"x".repeat(256)}/b`]) {
+    assert.throws(() => assertValidKey(key), (error: Error & { status?: number }) => error.status === 400, key);
+  }
+  assert.doesNotThrow(() => assertValidKey(`a/${"x".repeat(255)}`));
 });
 
 // ---------------------------------------------------------------------------

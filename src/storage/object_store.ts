@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ServiceUnavailableError } from "../errors.ts";
+import { BadRequestError, ServiceUnavailableError } from "../errors.ts";
 
 /** What is known about a stored object without reading it. */
 export interface ObjectInfo {
@@ -113,10 +113,30 @@ export interface ObjectStore {
 
 const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/;
 
-/** Throws unless `key` is a well-formed object key (see module doc). */
+/** Longest key, and longest segment (a file name on disk), a store accepts. */
+export const MAX_KEY_LENGTH = 1024;
+export const MAX_SEGMENT_LENGTH = 255;
+
+/** A key built from a name a client sent is longer than a store can hold. Maps to 400. */
+export class KeyTooLongError extends BadRequestError {
+  constructor(key: string) {
+    super(`the name is too long to store (${key.length} characters in its storage key)`);
+  }
+}
+
+/**
+ * Throws unless `key` is a well-formed object key (see module doc).
+ *
+ * @throws {KeyTooLongError} when it is well-formed but longer than {@link MAX_KEY_LENGTH}, or has a segment longer
+ *   than {@link MAX_SEGMENT_LENGTH} (names from clients get there: a 400, not a failure of the store).
+ */
 export function assertValidKey(key: string): void {
-  if (key.length === 0 || key.length > 1024 || !key.split("/").every((s) => SEGMENT.test(s))) {
-    throw new Error(`invalid object key: ${JSON.stringify(key)}`);
+  const segments = key.split("/");
+  if (key.length === 0 || !segments.every((s) => SEGMENT.test(s))) {
+    throw new Error(`invalid object key: ${JSON.stringify(key.slice(0, 200))}`);
+  }
+  if (key.length > MAX_KEY_LENGTH || segments.some((s) => s.length > MAX_SEGMENT_LENGTH)) {
+    throw new KeyTooLongError(key);
   }
 }
 
