@@ -41,3 +41,17 @@ export function digestsEqual(aHex: string, bHex: string): boolean {
   const b = new Uint8Array(Buffer.from(bHex, "hex"));
   return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
 }
+
+/** True when `token` can travel in an `Authorization` header: 1 to 4096 visible ASCII characters, no spaces. */
+export function isTokenText(token: string): boolean {
+  return /^[\x21-\x7e]{1,4096}$/.test(token);
+}
+
+/**
+ * A request presenting `token` as a bearer token (to ask the auth chain about
+ * it), or `null` when the text cannot be a token (see {@link isTokenText}):
+ * building the header would fail, with the text in the error.
+ */
+export function bearerRequest(url: string, token: string): Request | null {
+  return isTokenText(token) ? new Request(url, { headers: { Authorization: `Bearer ${token}` } }) : null;
+}

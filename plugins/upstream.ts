@@ -13,7 +13,7 @@
  * @module
  */
 import type { Action, PluginFactory, Principal } from "./types.ts";
-import { presentedSecret, sha256Hex } from "./credentials.ts";
+import { isTokenText, presentedSecret, sha256Hex } from "./credentials.ts";
 import { decide } from "./static-token.ts";
 
 /** Options of the upstream plugin. */
@@ -77,6 +77,8 @@ const upstream: PluginFactory<UpstreamOptions> = ({ options, fetch, logger, now:
       async authenticate(request) {
         const token = presentedSecret(request);
         if (typeof token !== "string") return "abstain";
+        // Not sendable in a header (a control character in a password, say): not a token anyone issued.
+        if (!isTokenText(token)) return { reject: "that is not a token" };
         const digest = sha256Hex(token);
         const now = clock();
         const cached = cache.get(digest);

@@ -649,6 +649,11 @@ async function readConfigFile(path: string | undefined): Promise<PluginSpec[]> {
 }
 
 /** `REGISTRY_<FORMAT>_UPSTREAM` (+ `_TOKEN`) of each served format, with `REGISTRY_UPSTREAM_TTL`. */
+/** A URL setting as it may be shown in an error: any `user:password@` replaced by `***@`. */
+function withoutCredentials(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
+}
+
 function parseUpstreams(env: Record<string, string | undefined>, formats: string[]): Record<string, UpstreamSettings> {
   const ttlMs = parseDuration(nonEmpty(env.REGISTRY_UPSTREAM_TTL) ?? "5m", "REGISTRY_UPSTREAM_TTL");
   const upstreams: Record<string, UpstreamSettings> = {};
@@ -660,10 +665,12 @@ function parseUpstreams(env: Record<string, string | undefined>, formats: string
     try {
       url = new URL(raw);
     } catch {
-      throw new ConfigError(`${setting} must be an absolute http(s) URL (got "${raw}")`);
+      throw new ConfigError(`${setting} must be an absolute http(s) URL (got "${withoutCredentials(raw)}")`);
     }
     if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
-      throw new ConfigError(`${setting} must be an http(s) URL without query or fragment (got "${raw}")`);
+      throw new ConfigError(
+        `${setting} must be an http(s) URL without query or fragment (got "${withoutCredentials(raw)}")`,
+      );
     }
     const token = nonEmpty(env[`${setting}_TOKEN`]);
     let authorization = token === undefined ? undefined : `Bearer ${token}`;

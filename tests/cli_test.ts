@@ -70,6 +70,12 @@ Deno.test("a bad setting stops start-up with one line naming it and exit code 2"
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_SWIFT_REQUIRE_SIGNED: "mona,-x" }, /REQUIRE_SIGNED/],
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_SWIFT_TRUSTED_ROOTS: file }, /TRUSTED_ROOTS/],
       [["--port", "0", "--data-dir", dataDir], { REGISTRY_SWIFT_TRUSTED_ROOTS: roots }, /TRUSTED_ROOTS.*root\.pem/],
+      // The message names the setting but never repeats the credentials in it.
+      [
+        ["--port", "0", "--data-dir", dataDir],
+        { REGISTRY_NPM_UPSTREAM: "https://user:hunter2-secret@registry.example/?q" },
+        /REGISTRY_NPM_UPSTREAM.*https:\/\/\*\*\*@registry\.example/,
+      ],
       [["--bogus"], {}, /bogus/],
       [["frobnicate"], {}, /unknown command/],
     ];

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { eventually } from "./support/eventually.ts";
 import { ADMIN_TOKEN, problem, startTestServer } from "./support/server.ts";
-import { HOSTILE, publishGo, publishSwift, seedPackages } from "./support/web.ts";
+import { publishGo, publishSwift, seedPackages } from "./support/web.ts";
 
 interface Page {
   status: number;
@@ -534,4 +534,47 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
     .json();
   const formats = status.upstreams.map((u: { format: string; lastSuccessAt?: string }) => u.lastSuccessAt && u.format);
   assert.deepEqual(formats.sort(), ["go", "npm", "pypi", "swift"]);
+});
+
+Deno.test("the pages' forms refuse oversized, chunked or malformed bodies with a 4xx, and odd tokens or cookies never 500", async () => {
+  await using t = await startTestServer();
+  const form = await open(`${t.url}/-/web/sign-in`);
+  const csrf = form.cookies.registry_csrf;
+  const headers = { "Content-Type": "application/x-www-form-urlencoded", Cookie: `registry_csrf=${csrf}` };
+
+  // A chunked body (no Content-Length) is cut off as it arrives: 413, not read whole into memory.
+  const chunk = new TextEncoder().encode("a".repeat(64 * 1024));
+  let sent = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (++sent > 64) controller.close(); // 4 MiB at most, if the server kept reading
+      else controller.enqueue(chunk);
+    },
+  });
+  const chunked = await open(`${t.url}/-/web/sign-in`, { method: "POST", headers, body: endless });
+  assert.equal(chunked.status, 413);
+  assert.ok(sent < 64, `the server stopped reading after ${sent} chunks`);
+
+  const multipart = await open(`${t.url}/-/web/sign-in`, {
+    method: "POST",
+    headers: { "Content-Type": "multipart/form-data; boundary=zz", Cookie: `registry_csrf=${csrf}` },
+    body: "junk",
+  });
+  assert.equal(multipart.status, 415);
+
+  // A token with a control character cannot be a header value: a 401, and never in the log.
+  const secret = `${ADMIN_TOKEN}\u0000x`;
+  const odd = await open(`${t.url}/-/web/sign-in`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams({ csrf: csrfField(form), token: secret }),
+  });
+  assert.equal(odd.status, 401);
+  assert.ok(!t.logs.some((line) => line.includes(ADMIN_TOKEN)), "the token is not logged");
+
+  for (const path of ["/", "/-/web/admin"]) {
+    const forged = await open(`${t.url}${path}`, { headers: { Cookie: "registry_session=abc%0Adef" } });
+    assert.ok(forged.status === 200 || forged.status === 401, `${path}: ${forged.status}`);
+  }
+  assert.ok(!t.logs.some((line) => line.includes("unhandled error")), "no 500 on the way");
 });

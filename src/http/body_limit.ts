@@ -1,8 +1,8 @@
 /**
- * Refuses an upload by its declared `Content-Length` before a byte of it is
- * read: a client announcing more than the registry would accept gets 413 at
- * once instead of after streaming it. Chunked bodies (no `Content-Length`) are
- * bounded while they are read (`stageStream`).
+ * Bounds on request bodies: an upload whose declared `Content-Length` is over
+ * its path's limit gets 413 before a byte of it is read; a body without one
+ * (chunked) is bounded while it is read, by `stageStream` for uploads and by
+ * {@link readBounded} for the small bodies read into memory (forms, JSON).
  *
  * @module
  */
@@ -31,4 +31,36 @@ export function contentLengthLimit(limitFor: (path: string) => UploadLimit): Mid
     }
     await next();
   };
+}
+
+/**
+ * Reads a body (or part) into memory, refusing more than `maxBytes` as it
+ * arrives: never buffers more than the limit, whatever the client declared.
+ *
+ * @throws the error `tooLarge` makes, once more than `maxBytes` arrived.
+ */
+export async function readBounded(
+  source: AsyncIterable<Uint8Array> | null,
+  maxBytes: number,
+  tooLarge: () => Error = () => new PayloadTooLargeError(`the body is over the ${maxBytes}-byte limit`),
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source ?? []) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** A small request body as text (forms, JSON), bounded as {@link readBounded} bounds it. */
+export async function readBoundedText(request: Request, maxBytes: number): Promise<string> {
+  return new TextDecoder().decode(await readBounded(request.body, maxBytes));
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { readBounded } from "./body_limit.ts";
 import { Buffer } from "node:buffer";
 import { BadRequestError, RegistryError } from "../errors.ts";
 
@@ -87,19 +88,8 @@ export async function* readMultipart(
 }
 
 /** Reads an entire part body into memory, refusing more than `maxBytes`. */
-export async function readPartBytes(
-  part: MultipartPart,
-  maxBytes: number,
-  onTooLarge: () => Error,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of part.body) {
-    size += chunk.length;
-    if (size > maxBytes) throw onTooLarge();
-    chunks.push(chunk);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
+export function readPartBytes(part: MultipartPart, maxBytes: number, onTooLarge: () => Error): Promise<Uint8Array> {
+  return readBounded(part.body, maxBytes, onTooLarge);
 }
 
 /**

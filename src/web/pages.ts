@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { bearerRequest } from "../../plugins/credentials.ts";
 import { type Context, Hono } from "hono";
 import type { Authenticator, Principal } from "../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../auth/access.ts";
@@ -28,7 +29,7 @@ import { document, type Frame, pageHeaders, respondHtml, SECURITY_HEADERS } from
 import { ReadmeRenderer } from "./markdown.ts";
 import { operatorView } from "./operator_view.ts";
 import { CatalogSearch } from "./search.ts";
-import { checkFormOrigin, credentialedRequest, csrfToken, endSession, sessionToken, startSession } from "./session.ts";
+import { credentialedRequest, csrfToken, endSession, readForm, sessionToken, startSession } from "./session.ts";
 import { listView, messageView, packageView, PAGE_SIZE, signInView } from "./views.ts";
 
 /** The paths the pages own: errors there are answered as HTML pages. */
@@ -117,8 +118,20 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
     const page = Number(c.req.query("page") ?? "1");
     return { format, page: Number.isInteger(page) && page >= 1 && page <= 100_000 ? page : 1 };
   };
-  const counts = async () =>
-    await Promise.all(pagedIds.map(async (format) => ({ format, count: (await catalog.entries([format])).length })));
+  /**
+   * How many of `entries` `principal` may read, per format: only those it may
+   * read count, or the counts would tell what a plugin hides from it.
+   */
+  const countsOf = async (entries: readonly IndexedEntry[], principal: Principal | null) => {
+    const visible = auth.publicReads ? () => Promise.resolve(true) : readable(principal);
+    const counts = new Map(pagedIds.map((id) => [id, 0]));
+    for (const indexed of entries) {
+      if (counts.has(indexed.entry.format) && await visible(indexed)) {
+        counts.set(indexed.entry.format, counts.get(indexed.entry.format)! + 1);
+      }
+    }
+    return pagedIds.map((format) => ({ format, count: counts.get(format)! }));
+  };
 
   const app = new Hono<AppEnv>();
 
@@ -134,7 +147,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
         frame(c, "Packages"),
         listView({
           heading: "Packages",
-          counts: await counts(),
+          counts: await countsOf(await catalog.entries(pagedIds), principal),
           format,
           entries: shown.map((i) => i.entry),
           page,
@@ -152,10 +165,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
     if (principal instanceof Response) return principal;
     const { format, page } = listQuery(c);
     const matches = search.search(await catalog.entries(pagedIds), query);
-    const matchCounts = pagedIds.map((id) => ({
-      format: id,
-      count: matches.filter((m) => m.entry.format === id).length,
-    }));
+    const matchCounts = await countsOf(matches, principal);
     const { shown, hasNext } = await window(
       format ? matches.filter((m) => m.entry.format === format) : matches,
       principal,
@@ -217,20 +227,16 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
   app.get("/-/web/sign-in", (c) => signIn(c, 200, safeNext(c.req.query("next"))));
 
   app.post("/-/web/sign-in", async (c) => {
-    const form = await c.req.parseBody();
-    checkFormOrigin(c, form.csrf);
-    const next = safeNext(typeof form.next === "string" ? form.next : undefined);
-    const token = typeof form.token === "string" ? form.token.trim() : "";
+    const form = await readForm(c);
+    const next = safeNext(form.get("next") ?? undefined);
+    const token = form.get("token")?.trim() ?? "";
     if (!auth.acceptsCredentials) {
       return signIn(c, 403, next, "Signing in is off: set REGISTRY_ADMIN_TOKEN or configure an auth plugin.");
     }
-    if (token === "" || token.length > 4096 || /[\s;,]/.test(token)) {
-      return signIn(c, 401, next, "That is not a token of this registry.");
-    }
+    const probe = /[;,]/.test(token) ? null : bearerRequest(c.req.url, token);
+    if (probe === null) return signIn(c, 401, next, "That is not a token of this registry.");
     try {
-      const principal = await auth.authenticate(
-        new Request(c.req.url, { headers: { Authorization: `Bearer ${token}` } }),
-      );
+      const principal = await auth.authenticate(probe);
       if (principal === null) throw new UnauthorizedError("no principal");
     } catch (error) {
       if (error instanceof UnauthorizedError) return signIn(c, 401, next, "That token was not recognised.");
@@ -241,7 +247,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
   });
 
   app.post("/-/web/sign-out", async (c) => {
-    checkFormOrigin(c, (await c.req.parseBody()).csrf);
+    await readForm(c);
     endSession(c);
     return c.redirect("/", 303);
   });
@@ -284,11 +290,10 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
   });
 
   app.post("/-/web/admin/run", async (c) => {
-    const form = await c.req.parseBody();
-    checkFormOrigin(c, form.csrf);
+    const form = await readForm(c);
     const refused = await operator(c);
     if (refused !== undefined) return refused;
-    const job = typeof form.job === "string" ? form.job : "";
+    const job = form.get("job") ?? "";
     if (!await deps.runJob(job)) throw new NotFoundError(`no job is named "${job.slice(0, 100)}"`);
     return c.redirect(`/-/web/admin?ran=${encodeURIComponent(job)}`, 303);
   });

@@ -15,7 +15,9 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { timingSafeEqual } from "node:crypto";
-import { ForbiddenError } from "../errors.ts";
+import { ForbiddenError, UnsupportedMediaTypeError } from "../errors.ts";
+import { isTokenText } from "../../plugins/credentials.ts";
+import { readBoundedText } from "../http/body_limit.ts";
 import { publicBaseUrl } from "../http/public_url.ts";
 
 /** The cookie holding the signed-in token. */
@@ -34,7 +36,8 @@ function secure(c: Context): boolean {
 /** The signed-in token, if the request carries one. */
 export function sessionToken(c: Context): string | undefined {
   const token = getCookie(c, SESSION_COOKIE);
-  return token === undefined || token === "" ? undefined : token;
+  // A cookie no sign-in could have set (a forged one, say) is no session.
+  return token === undefined || !isTokenText(token) ? undefined : token;
 }
 
 /**
@@ -75,13 +78,18 @@ export function csrfToken(c: Context): string {
   return token;
 }
 
+/** The largest form the pages accept (their forms hold a token and a few short fields). */
+const MAX_FORM_BYTES = 64 * 1024;
+
 /**
- * Refuses a form post that another site could have sent: one from another
- * origin, or whose anti-forgery field does not match the cookie.
+ * The fields of a form one of the pages posted back: refused (403) when it
+ * comes from another site (checked before the body is read) or does not carry
+ * the CSRF cookie's value; the body is read bounded (413 over 64 KiB, chunked
+ * or not) and must be `application/x-www-form-urlencoded` (415 otherwise).
  *
- * @throws {ForbiddenError} naming what was wrong.
+ * @throws {ForbiddenError} / {PayloadTooLargeError} / {UnsupportedMediaTypeError}
  */
-export function checkFormOrigin(c: Context, field: unknown): void {
+export async function readForm(c: Context): Promise<URLSearchParams> {
   const origin = c.req.header("origin");
   if (origin !== undefined && origin !== new URL(publicBaseUrl(c)).origin) {
     throw new ForbiddenError("the form was sent from another site");
@@ -90,12 +98,20 @@ export function checkFormOrigin(c: Context, field: unknown): void {
   if (site !== undefined && site !== "same-origin" && site !== "none") {
     throw new ForbiddenError("the form was sent from another site");
   }
+  const type = c.req.header("content-type")?.split(";")[0].trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    await c.req.raw.body?.cancel();
+    throw new UnsupportedMediaTypeError("the pages' forms are sent as application/x-www-form-urlencoded");
+  }
+  const form = new URLSearchParams(await readBoundedText(c.req.raw, MAX_FORM_BYTES));
+  const field = form.get("csrf");
   const cookie = getCookie(c, CSRF_COOKIE);
   const encoder = new TextEncoder();
   if (
-    typeof field !== "string" || cookie === undefined || !CSRF_TOKEN.test(cookie) ||
+    field === null || cookie === undefined || !CSRF_TOKEN.test(cookie) ||
     field.length !== cookie.length || !timingSafeEqual(encoder.encode(field), encoder.encode(cookie))
   ) {
     throw new ForbiddenError("the form has expired: reload the page and try again");
   }
+  return form;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { bearerRequest } from "../../../plugins/credentials.ts";
 import { type Context, Hono } from "hono";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { Authenticator } from "../../auth/auth.ts";
@@ -96,7 +97,8 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
     if (typeof password !== "string" || password === "") {
       throw new BadRequestError("the login needs a password (a token of this registry)");
     }
-    const probe = new Request(c.req.url, { headers: { Authorization: `Bearer ${password}` } });
+    const probe = bearerRequest(c.req.url, password);
+    if (probe === null) throw new UnauthorizedError("the password is not a valid token of this registry");
     const principal = await auth.authenticate(probe).catch((error) => {
       if (error instanceof UnauthorizedError) return null;
       throw error;

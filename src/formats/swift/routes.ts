@@ -5,11 +5,12 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import type { Authenticator } from "../../auth/auth.ts";
+import type { Authenticator, Principal } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
 import {
   BadRequestError,
+  ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
   RegistryError,
@@ -20,6 +21,7 @@ import type { AppEnv } from "../../http/middleware.ts";
 import { problemResponse } from "../../http/problem.ts";
 import type { Logger } from "../../log.ts";
 import type { HttpServices } from "../format.ts";
+import { packageRef } from "./identity.ts";
 import { SwiftUrls } from "./links.ts";
 import { checkAcceptHeader } from "./media_type.ts";
 import type { Moderation } from "./moderation.ts";
@@ -99,11 +101,13 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   app.post("/login", login);
 
   app.get("/identifiers", async (c) => {
-    await authorizeRead(auth, c.req.raw);
+    const principal = await authorizeRead(auth, c.req.raw);
     const url = c.req.query("url");
     if (url === undefined || url.trim() === "") throw new BadRequestError('the "url" query parameter is required');
     let identifiers = await registry.lookupIdentifiers(url);
     if (identifiers.length === 0 && deps.upstream !== undefined) identifiers = await deps.upstream.identifiers(url);
+    // Only packages the caller may read: a plugin that hides a package hides its identifier too.
+    if (!auth.publicReads) identifiers = await readableIdentifiers(auth, principal, identifiers);
     if (identifiers.length === 0) throw new NotFoundError(`no package is associated with ${url}`);
     return c.json({ identifiers });
   });
@@ -163,3 +167,22 @@ function availabilityResponse(): Response {
 }
 
 const AVAILABILITY_BODY = new TextEncoder().encode(JSON.stringify({ capabilities: { search: {} } }));
+
+/** The identifiers (`scope.name`) of `identifiers` that `principal` may read. */
+async function readableIdentifiers(
+  auth: Authenticator,
+  principal: Principal | null,
+  identifiers: string[],
+): Promise<string[]> {
+  const readable: string[] = [];
+  for (const identifier of identifiers) {
+    const dot = identifier.indexOf(".");
+    try {
+      await auth.authorize(principal, "read", packageRef(identifier.slice(0, dot), identifier.slice(dot + 1)));
+      readable.push(identifier);
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError || error instanceof ForbiddenError)) throw error;
+    }
+  }
+  return readable;
+}

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readBoundedText } from "../../http/body_limit.ts";
 import type { Context, Hono } from "hono";
 import { authorizeAction } from "../../auth/access.ts";
 import { BadRequestError } from "../../errors.ts";
@@ -42,8 +43,7 @@ export function addWithdrawalRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps): void
 
 /** The `reason` of an admin request: a JSON body `{"reason": "..."}`. */
 export async function readReason(request: Request): Promise<string> {
-  const text = await new Response(request.body).text().catch(() => "");
-  if (text.length > MAX_BODY_BYTES) throw new BadRequestError("the request body is too large");
+  const text = await readBoundedText(request, MAX_BODY_BYTES);
   let body: unknown;
   try {
     body = JSON.parse(text);
