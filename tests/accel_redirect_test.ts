@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { ROOT } from "./support/cli.ts";
 import { eventually } from "./support/eventually.ts";
-import { get, publish, sha256Hex, startTestServer } from "./support/server.ts";
+import { packageTarball, publishBody } from "./support/npm.ts";
+import { coreMetadata, upload, wheel } from "./support/pypi.ts";
+import { ADMIN_TOKEN, get, publish, sha256Hex, startTestServer } from "./support/server.ts";
 
 /** The nginx configuration README.md documents, pointed at `registry`, `dataDir` and a listening port. */
 async function documentedConfig(registry: string, dataDir: string, port: number): Promise<string> {
@@ -127,4 +129,51 @@ Deno.test("behind the README's nginx with REGISTRY_ACCEL_REDIRECT, nginx sends a
   const internal = await get(`http://127.0.0.1:${port}/_registry_files/swift/`);
   assert.equal(internal.status, 404, "the files are not reachable without the registry");
   await internal.body?.cancel();
+});
+
+Deno.test("behind the README's nginx with REGISTRY_ACCEL_REDIRECT, nginx sends npm tarballs and PyPI files and metadata too", async () => {
+  await using t = await startTestServer({
+    env: { REGISTRY_ACCEL_REDIRECT: "/_registry_files/", REGISTRY_TRUSTED_PROXIES: "127.0.0.1" },
+  });
+  await Deno.chmod(t.dataDir, 0o755);
+  const blob = { name: "package/blob.bin", content: crypto.getRandomValues(new Uint8Array(64 * 1024)) };
+  const tarball = await packageTarball("offloaded", "1.0.0", [blob]);
+  const npmPublish = await fetch(`${t.url}/npm/offloaded`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: publishBody("offloaded", "1.0.0", tarball),
+  });
+  assert.equal(npmPublish.status, 201, await npmPublish.text());
+  const metadata = coreMetadata("offloaded", "1.0");
+  const whl = await wheel("offloaded", "1.0", { metadata, entries: [{ ...blob, name: "offloaded/blob.bin" }] });
+  const pypiUpload = await upload(t.url, whl);
+  assert.equal(pypiUpload.status, 200, await pypiUpload.text());
+
+  const port = freePort();
+  await using _nginx = await startNginx(await documentedConfig(new URL(t.url).host, t.dataDir, port));
+  const files: [string, Uint8Array, string][] = [
+    ["/npm/offloaded/-/offloaded-1.0.0.tgz", tarball, "application/octet-stream"],
+    [`/pypi/files/offloaded/${whl.filename}`, whl.bytes, "application/zip"],
+    [`/pypi/files/offloaded/${whl.filename}.metadata`, new TextEncoder().encode(metadata), "text/plain; charset=utf-8"],
+  ];
+  for (const [path, bytes, type] of files) {
+    const direct = await get(`${t.url}${path}`);
+    assert.equal((await direct.arrayBuffer()).byteLength, 0, path);
+    assert.match(direct.headers.get("x-accel-redirect")!, /^\/_registry_files\//, path);
+
+    const url = `http://127.0.0.1:${port}${path}`;
+    const full = await eventually("nginx answers", () => get(url).catch(() => undefined));
+    assert.equal(full.status, 200, path);
+    assert.deepEqual(new Uint8Array(await full.arrayBuffer()), bytes, path);
+    assert.equal(full.headers.get("content-type"), type, path);
+    assert.equal(full.headers.get("etag"), `"${await sha256Hex(bytes as Uint8Array<ArrayBuffer>)}"`, path);
+    assert.match(full.headers.get("cache-control")!, /immutable/, path);
+    assert.equal(full.headers.get("x-accel-redirect"), null, path);
+    const range = await get(url, { headers: { Range: "bytes=10-19" } });
+    assert.equal(range.status, 206, path);
+    assert.deepEqual(new Uint8Array(await range.arrayBuffer()), bytes.subarray(10, 20), path);
+    const cached = await get(url, { headers: { "If-None-Match": full.headers.get("etag")! } });
+    assert.equal(cached.status, 304, path);
+    await cached.body?.cancel();
+  }
 });

@@ -150,6 +150,20 @@ export class Catalog {
     return all;
   }
 
+  /**
+   * The entries of one format (newest first) and a check that stays true
+   * while they are its current ones, for answers built from them and kept
+   * (src/http/prepared.ts): the array is the same object while nothing changed.
+   */
+  async current(format: string): Promise<{ entries: readonly IndexedEntry[]; fresh: () => boolean }> {
+    const key = documentKey(format);
+    const document = await this.#documents.read<CatalogDocument>(key);
+    return {
+      entries: document === null ? NO_ENTRIES : this.#index(document),
+      fresh: () => this.#documents.isCurrent(key, document),
+    };
+  }
+
   #index(document: CatalogDocument): IndexedEntry[] {
     let indexed = this.#indexed.get(document);
     if (indexed === undefined) {
@@ -159,6 +173,9 @@ export class Catalog {
     return indexed;
   }
 }
+
+/** The entries of a format without a catalog document (one object, so answers built from it are kept). */
+const NO_ENTRIES: readonly IndexedEntry[] = Object.freeze([]);
 
 function documentKey(format: string): string {
   return `catalog/${format}.json`;

@@ -33,7 +33,6 @@ export function createNpmFormat(services: FormatServices): Format {
   const core = services.upstream("npm", config.maxArchiveBytes);
   const upstream = core === undefined ? undefined : new NpmUpstream({
     upstream: core,
-    artifacts: services.artifacts,
     store: services.store,
     catalog: services.catalog,
     ttlMs: config.upstreams.npm?.ttlMs ?? 0,
@@ -58,6 +57,9 @@ export function createNpmFormat(services: FormatServices): Format {
           scratchDir: services.scratchDir,
           maxArchiveBytes: config.maxArchiveBytes,
           publicBaseUrl: http.publicBaseUrl,
+          prepare: http.prepare,
+          serve: http.serve,
+          serveArtifact: http.serveArtifact,
           logger: services.logger,
         }),
       ),

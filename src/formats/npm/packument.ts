@@ -2,13 +2,13 @@
  * Packuments: the full document (`application/json`) and the abbreviated one
  * npm's installers may ask for (`application/vnd.npm.install-v1+json`), built
  * from a stored package document or an upstream's packument, with tarball
- * URLs pointing at this server. Bodies and their headers are built once per
- * stored document and base URL and kept with it, so hot reads do no JSON work.
+ * URLs pointing at this server. The routes serve them as prepared responses,
+ * built once per stored document, base URL and kind, so hot reads do no JSON
+ * work.
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { ifNoneMatchHits } from "../../http/range.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
 import type { NpmPackageDocument, NpmVersionRecord } from "./document.ts";
 
 /** Media type of abbreviated packuments. */
@@ -16,13 +16,6 @@ export const ABBREVIATED_TYPE = "application/vnd.npm.install-v1+json";
 
 /** Which packument a request asks for. */
 export type PackumentKind = "full" | "abbreviated";
-
-/** A serialised body with the headers it is always sent with. */
-export interface PreparedBody {
-  body: Uint8Array<ArrayBuffer>;
-  etag: string;
-  headers: Record<string, string>;
-}
 
 /** The fields of a version that the abbreviated packument keeps (npm's registry keeps the same). */
 const ABBREVIATED_FIELDS = [
@@ -143,47 +136,22 @@ export function abbreviate(full: Record<string, unknown>): Record<string, unknow
   };
 }
 
-/** Serialises a packument with its headers. */
-export function preparePackument(value: unknown, kind: PackumentKind): PreparedBody {
-  const body = new TextEncoder().encode(JSON.stringify(value));
-  const etag = `"${createHash("sha1").update(body).digest("hex")}"`;
-  return {
-    body,
-    etag,
-    headers: {
-      "Content-Type": kind === "full" ? "application/json" : ABBREVIATED_TYPE,
-      "Content-Length": String(body.byteLength),
-      ETag: etag,
-      "Cache-Control": "no-cache",
-      Vary: "Accept",
-    },
-  };
+/** The packument of `kind` of a stored package. */
+export function localPackument(doc: NpmPackageDocument, urls: NpmUrls, kind: PackumentKind): Record<string, unknown> {
+  const full = fullPackument(doc, urls);
+  return kind === "full" ? full : abbreviate(full);
 }
 
-// Package documents are replaced, never mutated, so their identity keys the memo. One base URL per
-// document: a request with another Host rebuilds it, so clients varying Host cannot grow memory.
-const memo = new WeakMap<NpmPackageDocument, { base: string; bodies: Partial<Record<PackumentKind, PreparedBody>> }>();
-
-/** The packument of a stored package, built once per document, base URL and kind. */
-export function localPackument(doc: NpmPackageDocument, urls: NpmUrls, kind: PackumentKind): PreparedBody {
-  let known = memo.get(doc);
-  if (known?.base !== urls.base) {
-    known = { base: urls.base, bodies: {} };
-    memo.set(doc, known);
-  }
-  return known.bodies[kind] ??= preparePackument(
-    kind === "full" ? fullPackument(doc, urls) : abbreviate(fullPackument(doc, urls)),
-    kind,
-  );
-}
-
-/** A 200 with the prepared body, or a 304 when `If-None-Match` matches; HEAD gets the headers only. */
-export function preparedResponse(prepared: PreparedBody, request: Request): Response {
-  if (ifNoneMatchHits(request.headers.get("if-none-match") ?? undefined, prepared.etag)) {
-    const { "Content-Length": _length, "Content-Type": _type, ...headers } = prepared.headers;
-    return new Response(null, { status: 304, headers });
-  }
-  return new Response(request.method === "HEAD" ? null : prepared.body, { status: 200, headers: prepared.headers });
+/**
+ * A packument as a prepared response (src/http/prepared.ts): strong ETag,
+ * `no-cache`, and `Vary: Accept`, since its URL answers both kinds.
+ */
+export function packumentResponse(value: unknown, kind: PackumentKind): PreparedResponse {
+  return PreparedResponse.json(value, {
+    "Content-Type": kind === "full" ? "application/json" : ABBREVIATED_TYPE,
+    "Cache-Control": "no-cache",
+    Vary: "Accept",
+  });
 }
 
 /** `value` when it is a JSON object, else an empty one. */

@@ -16,7 +16,6 @@ import type { FinalArtifact, PrepareOptions, Publisher, PublishPlan } from "../.
 import type { StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import type { ObjectBody } from "../../storage/object_store.ts";
 import {
   highestVersion,
   nextRev,
@@ -81,14 +80,21 @@ export class NpmRegistry {
     return this.#options.publisher.read<NpmPackageDocument>(ref);
   }
 
-  /** The package's document. @throws {NotFoundError} when it has no versions here. */
-  async require(ref: PackageRef): Promise<NpmPackageDocument> {
-    const doc = await this.read(ref);
-    if (doc === null) throw new NotFoundError(`package ${ref.id} not found`);
+  /**
+   * `doc` (as {@link read} returned it), when it has versions.
+   *
+   * @throws {NotFoundError} when every version was unpublished.
+   */
+  requireVersions(ref: PackageRef, doc: NpmPackageDocument): NpmPackageDocument {
     if (Object.keys(doc.versions).length === 0) {
       throw new NotFoundError(`package ${ref.id} has no versions (every version was unpublished)`);
     }
     return doc;
+  }
+
+  /** True while `doc` (as {@link read} returned it, `null` included) is the package's current document. */
+  stillCurrent(ref: PackageRef, doc: NpmPackageDocument | null): () => boolean {
+    return this.#options.publisher.stillCurrent(ref, doc);
   }
 
   /** The version whose tarball is called `filename`, or `undefined`. */
@@ -99,11 +105,6 @@ export class NpmRegistry {
       this.#filenames.set(doc, index);
     }
     return index.get(filename);
-  }
-
-  /** Opens a version's tarball for streaming. */
-  openTarball(ref: PackageRef, version: string, record: NpmVersionRecord): Promise<ObjectBody> {
-    return this.#options.artifacts.open(tarballInfo(ref, version, record));
   }
 
   /**
@@ -428,7 +429,7 @@ function deprecationOf(document: unknown): string | undefined {
 }
 
 /** Where a version's tarball is stored, and the validators it is served with. */
-function tarballInfo(ref: PackageRef, version: string, record: NpmVersionRecord): ArtifactInfo {
+export function tarballInfo(ref: PackageRef, version: string, record: NpmVersionRecord): ArtifactInfo {
   return {
     key: tarballKey(ref, version, record.tarball),
     size: record.tarball.size,

@@ -17,20 +17,19 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
-  ServiceUnavailableError,
   UnauthorizedError,
 } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { ifNoneMatchHits } from "../../http/range.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
 import type { Logger } from "../../log.ts";
-import type { ObjectBody } from "../../storage/object_store.ts";
+import type { HttpServices } from "../format.ts";
 import { npmRef } from "./names.ts";
-import { asObject, localPackument, NpmUrls, packumentKind, preparedResponse, versionDocument } from "./packument.ts";
+import { asObject, localPackument, NpmUrls, packumentKind, packumentResponse, versionDocument } from "./packument.ts";
 import { parseDistTagsPath, parsePackagePath } from "./paths.ts";
 import { publishInput } from "./publish.ts";
 import { type PublishBody, readPublishBody } from "./publish_body.ts";
-import { type NpmRegistry } from "./registry.ts";
-import type { NpmUpstream } from "./upstream.ts";
+import { type NpmRegistry, tarballInfo } from "./registry.ts";
+import type { NpmUpstream, UpstreamPackument } from "./upstream.ts";
 import { resolveVersion } from "./document.ts";
 
 /** Path under which the API is mounted. */
@@ -45,6 +44,13 @@ export const NPM_AUTH_CHALLENGE = 'Bearer realm="npm"';
 /** Largest publish document without its tarball (packuments with long readmes stay far below). */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const MAX_SMALL_BODY_BYTES = 64 * 1024;
+/** Headers of answers that change when the package does (clients revalidate them with their ETag). */
+const NO_CACHE = { "Cache-Control": "no-cache" };
+/** Headers of tarballs besides those of every artifact: their bytes never change. */
+const TARBALL_HEADERS = {
+  "Content-Type": "application/octet-stream",
+  "Cache-Control": "public, max-age=31536000, immutable",
+};
 
 /** What the npm API needs from the host. */
 export interface NpmApiDeps {
@@ -57,6 +63,9 @@ export interface NpmApiDeps {
   maxArchiveBytes: number;
   /** The absolute base URL of the server (without `/npm`) for a request. */
   publicBaseUrl(c: Context): string;
+  prepare: HttpServices["prepare"];
+  serve: HttpServices["serve"];
+  serveArtifact: HttpServices["serveArtifact"];
   logger: Logger;
 }
 
@@ -66,6 +75,15 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
   const urlsFor = (c: Context) => new NpmUrls(`${deps.publicBaseUrl(c)}${NPM_BASE_PATH}`);
   const readAccess = (c: Context, ref?: PackageRef) => authorizeRead(auth, c.req.raw, ref);
+  /**
+   * How long an answer from an upstream packument may be given again: while
+   * the packument is within its TTL and the name still has no local document
+   * (a first local publish takes the name over at once).
+   */
+  const upstreamFresh = (ref: PackageRef, packument: UpstreamPackument) => {
+    const noLocal = registry.stillCurrent(ref, null);
+    return () => upstream!.isFresh(packument) && noLocal();
+  };
   const requireWrites = () => {
     if (!auth.acceptsCredentials) {
       throw new MethodNotAllowedError(
@@ -122,9 +140,19 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
       if (tag !== undefined) throw new MethodNotAllowedError("a dist-tag is changed with PUT or DELETE", "PUT, DELETE");
       await readAccess(c, ref);
       const doc = await registry.read(ref);
-      if (doc !== null) return c.json((await registry.require(ref)).distTags);
-      if (upstream !== undefined) return c.json(await upstream.distTags(ref));
-      throw new NotFoundError(`package ${ref.id} not found`);
+      if (doc !== null) {
+        registry.requireVersions(ref, doc);
+        const prepared = await deps.prepare(doc, "dist-tags", () => PreparedResponse.json(doc.distTags, NO_CACHE));
+        return deps.serve(c, prepared, registry.stillCurrent(ref, doc));
+      }
+      if (upstream === undefined) throw new NotFoundError(`package ${ref.id} not found`);
+      const packument = await upstream.packument(ref);
+      const prepared = await deps.prepare(
+        packument,
+        "dist-tags",
+        () => PreparedResponse.json(upstream.distTags(packument), NO_CACHE),
+      );
+      return deps.serve(c, prepared, upstreamFresh(ref, packument));
     }
     if (tag === undefined) throw new MethodNotAllowedError("use /dist-tags/<tag> to change a tag", "GET, HEAD");
     requireWrites();
@@ -143,33 +171,70 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
     const ref = npmRef(path.name);
     await readAccess(c, ref);
     const doc = await registry.read(ref);
-    if (path.kind === "tarball") {
-      if (doc !== null) {
+    if (doc !== null) {
+      const fresh = registry.stillCurrent(ref, doc);
+      if (path.kind === "tarball") {
         const version = registry.versionOfTarball(doc, path.file);
         if (version === undefined) throw new NotFoundError(`${ref.id} has no tarball ${path.file}`);
-        const record = doc.versions[version];
-        return await tarballResponse(c, await registry.openTarball(ref, version, record), record.tarball.size);
+        return await deps.serveArtifact(c, {
+          info: tarballInfo(ref, version, doc.versions[version]),
+          headers: TARBALL_HEADERS,
+          document: doc,
+          resource: `tarball ${version}`,
+          fresh,
+        });
       }
-      if (upstream !== undefined) return await tarballResponse(c, await upstream.openTarball(ref, path.file));
-      throw new NotFoundError(`package ${ref.id} not found`);
-    }
-    const urls = urlsFor(c);
-    if (doc !== null) {
-      const current = await registry.require(ref);
+      registry.requireVersions(ref, doc);
+      const urls = urlsFor(c);
       if (path.kind === "packument") {
-        return preparedResponse(localPackument(current, urls, packumentKind(c.req.header("accept"))), c.req.raw);
+        const kind = packumentKind(c.req.header("accept"));
+        const prepared = await deps.prepare(
+          doc,
+          `packument ${kind} ${urls.base}`,
+          () => packumentResponse(localPackument(doc, urls, kind), kind),
+        );
+        return deps.serve(c, prepared, fresh);
       }
-      const record = resolveVersion(current, path.version);
+      const record = resolveVersion(doc, path.version);
       if (record === undefined) throw new NotFoundError(`${ref.id} has no version or dist-tag "${path.version}"`);
-      return c.json(versionDocument(current.name, record.manifest.version as string, record, urls));
+      const version = record.manifest.version as string;
+      const prepared = await deps.prepare(
+        doc,
+        `version ${version} ${urls.base}`,
+        () => PreparedResponse.json(versionDocument(doc.name, version, record, urls), NO_CACHE),
+      );
+      return deps.serve(c, prepared, fresh);
     }
     if (upstream === undefined) throw new NotFoundError(`package ${ref.id} not found`);
-    if (path.kind === "packument") {
-      return preparedResponse(await upstream.packument(ref, urls, packumentKind(c.req.header("accept"))), c.req.raw);
+    const packument = await upstream.packument(ref);
+    const fresh = upstreamFresh(ref, packument);
+    if (path.kind === "tarball") {
+      return await deps.serveArtifact(c, {
+        info: await upstream.tarball(ref, packument, path.file),
+        headers: TARBALL_HEADERS,
+        document: packument,
+        resource: `tarball ${path.file}`,
+        fresh,
+      });
     }
-    const version = await upstream.version(ref, urls, path.version);
+    const urls = urlsFor(c);
+    if (path.kind === "packument") {
+      const kind = packumentKind(c.req.header("accept"));
+      const prepared = await deps.prepare(
+        packument,
+        `packument ${kind} ${urls.base}`,
+        () => packumentResponse(upstream.packumentOf(packument, ref, urls, kind), kind),
+      );
+      return deps.serve(c, prepared, fresh);
+    }
+    const version = upstream.resolve(packument, ref, path.version);
     if (version === undefined) throw new NotFoundError(`${ref.id} has no version or dist-tag "${path.version}"`);
-    return c.json(version);
+    const prepared = await deps.prepare(
+      packument,
+      `version ${version} ${urls.base}`,
+      () => PreparedResponse.json(upstream.versionDocument(packument, ref, urls, version), NO_CACHE),
+    );
+    return deps.serve(c, prepared, fresh);
   });
 
   app.put("/*", async (c) => {
@@ -250,27 +315,6 @@ async function readSmallJson(request: Request): Promise<unknown> {
   } catch {
     throw new BadRequestError("the body is not valid JSON");
   }
-}
-
-/** A tarball, streamed: immutable, with its ETag; 304 on a matching `If-None-Match`. */
-async function tarballResponse(c: Context, object: ObjectBody, expectedSize?: number): Promise<Response> {
-  if (expectedSize !== undefined && object.size !== expectedSize) {
-    await object.body.cancel();
-    throw new ServiceUnavailableError("the stored tarball is damaged; the operator has been alerted");
-  }
-  const headers = {
-    "Content-Type": "application/octet-stream",
-    "Cache-Control": "public, max-age=31536000, immutable",
-    ETag: object.etag,
-    "Last-Modified": object.lastModified.toUTCString(),
-  };
-  const notModified = ifNoneMatchHits(c.req.header("if-none-match"), object.etag);
-  if (notModified || c.req.method === "HEAD") {
-    await object.body.cancel();
-    if (notModified) return new Response(null, { status: 304, headers });
-    return new Response(null, { headers: { ...headers, "Content-Length": String(object.size) } });
-  }
-  return new Response(object.body, { headers: { ...headers, "Content-Length": String(object.size) } });
 }
 
 /**

@@ -9,23 +9,16 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Artifacts } from "../../core/artifacts.ts";
+import type { ArtifactInfo } from "../../core/artifacts.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import { keySegment, type PackageRef } from "../../core/package.ts";
 import type { ExpectedDigests, Upstream } from "../../core/upstream.ts";
 import { BadGatewayError, NotFoundError } from "../../errors.ts";
-import type { ObjectBody, ObjectStore } from "../../storage/object_store.ts";
+import type { ObjectStore } from "../../storage/object_store.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import { manifestSummary } from "./document.ts";
 import { escapedName, tarballFilename } from "./names.ts";
-import {
-  abbreviate,
-  asObject,
-  type NpmUrls,
-  type PackumentKind,
-  type PreparedBody,
-  preparePackument,
-} from "./packument.ts";
+import { abbreviate, asObject, type NpmUrls, type PackumentKind } from "./packument.ts";
 
 /** Where a tarball of an upstream package comes from and what it must hash to. */
 interface UpstreamTarball {
@@ -36,25 +29,26 @@ interface UpstreamTarball {
   digestHex: string;
 }
 
-/** An upstream packument, parsed once per confirmation, with what was derived from it. */
-interface UpstreamPackument {
-  checkedAt: number;
+/**
+ * An upstream packument, parsed once per confirmation, with what was derived
+ * from it. A new confirmation gives a new object: answers built from one are
+ * kept with it (src/http/prepared.ts).
+ */
+export interface UpstreamPackument {
+  /** When the upstream last confirmed it. */
+  readonly checkedAt: number;
+  /** Served from the cache because the upstream failed. */
   stale: boolean;
   /** The upstream's packument. */
-  raw: Record<string, unknown>;
+  readonly raw: Record<string, unknown>;
   /** By our file name. */
-  tarballs: Map<string, UpstreamTarball>;
-  size: number;
-  /** The packument with tarball URLs for one base URL, and its bodies. */
-  base?: string;
-  rewritten?: Record<string, unknown>;
-  bodies: Partial<Record<PackumentKind, PreparedBody>>;
+  readonly tarballs: Map<string, UpstreamTarball>;
+  readonly size: number;
 }
 
 /** Dependencies of an {@link NpmUpstream}. */
 export interface NpmUpstreamOptions {
   upstream: Upstream;
-  artifacts: Artifacts;
   store: ObjectStore;
   catalog: Catalog;
   /** How long a confirmed packument is used without asking the core (its TTL). */
@@ -76,74 +70,15 @@ export class NpmUpstream {
   }
 
   /**
-   * The package's packument from the upstream, with tarball URLs of this
-   * server.
+   * The package's packument from the upstream: within the TTL from memory,
+   * then revalidated.
    *
    * @throws {NotFoundError} when the upstream does not have it.
    * @throws {BadGatewayError} / {GatewayTimeoutError} when it fails and nothing is cached.
    */
-  async packument(ref: PackageRef, urls: NpmUrls, kind: PackumentKind): Promise<PreparedBody> {
-    const packument = await this.#packument(ref);
-    const full = this.#rewritten(packument, ref, urls);
-    return packument.bodies[kind] ??= preparePackument(kind === "full" ? full : abbreviate(full), kind);
-  }
-
-  /** One version document (by version or dist-tag) of an upstream package, or `undefined`. */
-  async version(ref: PackageRef, urls: NpmUrls, versionOrTag: string): Promise<unknown> {
-    const full = this.#rewritten(await this.#packument(ref), ref, urls);
-    const tags = asObject(full["dist-tags"]);
-    const version = typeof tags[versionOrTag] === "string" ? tags[versionOrTag] as string : versionOrTag;
-    const versions = asObject(full.versions);
-    return Object.hasOwn(versions, version) ? versions[version] : undefined;
-  }
-
-  #rewritten(packument: UpstreamPackument, ref: PackageRef, urls: NpmUrls): Record<string, unknown> {
-    if (packument.base !== urls.base || packument.rewritten === undefined) {
-      packument.base = urls.base;
-      packument.rewritten = rewrite(packument, ref, urls);
-      packument.bodies = {};
-    }
-    return packument.rewritten;
-  }
-
-  /** The upstream's packument of a package, as it sent it (for its page). */
-  async raw(ref: PackageRef): Promise<Record<string, unknown>> {
-    return (await this.#packument(ref)).raw;
-  }
-
-  /** The dist-tags of an upstream package. */
-  async distTags(ref: PackageRef): Promise<Record<string, unknown>> {
-    const tags = (await this.#packument(ref)).raw["dist-tags"];
-    return typeof tags === "object" && tags !== null ? tags as Record<string, unknown> : {};
-  }
-
-  /**
-   * Opens the tarball `filename` of an upstream package: downloaded and
-   * verified on first use, then from storage.
-   *
-   * @throws {NotFoundError} when the packument has no such tarball.
-   * @throws {BadGatewayError} when the upstream fails or its bytes do not match.
-   */
-  async openTarball(ref: PackageRef, filename: string): Promise<ObjectBody> {
-    const tarball = (await this.#packument(ref)).tarballs.get(filename);
-    if (tarball === undefined) throw new NotFoundError(`${ref.id} has no tarball ${filename}`);
-    const key = `upstream/npm/tarballs/${ref.key}/${keySegment(tarball.version)}/${tarball.digestHex}.tgz`;
-    let stored = this.#stored.get(key);
-    if (stored === undefined) {
-      await this.#options.upstream.fetchArtifact(tarball.url, key, tarball.expected, "application/octet-stream");
-      const head = await this.#options.store.head(key);
-      if (head === null) throw new BadGatewayError(`the tarball ${filename} of ${ref.id} could not be kept`);
-      stored = { size: head.size, lastModified: head.lastModified };
-      this.#stored.set(key, stored);
-    }
-    return await this.#options.artifacts.open({ key, etag: `"${tarball.digestHex}"`, ...stored });
-  }
-
-  async #packument(ref: PackageRef): Promise<UpstreamPackument> {
+  async packument(ref: PackageRef): Promise<UpstreamPackument> {
     const known = this.#packuments.get(ref.key);
-    if (known !== undefined && !known.stale && this.#options.now() - known.checkedAt < this.#options.ttlMs) {
-      return known;
-    }
+    if (known !== undefined && this.isFresh(known)) return known;
     const document = await this.#options.upstream.document(escapedName(ref), "application/json");
     if (document === null) throw new NotFoundError(`package ${ref.id} not found here or upstream`);
     if (known !== undefined && known.checkedAt === document.checkedAt) {
@@ -165,11 +100,84 @@ export class NpmUpstream {
       raw: raw as Record<string, unknown>,
       tarballs: tarballsOf(ref, raw as Record<string, unknown>),
       size: document.body.byteLength,
-      bodies: {},
     };
     this.#packuments.set(ref.key, parsed);
     await this.#options.catalog.record(catalogEntry(ref, parsed));
     return parsed;
+  }
+
+  /** True while `packument` may be served without asking the upstream again (within the TTL, not stale). */
+  isFresh(packument: UpstreamPackument): boolean {
+    return !packument.stale && this.#options.now() - packument.checkedAt < this.#options.ttlMs;
+  }
+
+  /** The packument of `kind`, with tarball URLs of this server (versions without a checksum dropped). */
+  packumentOf(
+    packument: UpstreamPackument,
+    ref: PackageRef,
+    urls: NpmUrls,
+    kind: PackumentKind,
+  ): Record<string, unknown> {
+    const versions: Record<string, unknown> = {};
+    for (const version of Object.keys(asObject(packument.raw.versions))) {
+      const document = this.versionDocument(packument, ref, urls, version);
+      if (document !== undefined) versions[version] = document;
+    }
+    const full = { ...packument.raw, versions };
+    return kind === "full" ? full : abbreviate(full);
+  }
+
+  /** The version a version or dist-tag names, when the packument offers its tarball. */
+  resolve(packument: UpstreamPackument, ref: PackageRef, versionOrTag: string): string | undefined {
+    const tags = asObject(packument.raw["dist-tags"]);
+    const version = typeof tags[versionOrTag] === "string" ? tags[versionOrTag] as string : versionOrTag;
+    return packument.tarballs.has(tarballFilename(ref, version)) ? version : undefined;
+  }
+
+  /** One version's document, its tarball URL pointing here, or `undefined` when its tarball is not offered. */
+  versionDocument(
+    packument: UpstreamPackument,
+    ref: PackageRef,
+    urls: NpmUrls,
+    version: string,
+  ): Record<string, unknown> | undefined {
+    const filename = tarballFilename(ref, version);
+    const versions = asObject(packument.raw.versions);
+    if (!packument.tarballs.has(filename) || !Object.hasOwn(versions, version)) return undefined;
+    const source = asObject(versions[version]);
+    return { ...source, dist: { ...asObject(source.dist), tarball: urls.tarball(ref.id, filename) } };
+  }
+
+  /** The upstream's packument of a package, as it sent it (for its page). */
+  async raw(ref: PackageRef): Promise<Record<string, unknown>> {
+    return (await this.packument(ref)).raw;
+  }
+
+  /** The dist-tags of an upstream packument. */
+  distTags(packument: UpstreamPackument): Record<string, unknown> {
+    return asObject(packument.raw["dist-tags"]);
+  }
+
+  /**
+   * Where the tarball `filename` of an upstream package is stored: downloaded
+   * and verified on first use.
+   *
+   * @throws {NotFoundError} when the packument has no such tarball.
+   * @throws {BadGatewayError} when the upstream fails or its bytes do not match.
+   */
+  async tarball(ref: PackageRef, packument: UpstreamPackument, filename: string): Promise<ArtifactInfo> {
+    const tarball = packument.tarballs.get(filename);
+    if (tarball === undefined) throw new NotFoundError(`${ref.id} has no tarball ${filename}`);
+    const key = `upstream/npm/tarballs/${ref.key}/${keySegment(tarball.version)}/${tarball.digestHex}.tgz`;
+    let stored = this.#stored.get(key);
+    if (stored === undefined) {
+      await this.#options.upstream.fetchArtifact(tarball.url, key, tarball.expected, "application/octet-stream");
+      const head = await this.#options.store.head(key);
+      if (head === null) throw new BadGatewayError(`the tarball ${filename} of ${ref.id} could not be kept`);
+      stored = { size: head.size, lastModified: head.lastModified };
+      this.#stored.set(key, stored);
+    }
+    return { key, etag: `"${tarball.digestHex}"`, ...stored };
   }
 }
 
@@ -193,18 +201,6 @@ function tarballsOf(ref: PackageRef, raw: Record<string, unknown>): Map<string, 
     tarballs.set(tarballFilename(ref, version), { version, url: dist.tarball, expected, digestHex });
   }
   return tarballs;
-}
-
-/** The upstream's packument with every tarball URL pointing here (versions without a checksum dropped). */
-function rewrite(packument: UpstreamPackument, ref: PackageRef, urls: NpmUrls): Record<string, unknown> {
-  const versions: Record<string, unknown> = {};
-  for (const [version, document] of Object.entries(asObject(packument.raw.versions))) {
-    const filename = tarballFilename(ref, version);
-    if (!packument.tarballs.has(filename)) continue;
-    const source = asObject(document);
-    versions[version] = { ...source, dist: { ...asObject(source.dist), tarball: urls.tarball(ref.id, filename) } };
-  }
-  return { ...packument.raw, versions };
 }
 
 function catalogEntry(ref: PackageRef, packument: UpstreamPackument) {

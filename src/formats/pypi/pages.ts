@@ -1,14 +1,13 @@
 /**
  * Pages of the simple repository API: a project's files and the index of
  * projects, as PEP 503 HTML or PEP 691 JSON (api-version 1.1, PEP 700), with
- * PEP 592 yanking, PEP 658/714 metadata and `Requires-Python`. Bodies are
- * rendered once per stored document (and base URL) and kept with their ETag,
- * so hot reads do no rendering work.
+ * PEP 592 yanking, PEP 658/714 metadata and `Requires-Python`, rendered into
+ * prepared responses (src/http/prepared.ts) that the routes keep per stored
+ * document, base URL and media type, so hot reads do no rendering work.
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { ifNoneMatchHits } from "../../http/range.ts";
+import { PreparedResponse, strongEtag } from "../../http/prepared.ts";
 import { SIMPLE_JSON, type SimpleMediaType } from "./negotiate.ts";
 
 /** One file as a project page lists it. */
@@ -36,23 +35,19 @@ export interface ProjectPage {
   files: PageFile[];
 }
 
-/** A rendered body with its validators. */
-export interface PreparedPage {
-  body: Uint8Array<ArrayBuffer>;
-  etag: string;
-  contentType: SimpleMediaType;
-}
-
-const encoder = new TextEncoder();
-
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-function prepared(text: string, contentType: SimpleMediaType): PreparedPage {
-  const body = encoder.encode(text);
-  return { body, etag: `"${createHash("sha1").update(body).digest("hex")}"`, contentType };
+/** A page with its headers: it varies on `Accept` (and `?format=`), and clients revalidate it every time. */
+function prepared(text: string, contentType: SimpleMediaType): PreparedResponse {
+  return new PreparedResponse(text, {
+    "Content-Type": contentType === SIMPLE_JSON ? contentType : `${contentType}; charset=utf-8`,
+    ETag: strongEtag(text),
+    Vary: "Accept",
+    "Cache-Control": "max-age=0",
+  });
 }
 
 /** PEP 700's `size` is mandatory in 1.1: a page of an upstream that does not give sizes is served as 1.0. */
@@ -61,7 +56,7 @@ function apiVersion(page: ProjectPage): "1.0" | "1.1" {
 }
 
 /** A project page as HTML (PEP 503, with the data attributes of PEPs 592, 658, 714 and 503's Requires-Python). */
-export function renderProjectHtml(page: ProjectPage, contentType: SimpleMediaType): PreparedPage {
+export function renderProjectHtml(page: ProjectPage, contentType: SimpleMediaType): PreparedResponse {
   const links = page.files.map((file) => {
     const attributes = [`href="${escapeHtml(`${file.url}#sha256=${file.sha256}`)}"`];
     if (file.requiresPython !== undefined) {
@@ -99,7 +94,7 @@ export function renderProjectHtml(page: ProjectPage, contentType: SimpleMediaTyp
  * A project page as PEP 691 JSON (api-version 1.1 adds `versions`, `size` and
  * `upload-time`).
  */
-export function renderProjectJson(page: ProjectPage): PreparedPage {
+export function renderProjectJson(page: ProjectPage): PreparedResponse {
   const version = apiVersion(page);
   const files = page.files.map((file) => {
     return {
@@ -124,7 +119,7 @@ export function renderProjectJson(page: ProjectPage): PreparedPage {
 }
 
 /** A project page in `type`. */
-export function renderProject(page: ProjectPage, type: SimpleMediaType): PreparedPage {
+export function renderProject(page: ProjectPage, type: SimpleMediaType): PreparedResponse {
   return type === SIMPLE_JSON ? renderProjectJson(page) : renderProjectHtml(page, type);
 }
 
@@ -135,7 +130,7 @@ export interface IndexProject {
 }
 
 /** The index of projects (`/simple/`). */
-export function renderIndex(projects: IndexProject[], type: SimpleMediaType): PreparedPage {
+export function renderIndex(projects: IndexProject[], type: SimpleMediaType): PreparedResponse {
   if (type === SIMPLE_JSON) {
     return prepared(
       JSON.stringify({ meta: { "api-version": "1.1" }, projects: projects.map((p) => ({ name: p.name })) }),
@@ -158,38 +153,4 @@ export function renderIndex(projects: IndexProject[], type: SimpleMediaType): Pr
     ].join("\n"),
     type,
   );
-}
-
-/**
- * Rendered pages kept per owner (a stored document, which is replaced and
- * never mutated when it changes): one base URL per owner, so clients varying
- * `Host` cannot grow memory.
- */
-export class PageMemo<K extends object> {
-  readonly #pages = new WeakMap<K, { base: string; pages: Map<SimpleMediaType, PreparedPage> }>();
-
-  /** The page of `owner` in `type`, rendered by `render` the first time. */
-  get(owner: K, base: string, type: SimpleMediaType, render: () => PreparedPage): PreparedPage {
-    let known = this.#pages.get(owner);
-    if (known?.base !== base) {
-      known = { base, pages: new Map() };
-      this.#pages.set(owner, known);
-    }
-    let page = known.pages.get(type);
-    if (page === undefined) {
-      page = render();
-      known.pages.set(type, page);
-    }
-    return page;
-  }
-}
-
-/** A page response (200, or 304 when `If-None-Match` matches), varying on `Accept`. */
-export function pageResponse(page: PreparedPage, ifNoneMatch: string | undefined): Response {
-  const headers: Record<string, string> = { ETag: page.etag, Vary: "Accept", "Cache-Control": "max-age=0" };
-  if (ifNoneMatchHits(ifNoneMatch, page.etag)) return new Response(null, { status: 304, headers });
-  const contentType = page.contentType === SIMPLE_JSON ? page.contentType : `${page.contentType}; charset=utf-8`;
-  return new Response(page.body, {
-    headers: { ...headers, "Content-Type": contentType, "Content-Length": String(page.body.byteLength) },
-  });
 }

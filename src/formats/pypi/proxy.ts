@@ -69,6 +69,15 @@ export class UpstreamProjects {
   }
 
   /**
+   * True while `project` (as {@link project} returned it) may be served
+   * without asking the upstream again: it is still the one known, within the TTL.
+   */
+  isFresh(ref: PackageRef, project: UpstreamProject): boolean {
+    const known = this.#pages.get(ref.key);
+    return known?.project === project && this.#options.now() - known.checkedAt < this.#options.ttlMs;
+  }
+
+  /**
    * Makes sure `filename` of the upstream project is stored (downloaded once,
    * verified against the upstream's SHA-256) and says how to serve it.
    *

@@ -14,7 +14,6 @@ import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, Publish
 import type { StagedFile } from "../../core/staging.ts";
 import type { ZipLimits } from "../../core/zip_scan.ts";
 import { ConflictError, NotFoundError } from "../../errors.ts";
-import type { ByteRange, ObjectBody } from "../../storage/object_store.ts";
 import { type DistributionInspection, inspectDistribution } from "./inspect.ts";
 import { checkVersion, type DistributionFilename, versionIdentity } from "./names.ts";
 import { type FileRecord, keys, latestVersion, type PypiProject, sortVersions } from "./project.ts";
@@ -58,9 +57,9 @@ export class PypiRegistry {
     return this.#publisher.read<PypiProject>(ref);
   }
 
-  /** Opens a stored file (or a range of it) for streaming. */
-  openFile(ref: PackageRef, file: FileRecord, range?: ByteRange): Promise<ObjectBody> {
-    return this.#artifacts.open(fileInfo(ref, file), range);
+  /** True while `project` (as {@link project} returned it, `null` included) is the project's current document. */
+  stillCurrent(ref: PackageRef, project: PypiProject | null): () => boolean {
+    return this.#publisher.stillCurrent(ref, project);
   }
 
   /** A wheel's core metadata (kept in memory once read). */
@@ -233,6 +232,20 @@ export function fileInfo(ref: PackageRef, file: FileRecord): ArtifactInfo {
     key: keys.file(ref, file),
     size: file.size,
     etag: `"${file.sha256}"`,
+    lastModified: new Date(file.uploadedAt),
+  };
+}
+
+/** Where the core metadata (`metadata`) of a file is stored, and the validators it is served with. */
+export function metadataInfo(
+  ref: PackageRef,
+  file: FileRecord,
+  metadata: NonNullable<FileRecord["metadata"]>,
+): ArtifactInfo {
+  return {
+    key: keys.metadata(ref, file),
+    size: metadata.size,
+    etag: `"${metadata.sha256}"`,
     lastModified: new Date(file.uploadedAt),
   };
 }

@@ -8,35 +8,17 @@
 import { type Context, Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
-import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
-import {
-  BadRequestError,
-  MethodNotAllowedError,
-  NotFoundError,
-  RangeNotSatisfiableError,
-  RegistryError,
-  ServiceUnavailableError,
-} from "../../errors.ts";
+import { BadRequestError, MethodNotAllowedError, NotFoundError, RegistryError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { ifNoneMatchHits, parseRange } from "../../http/range.ts";
-import type { ObjectBody } from "../../storage/object_store.ts";
+import type { HttpServices } from "../format.ts";
 import { isValidName, normalizeName, versionIdentity } from "./names.ts";
 import { negotiate } from "./negotiate.ts";
-import {
-  type IndexProject,
-  type PageFile,
-  PageMemo,
-  pageResponse,
-  type PreparedPage,
-  type ProjectPage,
-  renderIndex,
-  renderProject,
-} from "./pages.ts";
+import { type IndexProject, type PageFile, type ProjectPage, renderIndex, renderProject } from "./pages.ts";
 import { fileOf, projectRef, type PypiProject, sortVersions } from "./project.ts";
 import type { UpstreamProjects } from "./proxy.ts";
-import { contentTypeOf, fileInfo, filesInOrder, type PypiRegistry } from "./registry.ts";
+import { contentTypeOf, fileInfo, filesInOrder, metadataInfo, type PypiRegistry } from "./registry.ts";
 import { handleUpload } from "./upload.ts";
 import type { UpstreamProject } from "./upstream_page.ts";
 
@@ -52,12 +34,14 @@ export interface PypiApiDeps {
   /** The upstream's projects, when `REGISTRY_PYPI_UPSTREAM` is set. */
   upstream?: UpstreamProjects;
   catalog: Catalog;
-  artifacts: Artifacts;
   auth: Authenticator;
   scratchDir: string;
   maxFileBytes: number;
   /** The absolute base URL of the server (without `/pypi`) for a request. */
   publicBaseUrl(c: Context): string;
+  prepare: HttpServices["prepare"];
+  serve: HttpServices["serve"];
+  serveArtifact: HttpServices["serveArtifact"];
 }
 
 /** Builds the PyPI routes (to be mounted at {@link PYPI_BASE_PATH}). */
@@ -65,9 +49,15 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
   const { registry, auth } = deps;
   const app = new Hono<AppEnv>({ strict: false });
   const base = (c: Context) => `${deps.publicBaseUrl(c)}${PYPI_BASE_PATH}`;
-  const localPages = new PageMemo<PypiProject>();
-  const upstreamPages = new PageMemo<UpstreamProject>();
-  const index = new IndexMemo();
+  /**
+   * How long an answer from an upstream page may be given again: while the
+   * page is within its TTL (REGISTRY_UPSTREAM_TTL) and the project still has
+   * no local document (a first upload takes the name over at once).
+   */
+  const upstreamFresh = (ref: PackageRef, project: UpstreamProject) => {
+    const noLocal = registry.stillCurrent(ref, null);
+    return () => deps.upstream!.isFresh(ref, project) && noLocal();
+  };
 
   // Uploads go to the repository URL itself: twine does not follow redirects.
   app.post("/", async (c) => {
@@ -83,14 +73,15 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
   app.get("/simple", async (c) => {
     await authorizeRead(auth, c.req.raw);
     const type = negotiate(c.req.header("accept"), c.req.query("format"));
-    const entries = await deps.catalog.entries(["pypi"]);
-    const page = index.get(entries.map((e) => e.entry), base(c), type, (projects) =>
+    const baseUrl = base(c);
+    const { entries, fresh } = await deps.catalog.current("pypi");
+    const prepared = await deps.prepare(entries, `index ${type} ${baseUrl}`, () =>
       renderIndex(
-        projects.map((p): IndexProject => ({ name: p.name, url: `${base(c)}/simple/${p.key}/` }))
+        entries.map(({ entry }): IndexProject => ({ name: entry.name, url: `${baseUrl}/simple/${entry.key}/` }))
           .sort((a, b) => a.url.localeCompare(b.url)),
         type,
       ));
-    return pageResponse(page, c.req.header("if-none-match"));
+    return deps.serve(c, prepared, fresh);
   });
 
   app.get("/simple/:project", async (c) => {
@@ -105,20 +96,26 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
     const ref = projectRef(normalized);
     await authorizeRead(auth, c.req.raw, ref);
     const type = negotiate(c.req.header("accept"), c.req.query("format"));
-    const page = await projectPage(ref, base(c), type);
-    return pageResponse(page, c.req.header("if-none-match"));
-  });
-
-  /** A project's page: local files when any were uploaded here, else the upstream's. */
-  async function projectPage(ref: PackageRef, baseUrl: string, type: ReturnType<typeof negotiate>) {
+    const baseUrl = base(c);
+    const resource = `page ${type} ${baseUrl}`;
     const project = await registry.project(ref);
     if (project !== null) {
-      return localPages.get(project, baseUrl, type, () => renderProject(localPage(ref, project, baseUrl), type));
+      const prepared = await deps.prepare(
+        project,
+        resource,
+        () => renderProject(localPage(ref, project, baseUrl), type),
+      );
+      return deps.serve(c, prepared, registry.stillCurrent(ref, project));
     }
     const upstream = await deps.upstream?.project(ref);
     if (upstream === undefined || upstream === null) throw new NotFoundError(`project ${ref.id} not found`);
-    return upstreamPages.get(upstream, baseUrl, type, () => renderProject(proxiedPage(ref, upstream, baseUrl), type));
-  }
+    const prepared = await deps.prepare(
+      upstream,
+      resource,
+      () => renderProject(proxiedPage(ref, upstream, baseUrl), type),
+    );
+    return deps.serve(c, prepared, upstreamFresh(ref, upstream));
+  });
 
   app.get("/files/:project/:filename", async (c) => {
     const raw = c.req.param("project");
@@ -128,24 +125,31 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
     const filename = c.req.param("filename");
     const wantsMetadata = filename.endsWith(".metadata");
     const distribution = wantsMetadata ? filename.slice(0, -".metadata".length) : filename;
+    const headers = wantsMetadata ? METADATA_HEADERS : fileHeaders(distribution);
     const project = await registry.project(ref);
     if (project !== null) {
       const file = fileOf(project, distribution);
       if (file === undefined) throw new NotFoundError(`${ref.id} has no file ${distribution}`);
-      if (wantsMetadata) {
-        if (file.metadata === undefined) throw new NotFoundError(`${distribution} has no metadata file`);
-        return metadataResponse(c, `"${file.metadata.sha256}"`, () => registry.readMetadata(ref, file));
-      }
-      return await fileResponse(c, fileInfo(ref, file), distribution, (range) => registry.openFile(ref, file, range));
+      if (wantsMetadata && file.metadata === undefined) throw new NotFoundError(`${distribution} has no metadata file`);
+      return await deps.serveArtifact(c, {
+        info: wantsMetadata ? metadataInfo(ref, file, file.metadata!) : fileInfo(ref, file),
+        headers,
+        document: project,
+        resource: `file ${filename}`,
+        fresh: registry.stillCurrent(ref, project),
+      });
     }
     const upstream = deps.upstream === undefined ? null : await deps.upstream.project(ref);
     if (upstream === null) throw new NotFoundError(`project ${ref.id} not found`);
-    if (wantsMetadata) {
-      const metadata = await deps.upstream!.metadata(ref, upstream, distribution);
-      return metadataResponse(c, metadata.etag, () => deps.artifacts.read(metadata.key));
-    }
-    const info = await deps.upstream!.file(ref, upstream, distribution);
-    return await fileResponse(c, info, distribution, (range) => deps.artifacts.open(info, range));
+    return await deps.serveArtifact(c, {
+      info: wantsMetadata
+        ? await deps.upstream!.metadata(ref, upstream, distribution)
+        : await deps.upstream!.file(ref, upstream, distribution),
+      headers,
+      document: upstream,
+      resource: `file ${filename}`,
+      fresh: upstreamFresh(ref, upstream),
+    });
   });
 
   // Yanking (PEP 592) by an admin: the release stays installable when pinned exactly.
@@ -217,85 +221,20 @@ async function reasonOf(c: Context): Promise<string> {
   }
 }
 
-/** A distribution file (or a range of it), streamed. */
-async function fileResponse(
-  c: Context,
-  info: ArtifactInfo,
-  filename: string,
-  open: (range?: { start: number; end: number }) => Promise<ObjectBody>,
-): Promise<Response> {
-  const headers: Record<string, string> = {
+/** Headers of a distribution file besides those of every artifact: its bytes never change. */
+function fileHeaders(filename: string): Record<string, string> {
+  return {
     "Content-Type": contentTypeOf(filename),
     "Content-Disposition": `attachment; filename="${filename}"`,
-    "Accept-Ranges": "bytes",
     "Cache-Control": "public, max-age=31536000, immutable",
-    ETag: info.etag,
-    "Last-Modified": info.lastModified.toUTCString(),
   };
-  if (ifNoneMatchHits(c.req.header("if-none-match"), info.etag)) return new Response(null, { status: 304, headers });
-  const ifRange = c.req.header("if-range");
-  const decision = ifRange !== undefined && ifRange.trim() !== info.etag
-    ? { kind: "full" as const }
-    : parseRange(c.req.header("range"), info.size);
-  if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(info.size);
-  const range = decision.kind === "partial" ? { start: decision.start, end: decision.end } : undefined;
-  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${info.size}`;
-  headers["Content-Length"] = String(range ? range.end - range.start + 1 : info.size);
-  const status = range ? 206 : 200;
-  if (c.req.method === "HEAD") return new Response(null, { status, headers });
-  const object = await open(range);
-  if (object.size !== info.size) {
-    await object.body.cancel();
-    throw new ServiceUnavailableError(`the stored ${filename} is damaged; the operator has been alerted`);
-  }
-  return new Response(object.body, { status, headers });
 }
 
-/** A core metadata file (PEP 658), from memory once read. */
-async function metadataResponse(
-  c: Context,
-  etag: string,
-  read: () => Promise<Uint8Array<ArrayBuffer>>,
-): Promise<Response> {
-  const headers = {
-    "Content-Type": "text/plain; charset=utf-8",
-    "Cache-Control": "public, max-age=31536000, immutable",
-    ETag: etag,
-  };
-  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
-  const bytes = await read();
-  return new Response(bytes, { headers: { ...headers, "Content-Length": String(bytes.byteLength) } });
-}
-
-/**
- * The rendered index page, kept until the catalog's entries change (entries
- * are stable objects while their document is unchanged).
- */
-class IndexMemo {
-  #entries: readonly unknown[] = [];
-  #pages = new Map<string, PreparedPage>();
-
-  get<E extends { name: string; key: string }>(
-    entries: readonly E[],
-    base: string,
-    type: string,
-    render: (entries: readonly E[]) => PreparedPage,
-  ): PreparedPage {
-    const same = entries.length === this.#entries.length && entries.every((e, i) => e === this.#entries[i]);
-    if (!same) {
-      this.#entries = entries;
-      this.#pages = new Map();
-    }
-    const memoKey = `${type} ${base}`;
-    let page = this.#pages.get(memoKey);
-    if (page === undefined) {
-      if (this.#pages.size > 8) this.#pages.clear(); // clients varying Host cannot grow memory
-      page = render(entries);
-      this.#pages.set(memoKey, page);
-    }
-    return page;
-  }
-}
+/** Headers of a core metadata file (PEP 658) besides those of every artifact. */
+const METADATA_HEADERS = {
+  "Content-Type": "text/plain; charset=utf-8",
+  "Cache-Control": "public, max-age=31536000, immutable",
+};
 
 /** A {@link RegistryError} as PyPI's clients expect it: plain text; a conflict is 400 (what twine recognises). */
 export function pypiErrorResponse(error: RegistryError, headers: Record<string, string>): Response {
