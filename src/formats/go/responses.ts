@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ArtifactInfo } from "../../core/artifacts.ts";
 import { PreparedResponse, strongEtag } from "../../http/prepared.ts";
 import { isPseudoVersion, latestVersion } from "./module.ts";
 import { type LocalVersion, type ModuleDocument, sortVersions } from "./registry.ts";
@@ -25,6 +26,16 @@ export function listResponse(versions: readonly string[]): PreparedResponse {
 export function infoResponse(version: string, time: string, latest = false): PreparedResponse {
   return PreparedResponse.json({ Version: version, Time: time }, {
     "Cache-Control": latest ? REVALIDATE : IMMUTABLE,
+  });
+}
+
+/** A `.mod` answer: its stored bytes, with the ETag and Last-Modified of `file`. */
+export function modResponse(bytes: Uint8Array<ArrayBuffer>, file: ArtifactInfo): PreparedResponse {
+  return new PreparedResponse(bytes, {
+    "Content-Type": TEXT,
+    "Cache-Control": IMMUTABLE,
+    ETag: file.etag,
+    "Last-Modified": file.lastModified.toUTCString(),
   });
 }
 

@@ -22,7 +22,6 @@ import {
   UnprocessableError,
 } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { PreparedResponse } from "../../http/prepared.ts";
 import type { HttpServices } from "../format.ts";
 import { escapeCase, isCanonicalVersion, ModuleRuleError, unescapeCase } from "./module.ts";
 import { zipLimitSetting } from "./module_zip.ts";
@@ -39,7 +38,14 @@ import {
   type StoredFile,
   wholeSecondTime,
 } from "./registry.ts";
-import { IMMUTABLE, infoResponse, listResponse, localLatestResponse, localListResponse } from "./responses.ts";
+import {
+  IMMUTABLE,
+  infoResponse,
+  listResponse,
+  localLatestResponse,
+  localListResponse,
+  modResponse,
+} from "./responses.ts";
 
 /** Path under which the proxy is mounted. */
 export const GO_BASE_PATH = "/go";
@@ -207,13 +213,7 @@ async function fileResponse(
   const prepared = await deps.prepare(
     document,
     `mod ${version}`,
-    async () =>
-      new PreparedResponse(await deps.registry.readMod(ref, version, file), {
-        "Content-Type": "text/plain; charset=utf-8",
-        "Cache-Control": IMMUTABLE,
-        ETag: info.etag,
-        "Last-Modified": info.lastModified.toUTCString(),
-      }),
+    async () => modResponse(await deps.registry.readMod(ref, version, file), info),
   );
   return deps.serve(c, prepared, fresh);
 }
