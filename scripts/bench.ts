@@ -215,7 +215,7 @@ async function setupGo(base: string): Promise<Target[]> {
     { label: "go list", path: `/go/${module}/@v/list` },
     { label: "go info", path: `/go/${module}/@v/v1.0.0.info` },
     { label: "go mod", path: `/go/${module}/@v/v1.0.0.mod` },
-    { label: "go zip", path: `/go/${module}/@v/v1.0.0.zip` },
+    { label: "go zip", path: `/go/${module}/@v/v1.0.0.zip`, archive: true },
   ];
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { ROOT } from "./support/cli.ts";
 import { eventually } from "./support/eventually.ts";
+import { moduleZip, publishModule } from "./support/go.ts";
 import { packageTarball, publishBody } from "./support/npm.ts";
 import { coreMetadata, upload, wheel } from "./support/pypi.ts";
 import { ADMIN_TOKEN, get, publish, sha256Hex, startTestServer } from "./support/server.ts";
@@ -176,4 +177,41 @@ Deno.test("behind the README's nginx with REGISTRY_ACCEL_REDIRECT, nginx sends n
     assert.equal(cached.status, 304, path);
     await cached.body?.cancel();
   }
+});
+
+Deno.test("behind the README's nginx with REGISTRY_ACCEL_REDIRECT, nginx sends Go module zips with ranges, HEAD and 304", async () => {
+  await using t = await startTestServer({
+    env: { REGISTRY_ACCEL_REDIRECT: "/_registry_files/", REGISTRY_TRUSTED_PROXIES: "127.0.0.1" },
+  });
+  await Deno.chmod(t.dataDir, 0o755);
+  const module = "example.com/mona/lib";
+  const zip = await moduleZip(module, "v1.0.0", { "blob.go": `package lib\n// ${"x".repeat(64 * 1024)}\n` });
+  assert.equal((await publishModule(t.url, module, "v1.0.0", zip)).status, 201);
+  const checksum = await sha256Hex(zip);
+  const direct = await get(`${t.url}/go/${module}/@v/v1.0.0.zip`);
+  assert.equal((await direct.arrayBuffer()).byteLength, 0);
+  assert.match(direct.headers.get("x-accel-redirect")!, new RegExp(`^/_registry_files/go/packages/.*/${checksum}/`));
+
+  const port = freePort();
+  await using _nginx = await startNginx(await documentedConfig(new URL(t.url).host, t.dataDir, port));
+  const url = `http://127.0.0.1:${port}/go/${module}/@v/v1.0.0.zip`;
+  const full = await eventually("nginx answers", () => get(url).catch(() => undefined));
+  assert.equal(full.status, 200);
+  assert.deepEqual(new Uint8Array(await full.arrayBuffer()), zip);
+  assert.equal(full.headers.get("content-type"), "application/zip");
+  assert.equal(full.headers.get("etag"), `"${checksum}"`);
+  assert.equal(full.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assert.equal(full.headers.get("x-accel-redirect"), null);
+
+  const range = await get(url, { headers: { Range: "bytes=10-19" } });
+  assert.equal(range.status, 206);
+  assert.deepEqual(new Uint8Array(await range.arrayBuffer()), zip.subarray(10, 20));
+  const head = await get(url, { method: "HEAD" });
+  assert.equal(head.headers.get("content-length"), String(zip.length));
+  await head.body?.cancel();
+  const cached = await get(url, { headers: { "If-None-Match": `"${checksum}"` } });
+  assert.equal(cached.status, 304);
+  await cached.body?.cancel();
+  // The proxy's other answers come from the registry through nginx.
+  assert.equal(await (await get(`http://127.0.0.1:${port}/go/${module}/@v/list`)).text(), "v1.0.0\n");
 });

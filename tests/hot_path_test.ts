@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { packageZip } from "./support/archives.ts";
 import { runMain } from "./support/cli.ts";
+import { seen } from "./support/hot.ts";
 import { ADMIN_TOKEN, get, problem, publish, startTestServer, type TestServer } from "./support/server.ts";
-
-/** A response reduced to what a client sees, without what differs per request. */
-async function seen(response: Response): Promise<{ status: number; headers: [string, string][]; body: string }> {
-  const headers = [...response.headers].filter(([name]) => name !== "x-request-id" && name !== "date");
-  return { status: response.status, headers, body: await response.text() };
-}
 
 async function publishOk(t: TestServer, path: string, archive?: Uint8Array): Promise<void> {
   const response = await publish(t.swift, path, {

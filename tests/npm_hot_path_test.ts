@@ -158,7 +158,7 @@ Deno.test("a publish, deprecation, dist-tag change or unpublish is seen by the v
 });
 
 /** A stand-in upstream npm registry whose packages can change during the test. */
-async function mutableUpstream() {
+function mutableUpstream() {
   const packuments = new Map<string, Record<string, unknown>>();
   const tarballs = new Map<string, Uint8Array<ArrayBuffer>>();
   const requests: string[] = [];

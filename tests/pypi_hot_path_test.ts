@@ -148,7 +148,7 @@ Deno.test("an upload, yank or unyank is seen by the very next PyPI read, and a n
 });
 
 /** A stand-in upstream simple index (PEP 691 JSON) whose projects can gain files during the test. */
-async function mutableIndex() {
+function mutableIndex() {
   const projects = new Map<string, { dist: Dist; sha256: string }[]>();
   const requests: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {

@@ -1,42 +1,8 @@
 import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { eventually } from "./support/eventually.ts";
-import { ADMIN_TOKEN, publish, startTestServer, type TestServer } from "./support/server.ts";
-
-/**
- * Fetches `url` on a new connection (a client of its own), so the kernel may
- * hand it to any worker; returns the response and the worker that answered,
- * read from its access-log line (workers other than the first name themselves).
- */
-async function onNewConnection(
-  t: TestServer,
-  url: string,
-  init: RequestInit = {},
-): Promise<{ response: Response; body: string; worker: number }> {
-  const id = crypto.randomUUID();
-  const client = Deno.createHttpClient({});
-  try {
-    const response = await fetch(url, { ...init, client, headers: { ...init.headers, "X-Request-ID": id } });
-    const body = await response.text();
-    const line = await eventually(
-      `the access-log line of ${id}`,
-      () => t.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "request" && l.id === id),
-    );
-    return { response, body, worker: line.worker ?? 0 };
-  } finally {
-    client.close();
-  }
-}
-
-/** Reads `url` on new connections until both workers have answered; returns every answer. */
-async function fromBothWorkers(t: TestServer, url: string, init: RequestInit = {}) {
-  const answers: Awaited<ReturnType<typeof onNewConnection>>[] = [];
-  await eventually("both workers answered", async () => {
-    answers.push(await onNewConnection(t, url, init));
-    return new Set(answers.map((a) => a.worker)).size === 2;
-  }, 0);
-  return answers;
-}
+import { ADMIN_TOKEN, publish, startTestServer } from "./support/server.ts";
+import { fromBothWorkers, onNewConnection } from "./support/workers.ts";
 
 Deno.test("with REGISTRY_WORKERS=2, a release published through one worker is read through the other at once", async () => {
   await using t = await startTestServer({ env: { REGISTRY_WORKERS: "2" } });

@@ -61,6 +61,8 @@ export interface UpstreamDocument {
   checkedAt: number;
   /** True when the upstream could not be asked and this is an older copy. */
   stale: boolean;
+  /** Until when it is served without asking the upstream again (`checkedAt` + `REGISTRY_UPSTREAM_TTL`). */
+  freshUntil: number;
   /** The `Link` header it came with (release lists, alternate manifests). */
   link?: string;
 }
@@ -154,7 +156,9 @@ export class Upstream {
       cached = (await readJsonDocument<CachedDocument>(this.#options.store, key))?.value;
       if (cached !== undefined) this.#memory.set(key, cached);
     }
-    if (cached !== undefined && this.#now() - cached.checkedAt < this.#options.ttlMs) return view(cached, false);
+    if (cached !== undefined && this.#now() - cached.checkedAt < this.#options.ttlMs) {
+      return view(cached, false, this.#options.ttlMs);
+    }
     // One revalidation per document at a time; concurrent readers share it.
     let pending = this.#documents.get(key);
     if (pending === undefined) {
@@ -162,7 +166,7 @@ export class Upstream {
       this.#documents.set(key, pending);
     }
     try {
-      return view(await pending, false);
+      return view(await pending, false, this.#options.ttlMs);
     } catch (error) {
       if (cached === undefined) throw error;
       this.#options.logger.log("warn", "upstream failed; serving a stale copy", {
@@ -172,7 +176,7 @@ export class Upstream {
       });
       this.#health.staleServed++;
       this.#options.onStale?.(this.#options.format);
-      return view(cached, true);
+      return view(cached, true, this.#options.ttlMs);
     }
   }
 
@@ -345,13 +349,14 @@ export class Upstream {
   }
 }
 
-function view(cached: CachedDocument, stale: boolean): UpstreamDocument | null {
+function view(cached: CachedDocument, stale: boolean, ttlMs: number): UpstreamDocument | null {
   if (cached.status === 404) return null;
   return {
     body: new Uint8Array(Buffer.from(cached.body ?? "", "base64")),
     contentType: cached.contentType ?? "application/octet-stream",
     checkedAt: cached.checkedAt,
     stale,
+    freshUntil: cached.checkedAt + ttlMs,
     ...(cached.link === undefined ? {} : { link: cached.link }),
   };
 }

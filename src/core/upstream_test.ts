@@ -53,6 +53,7 @@ Deno.test("upstream documents are fresh for the TTL, then revalidated with If-No
   await withUpstream(fake.url, async (upstream, clock) => {
     const read = async () => JSON.parse(new TextDecoder().decode((await upstream.document("/pkg"))!.body));
     assert.deepEqual(await read(), { version: 1 });
+    assert.equal((await upstream.document("/pkg"))!.freshUntil, clock.now + 60_000, "what may remember it, until when");
     clock.now += 59_000;
     assert.deepEqual(await read(), { version: 1 });
     assert.equal(fake.requests.length, 1, "fresh: not asked again");
@@ -81,6 +82,7 @@ Deno.test("a failing upstream: the cached document is served stale; a miss is a 
     clock.now += 120_000;
     const served = await upstream.document("/pkg");
     assert.equal(served!.stale, true);
+    assert.ok(served!.freshUntil <= clock.now, "a stale copy is not to be remembered");
     assert.deepEqual(stale, ["npm"]);
     await assert.rejects(upstream.document("/other"), (error: Error & { status?: number }) => error.status === 502);
   }, { onStale: (format) => stale.push(format) });

@@ -24,7 +24,7 @@ import { RegistryError } from "../errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
 import type { UploadLimit } from "../http/body_limit.ts";
 import type { ArtifactToServe } from "../http/artifact_response.ts";
-import type { Freshness } from "../http/hot_responses.ts";
+import type { Freshness, HotUse } from "../http/hot_responses.ts";
 import type { PreparedResponse } from "../http/prepared.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../http/metrics.ts";
@@ -102,9 +102,10 @@ export interface HttpServices {
    * reads are public, lets the hot path answer the next identical request
    * from memory, before any routing, while `fresh()` holds (e.g.
    * `publisher.stillCurrent(ref, document)`). Call it after the read was
-   * authorized. The Swift format's reads show the pattern.
+   * authorized. The Swift format's reads show the pattern. `used`, when
+   * given, is told of each request answered from memory (a use to count).
    */
-  serve(c: Context, prepared: PreparedResponse, fresh: Freshness): Response;
+  serve(c: Context, prepared: PreparedResponse, fresh: Freshness, used?: HotUse): Response;
   /**
    * Answers a GET or HEAD with a stored artifact (src/http/artifact_response.ts):
    * sent by nginx when REGISTRY_ACCEL_REDIRECT is set, else from memory when

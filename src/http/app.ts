@@ -161,7 +161,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     status: deps.status,
     publicBaseUrl,
     prepare: (document, resource, build) => prepared.get(document, resource, build),
-    serve: (c, response, fresh) => hot.serve(c, response, fresh),
+    serve: (c, response, fresh, used) => hot.serve(c, response, fresh, used),
     serveArtifact: (c, artifact) => artifacts.respond(c, artifact),
   };
   for (const format of deps.formats) app.route("/", format.routes(http));

@@ -36,9 +36,13 @@ import type { RateLimiter } from "./rate_limit.ts";
 /** Says whether a remembered response still stands (e.g. the document it came from is still current). */
 export type Freshness = () => boolean;
 
+/** Told of each request the hot path answers with a remembered response (e.g. to count a use of what it serves). */
+export type HotUse = (request: Request) => void;
+
 interface HotEntry {
   prepared: PreparedResponse;
   fresh: Freshness;
+  used: HotUse | undefined;
   route: RouteMetrics;
   /** The request path without query, for the access log. */
   path: string;
@@ -101,6 +105,7 @@ export class HotResponses {
     } catch {
       return undefined; // e.g. an unsatisfiable range: the routes answer it in the format's error shape
     }
+    entry.used?.(request);
     const status = response.status;
     const bytes = status === 200
       ? entry.prepared.size
@@ -116,9 +121,10 @@ export class HotResponses {
   /**
    * Answers the request of `c` (a GET or HEAD) with `prepared` and, when reads
    * are public, remembers it for requests with the same key while `fresh()`
-   * holds. Call it after the request was authorized.
+   * holds. Call it after the request was authorized. `used` is told of each
+   * request answered from memory (the routes account for this one).
    */
-  serve(c: Context, prepared: PreparedResponse, fresh: Freshness): Response {
+  serve(c: Context, prepared: PreparedResponse, fresh: Freshness, used?: HotUse): Response {
     const request = c.req.raw;
     const response = prepared.respond(request);
     if (this.#options.enabled && (request.method === "GET" || request.method === "HEAD")) {
@@ -126,6 +132,7 @@ export class HotResponses {
       this.#entries.set(this.#key(request, peer), {
         prepared,
         fresh,
+        used,
         route: this.#options.metrics.route(routePattern(c)),
         path: c.req.path,
       });

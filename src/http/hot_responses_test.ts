@@ -27,10 +27,12 @@ function appWith(options: { enabled?: boolean; maxBytes?: number } = {}) {
     routed: 0,
     current: true,
     prepared: PreparedResponse.json({ n: 1 }, { "Cache-Control": "no-cache" }),
+    /** The methods of the requests answered from memory, as told to the route's `used`. */
+    used: [] as string[],
   };
   const app = new Hono<AppEnv>().get("/doc/:name", (c) => {
     state.routed++;
-    return hot.serve(c, state.prepared, () => state.current);
+    return hot.serve(c, state.prepared, () => state.current, (request) => state.used.push(request.method));
   });
   const fetch = (path: string, init?: RequestInit) => {
     const request = new Request(`http://registry.test${path}`, init);
@@ -52,6 +54,20 @@ Deno.test("HotResponses answers a repeated request from memory, without routing,
   state.current = true;
   assert.deepEqual(await (await fetch("/doc/a")).json(), { n: 2 });
   assert.equal(state.routed, 2);
+});
+
+Deno.test("HotResponses tells the route of each request it answers from memory, 304s and HEADs included", async () => {
+  const { state, fetch } = appWith();
+  await (await fetch("/doc/a")).body?.cancel();
+  assert.deepEqual(state.used, [], "the routed request is the route's own to count");
+  await (await fetch("/doc/a")).body?.cancel();
+  await (await fetch("/doc/a", { method: "HEAD" })).body?.cancel();
+  const notModified = await fetch("/doc/a", { headers: { "If-None-Match": state.prepared.etag! } });
+  assert.equal(notModified.status, 304);
+  assert.deepEqual(state.used, ["GET", "HEAD", "GET"]);
+  state.current = false;
+  await (await fetch("/doc/a")).body?.cancel();
+  assert.deepEqual(state.used, ["GET", "HEAD", "GET"], "a request a stale entry could not answer is not told");
 });
 
 Deno.test("HotResponses keys answers by URL and Accept, and only remembers GET and HEAD when reads are public", async () => {

@@ -15,11 +15,12 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { MethodNotAllowedError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
+import type { HttpServices } from "../format.ts";
 import type { BlobCache, EntryOptions, FoundBlob } from "./blobs.ts";
 import { blobResponse, entryResponse } from "./responses.ts";
 import { acKey, casKey, EMPTY_SHA256 } from "./keys.ts";
@@ -40,13 +41,14 @@ export const BAZEL_CACHE_REF: PackageRef = { format: "cache", name: "bazel", key
 const OCTETS = "application/octet-stream";
 /** Bazel asks for the empty blob without uploading it: it is always there. */
 const EMPTY_BLOB: FoundBlob = {
-  etag: `"${EMPTY_SHA256}"`,
-  headers: { "Content-Type": OCTETS, "Content-Length": "0", ETag: `"${EMPTY_SHA256}"` },
+  prepared: new PreparedResponse(new Uint8Array(0), { "Content-Type": OCTETS, ETag: `"${EMPTY_SHA256}"` }),
+  fresh: () => true,
 };
 
 /** Builds the bazel-protocol routes (at their full paths under {@link BAZEL_BASE_PATH}). */
-export function createBazelApi(deps: { blobs: BlobCache; auth: Authenticator }): Hono<AppEnv> {
-  const { blobs, auth } = deps;
+export function createBazelApi(deps: { blobs: BlobCache; http: HttpServices }): Hono<AppEnv> {
+  const { blobs, http } = deps;
+  const { auth } = http;
   const app = new Hono<AppEnv>({ strict: false });
   const entries = {
     cas: (hash: string): [string, EntryOptions] => [
@@ -60,8 +62,8 @@ export function createBazelApi(deps: { blobs: BlobCache; auth: Authenticator }):
     app.get(`/${kind}/:key`, async (c) => {
       const [key, options] = entries[kind](c.req.param("key"));
       await authorizeRead(auth, c.req.raw, BAZEL_CACHE_REF);
-      if (kind === "cas" && c.req.param("key") === EMPTY_SHA256) return await blobResponse(c, EMPTY_BLOB);
-      return await entryResponse(c, blobs, key, options, `${kind}/${c.req.param("key")} is not in the cache`);
+      if (kind === "cas" && c.req.param("key") === EMPTY_SHA256) return await blobResponse(c, http, EMPTY_BLOB);
+      return await entryResponse(c, http, blobs, key, options, `${kind}/${c.req.param("key")} is not in the cache`);
     });
 
     app.put(`/${kind}/:key`, async (c) => {

@@ -1,7 +1,8 @@
 /**
  * The build cache's storage side, protocol-agnostic: blobs streamed in and
- * out in constant memory, small ones also kept in memory with their response
- * headers built once.
+ * out in constant memory, small ones also kept in memory as prepared
+ * responses (src/http/prepared.ts: bytes and headers built once), which the
+ * hot path answers again for as long as they are current.
  *
  * - Immutable entries (CAS blobs, Tuist CAS objects): a second write of a key
  *   is a no-op success (its body is read and, when a digest is given,
@@ -10,6 +11,10 @@
  *   atomically (readers see the old or the new value, whole). When other
  *   nodes write to the same storage (S3), a copy in memory or on this node's
  *   disk is checked against storage (HEAD) at most every `sharedMaxAgeMs`.
+ * - A copy in memory is current while its key's change counter (shared by
+ *   the workers of a process, src/storage/change_counters.ts) is unchanged:
+ *   an overwrite or an eviction by any worker makes the next read, in every
+ *   worker, check storage again.
  * - Bodies are staged to a scratch file (hashed and counted on the way), so a
  *   body that is too large (413) or does not hash to its key (400) leaves
  *   nothing in storage.
@@ -19,21 +24,35 @@
 import { createHash } from "node:crypto";
 import { BadRequestError, PayloadTooLargeError, ServiceUnavailableError } from "../../errors.ts";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
+import type { Freshness, HotUse } from "../../http/hot_responses.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
+import { type ChangeCounters, changesOf } from "../../storage/change_counters.ts";
 import type { ObjectInfo, ObjectStore } from "../../storage/object_store.ts";
 import { KeyedMutex } from "../../util/keyed_mutex.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import type { Namespace } from "./keys.ts";
 import { CacheMetrics } from "./metrics.ts";
 
-/** A blob found in the cache. */
-export interface FoundBlob {
-  /** Content-Type, Content-Length and ETag (built once for blobs kept in memory). */
+/** A blob found in the cache: small ones from memory, large ones streamed. */
+export type FoundBlob = SmallBlob | LargeBlob;
+
+/** A small blob, kept in memory as a prepared response. */
+export interface SmallBlob {
+  prepared: PreparedResponse;
+  /** True while this is still the entry's value (the hot path remembers the answer as long). */
+  fresh: Freshness;
+  /** Counts a read of it answered from memory by the hot path (as {@link BlobCache.read} counts one). */
+  used?: HotUse;
+}
+
+/** A large blob, streamed from storage. */
+export interface LargeBlob {
+  prepared?: undefined;
+  /** Content-Type, Content-Length and ETag. */
   headers: Readonly<Record<string, string>>;
   /** The ETag in `headers`. */
   etag: string;
-  /** The whole blob, when small enough to be kept in memory. */
-  bytes?: Uint8Array<ArrayBuffer>;
-  /** A stream of a large blob (absent for HEAD and for blobs in `bytes`). */
+  /** Its bytes (absent for HEAD). */
   body?: ReadableStream<Uint8Array>;
 }
 
@@ -73,17 +92,22 @@ export interface BlobCacheOptions {
 }
 
 interface MemoryEntry {
-  found: FoundBlob;
+  found: SmallBlob;
+  mutable: boolean;
   /** The storage etag the copy was made from. */
   storageEtag: string;
   /** When storage last confirmed it (for mutable entries shared with other nodes). */
   checkedAt: number;
+  /** The key's change-counter slot, and its value before storage was last asked. */
+  slot: number;
+  stamp: number;
 }
 
 /** Reads and writes build-cache entries. */
 export class BlobCache {
   readonly #options: BlobCacheOptions;
   readonly #store: ObjectStore;
+  readonly #changes: ChangeCounters;
   readonly #memory: LruCache<string, MemoryEntry>;
   readonly #smallBytes: number;
   readonly #locks = new KeyedMutex();
@@ -91,7 +115,8 @@ export class BlobCache {
   constructor(options: BlobCacheOptions) {
     this.#options = options;
     this.#store = options.store;
-    this.#memory = new LruCache(options.memoryBytes, (entry) => entry.found.bytes!.byteLength + 256);
+    this.#changes = changesOf(options.store);
+    this.#memory = new LruCache(options.memoryBytes, (entry) => entry.found.prepared.weight);
     this.#smallBytes = Math.min(1024 * 1024, options.memoryBytes);
   }
 
@@ -100,15 +125,13 @@ export class BlobCache {
    * `null` when there is none.
    */
   async read(key: string, options: EntryOptions): Promise<FoundBlob | null> {
-    const labels = CacheMetrics.labels(options.namespace);
     const found = await this.#find(key, options, false);
     if (found === null) {
-      this.#options.metrics.misses.inc(labels);
+      this.#options.metrics.misses.inc(CacheMetrics.labels(options.namespace));
       return null;
     }
-    this.#options.metrics.hits.inc(labels);
-    this.#options.metrics.bytesOut.inc(labels, Number(found.headers["Content-Length"]));
-    this.#options.onRead(key);
+    const size = found.prepared === undefined ? Number(found.headers["Content-Length"]) : found.prepared.size;
+    this.#used(key, options.namespace, size);
     return found;
   }
 
@@ -139,10 +162,11 @@ export class BlobCache {
       return await this.#locks.run(key, async () => {
         // Another request may have stored it while this body arrived.
         if (!options.mutable && await this.#exists(key)) return "exists";
+        // Read before the write: this write (or another worker's right after it) makes the copy checked once.
+        const stamp = this.#changes.read(this.#changes.slot(key));
         const info = await this.#store.put(key, { file: staged.path }, { contentType: options.contentType });
         if (staged.size <= this.#smallBytes) {
-          const bytes = await Deno.readFile(staged.path);
-          this.#remember(key, options, info, bytes);
+          this.#remember(key, options, info, await Deno.readFile(staged.path), stamp);
         } else {
           this.#memory.delete(key);
         }
@@ -160,24 +184,38 @@ export class BlobCache {
     this.#memory.delete(key);
   }
 
+  /** Counts a read that found `key`: a hit, its bytes, and its access stamp. */
+  #used(key: string, namespace: Namespace, size: number): void {
+    const labels = CacheMetrics.labels(namespace);
+    this.#options.metrics.hits.inc(labels);
+    this.#options.metrics.bytesOut.inc(labels, size);
+    this.#options.onRead(key);
+  }
+
+  /** True while a memory copy may be served without asking storage. */
+  #current(entry: MemoryEntry): boolean {
+    return this.#changes.read(entry.slot) === entry.stamp &&
+      (!entry.mutable || this.#options.now() - entry.checkedAt < this.#options.sharedMaxAgeMs);
+  }
+
   async #find(key: string, options: EntryOptions, head: boolean): Promise<FoundBlob | null> {
     const cached = this.#memory.get(key);
-    const now = this.#options.now();
-    if (cached !== undefined && (!options.mutable || now - cached.checkedAt < this.#options.sharedMaxAgeMs)) {
-      return cached.found;
-    }
+    if (cached !== undefined && this.#current(cached)) return cached.found;
+    const stamp = this.#changes.read(this.#changes.slot(key));
     let current: ObjectInfo | null | undefined;
-    if (head || (options.mutable && this.#options.sharedMaxAgeMs !== Infinity)) {
+    // A mutable entry shared with other nodes: ask storage for its current version, not a copy on this node's disk.
+    if (head || cached !== undefined || (options.mutable && this.#options.sharedMaxAgeMs !== Infinity)) {
       current = await this.#store.head(key);
       if (current === null) {
         this.#memory.delete(key);
         return null;
       }
       if (cached !== undefined && cached.storageEtag === current.etag) {
-        cached.checkedAt = now;
+        cached.stamp = stamp;
+        cached.checkedAt = this.#options.now();
         return cached.found;
       }
-      if (head) return describe(current.size, options, current.etag);
+      if (head && current.size > this.#smallBytes) return describe(current.size, options, current.etag);
     }
     const object = await this.#store.get(key, current ? { etag: current.etag } : {});
     if (object === null) {
@@ -188,19 +226,48 @@ export class BlobCache {
     if (info.size <= this.#smallBytes) {
       const bytes = new Uint8Array(await new Response(body).arrayBuffer());
       if (bytes.byteLength !== info.size) throw damaged();
-      return this.#remember(key, options, info, bytes);
+      return this.#remember(key, options, info, bytes, stamp);
+    }
+    if (head) {
+      await body.cancel();
+      return describe(info.size, options, info.etag);
     }
     return { ...describe(info.size, options, info.etag), body };
   }
 
-  #remember(key: string, options: EntryOptions, info: ObjectInfo, bytes: Uint8Array<ArrayBuffer>): FoundBlob {
-    const found = { ...describe(bytes.byteLength, options, info.etag), bytes };
-    this.#memory.set(key, { found, storageEtag: info.etag, checkedAt: this.#options.now() });
-    return found;
+  #remember(
+    key: string,
+    options: EntryOptions,
+    info: ObjectInfo,
+    bytes: Uint8Array<ArrayBuffer>,
+    stamp: number,
+  ): SmallBlob {
+    const { namespace, mutable } = options;
+    const prepared = new PreparedResponse(bytes, {
+      "Content-Type": options.contentType,
+      ETag: options.etag ?? info.etag,
+    });
+    const entry: MemoryEntry = {
+      found: {
+        prepared,
+        fresh: () => this.#current(entry),
+        used: (request) => {
+          if (request.method === "GET") this.#used(key, namespace, prepared.size);
+        },
+      },
+      mutable,
+      storageEtag: info.etag,
+      checkedAt: this.#options.now(),
+      slot: this.#changes.slot(key),
+      stamp,
+    };
+    this.#memory.set(key, entry);
+    return entry.found;
   }
 
   async #exists(key: string): Promise<boolean> {
-    return this.#memory.get(key) !== undefined || await this.#store.head(key) !== null;
+    const cached = this.#memory.get(key);
+    return (cached !== undefined && this.#current(cached)) || await this.#store.head(key) !== null;
   }
 
   async #stage(source: ReadableStream<Uint8Array>, sha256: string | undefined): Promise<StagedFile> {
@@ -219,13 +286,10 @@ export class BlobCache {
   }
 }
 
-/** Headers of a blob of `size` bytes. */
-function describe(size: number, options: EntryOptions, storageEtag: string): Pick<FoundBlob, "headers" | "etag"> {
+/** A large blob of `size` bytes, without its body. */
+function describe(size: number, options: EntryOptions, storageEtag: string): LargeBlob {
   const etag = options.etag ?? storageEtag;
-  return {
-    etag,
-    headers: { "Content-Type": options.contentType, "Content-Length": String(size), ETag: etag },
-  };
+  return { etag, headers: { "Content-Type": options.contentType, "Content-Length": String(size), ETag: etag } };
 }
 
 /** Reads a body to its end without keeping it, checking its size and digest. */

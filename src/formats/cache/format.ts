@@ -76,8 +76,8 @@ export async function createCacheFormat(services: FormatServices): Promise<Forma
     uploadLimit: { bytes: config.cache.maxBlobBytes, setting: "REGISTRY_CACHE_MAX_BLOB_BYTES" },
     routes: (http) =>
       new Hono<AppEnv>()
-        .route("/", createBazelApi({ blobs, auth: http.auth }))
-        .route("/", createTuistApi({ blobs, auth: http.auth, publicBaseUrl: http.publicBaseUrl })),
+        .route("/", createBazelApi({ blobs, http }))
+        .route("/", createTuistApi({ blobs, http })),
     errorResponse: (error: RegistryError, path: string) =>
       path === TUIST_BASE_PATH || path.startsWith(`${TUIST_BASE_PATH}/`)
         ? Response.json({ message: error.message }, {

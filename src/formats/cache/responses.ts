@@ -1,21 +1,25 @@
 /**
- * The one way build-cache entries become responses, for both APIs.
+ * The one way build-cache entries become responses, for both APIs: small
+ * ones are prepared responses the hot path answers again from memory while
+ * they are current (src/http/hot_responses.ts); large ones are streamed.
  *
  * @module
  */
 import type { Context } from "hono";
 import { NotFoundError } from "../../errors.ts";
 import { ifNoneMatchHits } from "../../http/range.ts";
+import type { HttpServices } from "../format.ts";
 import type { BlobCache, EntryOptions, FoundBlob } from "./blobs.ts";
 
 /**
  * The entry at `key` as a response to a GET (its bytes, counted as a read) or
- * a HEAD (its headers only).
+ * a HEAD (its headers only). Call it after the read was authorized.
  *
  * @throws {NotFoundError} saying `missing` when there is no such entry.
  */
 export async function entryResponse(
   c: Context,
+  http: HttpServices,
   blobs: BlobCache,
   key: string,
   options: EntryOptions,
@@ -23,11 +27,12 @@ export async function entryResponse(
 ): Promise<Response> {
   const found = c.req.method === "HEAD" ? await blobs.head(key, options) : await blobs.read(key, options);
   if (found === null) throw new NotFoundError(missing);
-  return await blobResponse(c, found);
+  return await blobResponse(c, http, found);
 }
 
-/** A found entry as a response: 304 when `If-None-Match` matches, headers only for HEAD, else the bytes. */
-export async function blobResponse(c: Context, found: FoundBlob): Promise<Response> {
+/** A found entry as a response: from memory when small; else 304 when `If-None-Match` matches, headers only for HEAD, or streamed. */
+export async function blobResponse(c: Context, http: HttpServices, found: FoundBlob): Promise<Response> {
+  if (found.prepared !== undefined) return http.serve(c, found.prepared, found.fresh, found.used);
   if (ifNoneMatchHits(c.req.header("if-none-match"), found.etag)) {
     await found.body?.cancel();
     return new Response(null, { status: 304, headers: { ETag: found.etag } });
@@ -36,5 +41,5 @@ export async function blobResponse(c: Context, found: FoundBlob): Promise<Respon
     await found.body?.cancel();
     return new Response(null, { headers: found.headers });
   }
-  return new Response(found.bytes ?? found.body ?? null, { headers: found.headers });
+  return new Response(found.body ?? null, { headers: found.headers });
 }

@@ -17,11 +17,12 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { BadRequestError, MethodNotAllowedError, PayloadTooLargeError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
+import { PreparedResponse } from "../../http/prepared.ts";
+import type { HttpServices } from "../format.ts";
 import type { BlobCache, EntryOptions } from "./blobs.ts";
 import { entryResponse } from "./responses.ts";
 import { tuistKey, type TuistProject, tuistProject } from "./keys.ts";
@@ -37,6 +38,9 @@ const MAX_KEY_VALUE_BYTES = 1024 * 1024;
 
 const CAS_OPTIONS: EntryOptions = { namespace: "tuist", mutable: false, contentType: "application/octet-stream" };
 const KEY_VALUE_OPTIONS: EntryOptions = { namespace: "tuist", mutable: true, contentType: "application/json" };
+/** The document the endpoints answer is prepared from: it never changes (its answers differ by base URL only). */
+const ENDPOINTS = {};
+const always = () => true;
 
 /** The package auth plugins are shown for a Tuist project: the account is its scope. */
 export function tuistProjectRef(project: TuistProject): PackageRef {
@@ -50,24 +54,25 @@ export function tuistProjectRef(project: TuistProject): PackageRef {
 }
 
 /** Builds Tuist's cache routes (at their full paths under {@link TUIST_BASE_PATH}). */
-export function createTuistApi(
-  deps: { blobs: BlobCache; auth: Authenticator; publicBaseUrl(c: Context): string },
-): Hono<AppEnv> {
-  const { blobs, auth } = deps;
+export function createTuistApi(deps: { blobs: BlobCache; http: HttpServices }): Hono<AppEnv> {
+  const { blobs, http } = deps;
+  const { auth } = http;
   const app = new Hono<AppEnv>({ strict: false });
   const projectOf = (c: Context) => tuistProject(c.req.query("account_handle"), c.req.query("project_handle"));
 
   // Tuist clients without TUIST_CACHE_ENDPOINT ask their server where the cache is: here.
   app.get("/endpoints", async (c) => {
     await authorizeRead(auth, c.req.raw);
-    return c.json({ endpoints: [deps.publicBaseUrl(c)] });
+    const base = http.publicBaseUrl(c);
+    const prepared = await http.prepare(ENDPOINTS, base, () => PreparedResponse.json({ endpoints: [base] }));
+    return http.serve(c, prepared, always);
   });
 
   app.get("/cas/:id", async (c) => {
     const project = projectOf(c);
     const key = tuistKey(project, "cas", c.req.param("id"));
     await authorizeRead(auth, c.req.raw, tuistProjectRef(project));
-    return await entryResponse(c, blobs, key, CAS_OPTIONS, `artifact ${c.req.param("id")} is not in the cache`);
+    return await entryResponse(c, http, blobs, key, CAS_OPTIONS, `artifact ${c.req.param("id")} is not in the cache`);
   });
 
   app.post("/cas/:id", async (c) => {
@@ -84,6 +89,7 @@ export function createTuistApi(
     await authorizeRead(auth, c.req.raw, tuistProjectRef(project));
     return await entryResponse(
       c,
+      http,
       blobs,
       key,
       KEY_VALUE_OPTIONS,

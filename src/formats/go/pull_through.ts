@@ -48,6 +48,15 @@ export interface VersionInfo {
   Time: string;
 }
 
+/**
+ * What the upstream answered, and until when that answer stands (its
+ * `freshUntil`: the upstream is not asked again before; 0 when unknown).
+ */
+export interface FromUpstream<T> {
+  value: T;
+  freshUntil: number;
+}
+
 /** Pull-through of Go modules from one upstream GOPROXY. */
 export class PullThrough {
   readonly #options: PullThroughOptions;
@@ -65,10 +74,10 @@ export class PullThrough {
 
   /**
    * The module's versions at the upstream (canonical, valid for the path,
-   * without pseudo-versions), with those pinned here; `null` when neither
-   * knows the module.
+   * without pseudo-versions), with those pinned in `document`; `null` when
+   * neither knows the module.
    */
-  async list(ref: PackageRef, document: ModuleDocument | null): Promise<string[] | null> {
+  async list(ref: PackageRef, document: ModuleDocument | null): Promise<FromUpstream<string[]> | null> {
     const listed = await this.#options.upstream.document(`${escapeCase(ref.name)}/@v/list`, "text/plain");
     const pinned = Object.keys(document?.upstream ?? {});
     if (listed === null && pinned.length === 0) return null;
@@ -77,16 +86,16 @@ export class PullThrough {
       const version = line.trim().split(/\s+/)[0];
       if (suits(ref, version) && !isPseudoVersion(version)) versions.add(version);
     }
-    return sortVersions(versions);
+    return { value: sortVersions(versions), freshUntil: listed?.freshUntil ?? 0 };
   }
 
   /** The upstream's `@latest`, or `null` when it has none. */
-  async latest(ref: PackageRef): Promise<VersionInfo | null> {
+  async latest(ref: PackageRef): Promise<FromUpstream<VersionInfo> | null> {
     const latest = await this.#options.upstream.document(`${escapeCase(ref.name)}/@latest`);
     if (latest === null) return null;
     const info = parseInfo(latest.body, `${ref.name}/@latest`);
     if (!suits(ref, info.Version)) throw new BadGatewayError(`the upstream's @latest of ${ref.name} is not valid`);
-    return info;
+    return { value: info, freshUntil: latest.freshUntil };
   }
 
   /**

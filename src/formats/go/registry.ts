@@ -15,7 +15,6 @@ import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher } from "
 import type { StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError } from "../../errors.ts";
 import type { ArchiveLimits } from "../../core/zip_scan.ts";
-import type { ObjectBody } from "../../storage/object_store.ts";
 import {
   checkModulePath,
   checkVersionForPath,
@@ -138,9 +137,22 @@ export class GoRegistry {
     return this.#publisher.read<ModuleDocument>(ref);
   }
 
-  /** Opens a stored zip for streaming. */
-  openZip(ref: PackageRef, version: string, file: StoredFile, time: string): Promise<ObjectBody> {
-    return this.#artifacts.open(this.#info(ref, version, "zip", file, time));
+  /**
+   * Whether `document` (as {@link read} returned it) is still the module's
+   * current document: the freshness of answers built from it.
+   */
+  stillCurrent(ref: PackageRef, document: ModuleDocument | null): () => boolean {
+    return this.#publisher.stillCurrent(ref, document);
+  }
+
+  /** A stored file of a version, as served (its ETag is the quoted SHA-256; `time` is its Last-Modified). */
+  fileInfo(ref: PackageRef, version: string, part: StoredPart, file: StoredFile, time: string): ArtifactInfo {
+    return {
+      key: storageKey(ref, version, part, file.sha256),
+      size: file.size,
+      etag: `"${file.sha256}"`,
+      lastModified: new Date(time),
+    };
   }
 
   /** The bytes of a stored `.mod` (kept in memory once read). */
@@ -235,15 +247,6 @@ export class GoRegistry {
       },
       summarize: (document) => summarize(ref, document),
     }, options);
-  }
-
-  #info(ref: PackageRef, version: string, part: StoredPart, file: StoredFile, time: string): ArtifactInfo {
-    return {
-      key: storageKey(ref, version, part, file.sha256),
-      size: file.size,
-      etag: `"${file.sha256}"`,
-      lastModified: new Date(time),
-    };
   }
 }
 

@@ -19,12 +19,10 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   RegistryError,
-  ServiceUnavailableError,
   UnprocessableError,
 } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { ifNoneMatchHits } from "../../http/range.ts";
-import type { Logger } from "../../log.ts";
+import type { HttpServices } from "../format.ts";
 import { escapeCase, isCanonicalVersion, ModuleRuleError, unescapeCase } from "./module.ts";
 import { zipLimitSetting } from "./module_zip.ts";
 import type { ModulePatterns } from "./patterns.ts";
@@ -40,7 +38,14 @@ import {
   type StoredFile,
   wholeSecondTime,
 } from "./registry.ts";
-import { infoBody, listBody, localBodies, localInfoBody, preparedResponse } from "./responses.ts";
+import {
+  IMMUTABLE,
+  infoResponse,
+  listResponse,
+  localLatestResponse,
+  localListResponse,
+  modResponse,
+} from "./responses.ts";
 
 /** Path under which the proxy is mounted. */
 export const GO_BASE_PATH = "/go";
@@ -61,10 +66,13 @@ export interface GoApiDeps {
   /** Largest module zip a publish may upload. */
   maxZipBytes: number;
   publicBaseUrl(c: Context): string;
-  logger: Logger;
+  /** Prepared responses and answering with them (see `HttpServices`). */
+  prepare: HttpServices["prepare"];
+  serve: HttpServices["serve"];
+  serveArtifact: HttpServices["serveArtifact"];
+  /** The clock (upstream answers are remembered until they are due to be asked again). */
+  now: () => number;
 }
-
-const IMMUTABLE = "public, max-age=31536000, immutable";
 
 /** Builds the proxy's routes (to be mounted at {@link GO_BASE_PATH}). */
 export function createGoApi(deps: GoApiDeps): Hono<AppEnv> {
@@ -119,7 +127,7 @@ async function read(c: Context, deps: GoApiDeps, request: ModuleRequest): Promis
   throw new NotFoundError(`not found: module ${ref.name} has no versions here${excluded}`);
 }
 
-/** A module with versions of its own: those only, from precomputed bodies and storage. */
+/** A module with versions of its own: those only, answers prepared once per module document. */
 async function readLocal(
   c: Context,
   deps: GoApiDeps,
@@ -127,16 +135,25 @@ async function readLocal(
   document: ModuleDocument,
   request: ModuleRequest,
 ): Promise<Response> {
-  const ifNoneMatch = c.req.header("if-none-match");
-  if (request.kind === "list") return preparedResponse(localBodies(document).list, ifNoneMatch);
-  if (request.kind === "latest") return preparedResponse(localBodies(document).latest!, ifNoneMatch);
+  const fresh = deps.registry.stillCurrent(ref, document);
+  if (request.kind === "list" || request.kind === "latest") {
+    const build = request.kind === "list" ? localListResponse : localLatestResponse;
+    return deps.serve(c, await deps.prepare(document, request.kind, () => build(document)), fresh);
+  }
   const record = document.versions[request.version];
   if (record === undefined) throw new NotFoundError(`not found: ${ref.name}@${request.version}: unknown version`);
-  if (request.kind === "info") return preparedResponse(localInfoBody(record), ifNoneMatch, IMMUTABLE);
-  return await partResponse(c, deps, ref, request.version, request.kind, record[request.kind], record.time);
+  if (request.kind === "info") {
+    const { version, time } = record;
+    return deps.serve(c, await deps.prepare(document, `info ${version}`, () => infoResponse(version, time)), fresh);
+  }
+  return await fileResponse(c, deps, ref, document, record.version, request.kind, record[request.kind], record.time);
 }
 
-/** A module pulled through from the upstream: lists from there, versions pinned when first served. */
+/**
+ * A module pulled through from the upstream: the list and `@latest` as the
+ * upstream has them (remembered until it is asked again, REGISTRY_UPSTREAM_TTL),
+ * versions pinned when first served and answered from the module's document after.
+ */
 async function readThrough(
   c: Context,
   deps: GoApiDeps,
@@ -145,62 +162,60 @@ async function readThrough(
   document: ModuleDocument | null,
   request: ModuleRequest,
 ): Promise<Response> {
-  const ifNoneMatch = c.req.header("if-none-match");
   const unknown = () => new NotFoundError(`not found: module ${ref.name} has no versions here or upstream`);
   if (request.kind === "list") {
-    const versions = await pull.list(ref, document);
-    if (versions === null) throw unknown();
-    return preparedResponse(listBody(versions), ifNoneMatch);
+    const listed = await pull.list(ref, document);
+    if (listed === null) throw unknown();
+    const pinned = deps.registry.stillCurrent(ref, document); // a version pinned since joins the list
+    return deps.serve(c, listResponse(listed.value), () => deps.now() < listed.freshUntil && pinned());
   }
   if (request.kind === "latest") {
-    const info = await pull.latest(ref);
-    if (info === null) throw unknown();
-    return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch);
+    const latest = await pull.latest(ref);
+    if (latest === null) throw unknown();
+    const { Version, Time } = latest.value;
+    return deps.serve(c, infoResponse(Version, Time, true), () => deps.now() < latest.freshUntil);
   }
   const { version } = request;
+  if (request.kind === "info") await pull.info(ref, version, document);
+  else await pull.part(ref, version, request.kind, document);
+  const current = (await deps.registry.read(ref))!; // pins are never removed: it holds this one now
+  const pinned = current.upstream![version];
   if (request.kind === "info") {
-    const info = await pull.info(ref, version, document);
-    return preparedResponse(infoBody(info.Version, info.Time), ifNoneMatch, IMMUTABLE);
+    const prepared = await deps.prepare(current, `info ${version}`, () => infoResponse(version, pinned.time!));
+    return deps.serve(c, prepared, deps.registry.stillCurrent(ref, current));
   }
-  const file = await pull.part(ref, version, request.kind, document);
-  const time = (await deps.registry.read(ref))?.upstream?.[version]?.time ?? wholeSecondTime(0);
-  return await partResponse(c, deps, ref, version, request.kind, file, time);
+  const time = pinned.time ?? wholeSecondTime(0);
+  return await fileResponse(c, deps, ref, current, version, request.kind, pinned[request.kind]!, time);
 }
 
-/** A stored `.mod` (from memory once read) or `.zip` (streamed). */
-async function partResponse(
+/** A stored `.mod` (prepared from memory) or `.zip` (an artifact: from memory when small, else streamed or sent by nginx). */
+async function fileResponse(
   c: Context,
   deps: GoApiDeps,
   ref: PackageRef,
+  document: ModuleDocument,
   version: string,
   part: "mod" | "zip",
   file: StoredFile,
   time: string,
 ): Promise<Response> {
-  const headers: Record<string, string> = {
-    ETag: `"${file.sha256}"`,
-    "Cache-Control": IMMUTABLE,
-    "Last-Modified": new Date(time).toUTCString(),
-    "Content-Type": part === "zip" ? "application/zip" : "text/plain; charset=utf-8",
-    "Content-Length": String(file.size),
-  };
-  if (ifNoneMatchHits(c.req.header("if-none-match"), headers.ETag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  if (c.req.method === "HEAD") return new Response(null, { headers });
-  if (part === "mod") return new Response(await deps.registry.readMod(ref, version, file), { headers });
-  const object = await deps.registry.openZip(ref, version, file, time);
-  if (object.size !== file.size) {
-    await object.body.cancel();
-    deps.logger.log("error", "stored module zip has the wrong size", {
-      module: ref.name,
-      version,
-      expected: file.size,
-      actual: object.size,
+  const info = deps.registry.fileInfo(ref, version, part, file, time);
+  const fresh = deps.registry.stillCurrent(ref, document);
+  if (part === "zip") {
+    return await deps.serveArtifact(c, {
+      info,
+      headers: { "Content-Type": "application/zip", "Cache-Control": IMMUTABLE },
+      document,
+      resource: `zip ${version}`,
+      fresh,
     });
-    throw new ServiceUnavailableError("the stored module zip is damaged; the operator has been alerted");
   }
-  return new Response(object.body, { headers });
+  const prepared = await deps.prepare(
+    document,
+    `mod ${version}`,
+    async () => modResponse(await deps.registry.readMod(ref, version, file), info),
+  );
+  return deps.serve(c, prepared, fresh);
 }
 
 /**
