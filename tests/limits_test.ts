@@ -132,3 +132,25 @@ Deno.test("names and versions too long to store are client errors, never a 500",
   assert.equal(publishLong.status, 400);
   assert.match((await problem(publishLong)).detail, /too long/);
 });
+
+Deno.test("a yank reason sent as an endless chunked body is cut off with a 413, for Swift and PyPI", async () => {
+  await using t = await startTestServer();
+  for (const path of ["/swift/-/yank/mona/LinkedList/1.0.0", "/pypi/-/yank/project/1.0"]) {
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++sent > 64) controller.close(); // 4 MiB at most, if the server kept reading
+        else controller.enqueue(chunk);
+      },
+    });
+    const response = await fetch(`${t.url}${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: endless,
+    });
+    assert.equal(response.status, 413, path);
+    await response.body?.cancel();
+    assert.ok(sent < 64, `${path}: the server stopped reading after ${sent} chunks`);
+  }
+});

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
+import { coreMetadata, upload, wheel } from "./support/pypi.ts";
 import { ADMIN_TOKEN, get, publish, startTestServer } from "./support/server.ts";
 
 /** A plugin that lets only authenticated callers read packages whose name contains "secret". */
@@ -50,6 +51,31 @@ Deno.test("a hidden package is in no identifier lookup, page count or search cou
       assert.doesNotMatch(page, /secret\.Secret/, query);
       assert.doesNotMatch(page, />swift \(2\)</, `"${query}" counts the hidden package`);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a hidden PyPI project is not in the root index an anonymous caller reads, in HTML or JSON", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/hide-secret.ts`, HIDE_SECRET);
+  try {
+    await using t = await startTestServer({ env: { REGISTRY_PLUGINS: `${dir}/hide-secret.ts` } });
+    for (const name of ["secret-lib", "public-lib"]) {
+      const response = await upload(t.url, await wheel(name, "1.0", { metadata: coreMetadata(name, "1.0") }));
+      assert.equal(response.status, 200, await response.text());
+    }
+    const json = { Accept: "application/vnd.pypi.simple.v1+json" };
+    const names = async (headers: Record<string, string>) =>
+      ((await (await get(`${t.url}/pypi/simple/`, { headers })).json()).projects as { name: string }[])
+        .map((p) => p.name.replace(/[-_.]+/g, "-")).sort();
+    assert.deepEqual(await names(json), ["public-lib"]);
+    const html = await (await get(`${t.url}/pypi/simple/`, { headers: { Accept: "text/html" } })).text();
+    assert.doesNotMatch(html, /secret/);
+    assert.match(html, /public[-_]lib/);
+    assert.deepEqual(await names({ ...json, Authorization: `Bearer ${ADMIN_TOKEN}` }), ["public-lib", "secret-lib"]);
+    // And the anonymous answer is not the admin's, remembered.
+    assert.deepEqual(await names(json), ["public-lib"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

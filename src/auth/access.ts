@@ -5,7 +5,7 @@
  * @module
  */
 import type { PackageRef } from "../core/package.ts";
-import { UnauthorizedError } from "../errors.ts";
+import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Action, Authenticator, Principal } from "./auth.ts";
 
@@ -31,6 +31,25 @@ export async function authorizeRead(
   });
   await auth.authorize(principal, "read", ref);
   return principal;
+}
+
+/**
+ * Whether `principal` may read `ref`: what a listing (an index, search
+ * results, counts) asks of each package it would show, so it shows nothing a
+ * provider hides. Always true when reads are public. A provider that fails
+ * hides the package (a listing fails closed).
+ */
+export async function mayRead(auth: Authenticator, principal: Principal | null, ref: PackageRef): Promise<boolean> {
+  if (auth.publicReads) return true;
+  try {
+    await auth.authorize(principal, "read", ref);
+    return true;
+  } catch (error) {
+    if (error instanceof UnauthorizedError || error instanceof ForbiddenError || error instanceof PluginFailureError) {
+      return false;
+    }
+    throw error;
+  }
 }
 
 /**

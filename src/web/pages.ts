@@ -14,7 +14,7 @@
 import { bearerRequest } from "../../plugins/credentials.ts";
 import { type Context, Hono } from "hono";
 import type { Authenticator, Principal } from "../auth/auth.ts";
-import { authorizeAction, authorizeRead } from "../auth/access.ts";
+import { authorizeAction, authorizeRead, mayRead } from "../auth/access.ts";
 import type { Catalog, IndexedEntry } from "../core/catalog.ts";
 import { ForbiddenError, NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
 import type { Format } from "../formats/format.ts";
@@ -88,14 +88,8 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
       throw error;
     }
   };
-  const readable = (principal: Principal | null) => async ({ entry }: IndexedEntry) => {
-    try {
-      await auth.authorize(principal, "read", formatOf(entry.format)!.ref(entry));
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const readable = (principal: Principal | null) => ({ entry }: IndexedEntry) =>
+    mayRead(auth, principal, formatOf(entry.format)!.ref(entry));
   /** The entries of list page `page` that `principal` may read, and whether there are more. */
   const window = async (entries: readonly IndexedEntry[], principal: Principal | null, page: number) => {
     const visible = readable(principal);
@@ -123,7 +117,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
    * read count, or the counts would tell what a plugin hides from it.
    */
   const countsOf = async (entries: readonly IndexedEntry[], principal: Principal | null) => {
-    const visible = auth.publicReads ? () => Promise.resolve(true) : readable(principal);
+    const visible = readable(principal);
     const counts = new Map(pagedIds.map((id) => [id, 0]));
     for (const indexed of entries) {
       if (counts.has(indexed.entry.format) && await visible(indexed)) {

@@ -7,7 +7,7 @@
  */
 import { bearerRequest } from "../../../plugins/credentials.ts";
 import { type Context, Hono } from "hono";
-import { authorizeAction, authorizeRead } from "../../auth/access.ts";
+import { authorizeAction, authorizeRead, mayRead } from "../../auth/access.ts";
 import type { Authenticator } from "../../auth/auth.ts";
 import type { Catalog, IndexedEntry } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
@@ -128,7 +128,7 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
   app.get("/-/v1/search", async (c) => {
     const principal = await readAccess(c);
     // Only packages the caller may read are found (authorization plugins may hide some).
-    const readable = (id: string) => auth.authorize(principal, "read", npmRef(id)).then(() => true, () => false);
+    const readable = (id: string) => mayRead(auth, principal, npmRef(id));
     const { text = "", size, from } = c.req.query();
     return c.json(await search(deps.catalog, readable, text, size, from));
   });

@@ -7,10 +7,11 @@
  */
 import { type Context, Hono } from "hono";
 import type { Authenticator } from "../../auth/auth.ts";
-import { authorizeAction, authorizeRead } from "../../auth/access.ts";
+import { authorizeAction, authorizeRead, mayRead } from "../../auth/access.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { BadRequestError, MethodNotAllowedError, NotFoundError, RegistryError } from "../../errors.ts";
+import { readBoundedText } from "../../http/body_limit.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import type { HttpServices } from "../format.ts";
 import { isValidName, normalizeName, versionIdentity } from "./names.ts";
@@ -71,17 +72,25 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
   });
 
   app.get("/simple", async (c) => {
-    await authorizeRead(auth, c.req.raw);
+    const principal = await authorizeRead(auth, c.req.raw);
     const type = negotiate(c.req.header("accept"), c.req.query("format"));
     const baseUrl = base(c);
     const { entries, fresh } = await deps.catalog.current("pypi");
-    const prepared = await deps.prepare(entries, `index ${type} ${baseUrl}`, () =>
+    const index = (shown: typeof entries) =>
       renderIndex(
-        entries.map(({ entry }): IndexProject => ({ name: entry.name, url: `${baseUrl}/simple/${entry.key}/` }))
+        shown.map(({ entry }): IndexProject => ({ name: entry.name, url: `${baseUrl}/simple/${entry.key}/` }))
           .sort((a, b) => a.url.localeCompare(b.url)),
         type,
-      ));
-    return deps.serve(c, prepared, fresh);
+      );
+    if (!auth.publicReads) {
+      // Each caller sees only the projects it may read (a plugin may hide some): built per request.
+      const readable = [];
+      for (const indexed of entries) {
+        if (await mayRead(auth, principal, projectRef(indexed.entry.key))) readable.push(indexed);
+      }
+      return deps.serve(c, index(readable), () => false);
+    }
+    return deps.serve(c, await deps.prepare(entries, `index ${type} ${baseUrl}`, () => index(entries)), fresh);
   });
 
   app.get("/simple/:project", async (c) => {
@@ -209,7 +218,7 @@ function proxiedPage(ref: PackageRef, project: UpstreamProject, base: string): P
 async function reasonOf(c: Context): Promise<string> {
   const query = c.req.query("reason");
   if (query !== undefined) return query.slice(0, 1000);
-  const text = await c.req.text();
+  const text = await readBoundedText(c.req.raw, 64 * 1024);
   if (text.trim() === "") return "";
   try {
     const reason = JSON.parse(text)?.reason;

@@ -6,11 +6,10 @@
  */
 import { type Context, Hono } from "hono";
 import type { Authenticator, Principal } from "../../auth/auth.ts";
-import { authorizeAction, authorizeRead } from "../../auth/access.ts";
+import { authorizeAction, authorizeRead, mayRead } from "../../auth/access.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
 import {
   BadRequestError,
-  ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
   RegistryError,
@@ -107,7 +106,7 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
     let identifiers = await registry.lookupIdentifiers(url);
     if (identifiers.length === 0 && deps.upstream !== undefined) identifiers = await deps.upstream.identifiers(url);
     // Only packages the caller may read: a plugin that hides a package hides its identifier too.
-    if (!auth.publicReads) identifiers = await readableIdentifiers(auth, principal, identifiers);
+    identifiers = await readableIdentifiers(auth, principal, identifiers);
     if (identifiers.length === 0) throw new NotFoundError(`no package is associated with ${url}`);
     return c.json({ identifiers });
   });
@@ -177,11 +176,8 @@ async function readableIdentifiers(
   const readable: string[] = [];
   for (const identifier of identifiers) {
     const dot = identifier.indexOf(".");
-    try {
-      await auth.authorize(principal, "read", packageRef(identifier.slice(0, dot), identifier.slice(dot + 1)));
+    if (await mayRead(auth, principal, packageRef(identifier.slice(0, dot), identifier.slice(dot + 1)))) {
       readable.push(identifier);
-    } catch (error) {
-      if (!(error instanceof UnauthorizedError || error instanceof ForbiddenError)) throw error;
     }
   }
   return readable;

@@ -5,9 +5,9 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { authorizeRead } from "../../auth/access.ts";
+import { authorizeRead, mayRead } from "../../auth/access.ts";
 import type { CatalogEntry } from "../../core/catalog.ts";
-import { BadRequestError, ForbiddenError, UnauthorizedError } from "../../errors.ts";
+import { BadRequestError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import type { PackageRef } from "./identity.ts";
 import { link, type SwiftUrls } from "./links.ts";
@@ -26,11 +26,7 @@ export function addSearchRoute(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (
     const offset = integerParam(c.req.query("offset"), "offset", 0, 0, 1_000_000_000);
     const q = c.req.query("q") ?? "";
     const query = parseSearchQuery(q);
-    const canRead = (entry: CatalogEntry) =>
-      deps.auth.authorize(principal, "read", catalogRef(entry)).then(() => true, (error) => {
-        if (error instanceof UnauthorizedError || error instanceof ForbiddenError) return false;
-        throw error;
-      });
+    const canRead = (entry: CatalogEntry) => mayRead(deps.auth, principal, catalogRef(entry));
     const { results, total } = await deps.search.search(query, canRead, offset, limit);
     const urls = urlsFor(c);
     const headers: Record<string, string> = {};
