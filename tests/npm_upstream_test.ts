@@ -69,6 +69,28 @@ Deno.test("a package with a local release lists only local versions: no upstream
   assert.deepEqual(tags, { internal: "0.1.0", latest: "0.1.0" });
 });
 
+Deno.test("a scope with a package published here takes none of its names from the upstream (dependency confusion)", async () => {
+  await using upstream = await startFakeNpmUpstream([
+    { name: "@acme/planted", version: "99.0.0" },
+    { name: "@other/tool", version: "1.0.0" },
+  ]);
+  await using t = await startTestServer({ env: { REGISTRY_NPM_UPSTREAM: upstream.url } });
+  await using npm = await npmClient(`${t.url}/npm/`, ADMIN_TOKEN);
+  await npm.ok(["publish"], await writePackage(join(npm.dir, "own"), { name: "@acme/own", version: "1.0.0" }));
+
+  // Someone publishes @acme/planted upstream, hoping a build asks for it here: it is not found, the upstream not asked.
+  const app = await writePackage(join(npm.dir, "app"), { name: "app", version: "0.0.0", private: true });
+  const refused = await npm.run(["install", "@acme/planted"], app);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /E404/);
+  const response = await fetch(`${t.url}/npm/@acme%2fplanted`);
+  assert.equal(response.status, 404);
+  assert.match((await response.json()).error, /@acme has packages published here/);
+  assert.equal(upstream.count("/@acme%2fplanted") + upstream.count("/@acme/planted"), 0);
+  // Other scopes still come from the upstream.
+  await npm.ok(["install", "@other/tool", "@acme/own"], app);
+});
+
 Deno.test("an upstream tarball that does not match its integrity is refused with 502 and not kept", async () => {
   await using upstream = await startFakeNpmUpstream([{ name: "bad-bytes", version: "1.0.0", corruptTarball: true }]);
   await using t = await startTestServer({ env: { REGISTRY_NPM_UPSTREAM: upstream.url } });

@@ -24,6 +24,7 @@ export function createNpmFormat(services: FormatServices): Format {
   const { config } = services;
   const registry = new NpmRegistry({
     publisher: services.publisher,
+    documents: services.documents,
     artifacts: services.artifacts,
     catalog: services.catalog,
     archiveLimits: config.archiveLimits,
@@ -34,6 +35,7 @@ export function createNpmFormat(services: FormatServices): Format {
   const upstream = core === undefined ? undefined : new NpmUpstream({
     upstream: core,
     store: services.store,
+    documents: services.documents,
     catalog: services.catalog,
     ttlMs: config.upstreams.npm?.ttlMs ?? 0,
     now: services.now,

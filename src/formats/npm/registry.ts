@@ -11,7 +11,9 @@ import * as semver from "semver";
 import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { Catalog } from "../../core/catalog.ts";
+import { markScopeLocal } from "../../core/local_scopes.ts";
 import type { PackageRef } from "../../core/package.ts";
+import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { FinalArtifact, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from "../../errors.ts";
@@ -56,6 +58,8 @@ interface ValidatedTarball {
 /** Dependencies of an {@link NpmRegistry}. */
 export interface NpmRegistryOptions {
   publisher: Publisher;
+  /** Where scopes with local packages are marked (see src/core/local_scopes.ts). */
+  documents: DocumentCache;
   artifacts: Artifacts;
   catalog: Catalog;
   archiveLimits: ArchiveLimits;
@@ -351,6 +355,8 @@ export class NpmRegistry {
       store: async (final) => {
         const key = tarballKey(ref, version, { sha256: final.artifact.sha256Hex, filename });
         await this.#options.artifacts.putFile(key, final.artifact, "application/octet-stream");
+        // The scope is local from now on (never filled from the upstream), even if the commit fails.
+        if (ref.scope !== undefined) await markScopeLocal(this.#options.documents, "npm", ref.scope);
       },
       commit: (current, final, validated) => {
         const mine = recordOf(final, validated);

@@ -13,7 +13,9 @@ import type { ArtifactInfo } from "../../core/artifacts.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import { keySegment, type PackageRef } from "../../core/package.ts";
 import type { ExpectedDigests, Upstream } from "../../core/upstream.ts";
+import { LocalScopes } from "../../core/local_scopes.ts";
 import { BadGatewayError, NotFoundError } from "../../errors.ts";
+import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { ObjectStore } from "../../storage/object_store.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import { manifestSummary } from "./document.ts";
@@ -50,6 +52,7 @@ export interface UpstreamPackument {
 export interface NpmUpstreamOptions {
   upstream: Upstream;
   store: ObjectStore;
+  documents: DocumentCache;
   catalog: Catalog;
   /** How long a confirmed packument is used without asking the core (its TTL). */
   ttlMs: number;
@@ -65,18 +68,31 @@ export class NpmUpstream {
   readonly #packuments = new LruCache<string, UpstreamPackument>(MEMORY_BYTES, (p) => p.size);
   readonly #stored = new LruCache<string, { size: number; lastModified: Date }>(10_000);
 
+  readonly #localScopes: LocalScopes;
+
   constructor(options: NpmUpstreamOptions) {
     this.#options = options;
+    this.#localScopes = new LocalScopes({
+      ...options,
+      format: "npm",
+      packagesPrefix: (scope) => `npm/packages/@${keySegment(scope)}/`,
+    });
   }
 
   /**
    * The package's packument from the upstream: within the TTL from memory,
    * then revalidated.
    *
-   * @throws {NotFoundError} when the upstream does not have it.
+   * @throws {NotFoundError} when the upstream does not have it, or its scope
+   *   holds packages published here (no dependency confusion).
    * @throws {BadGatewayError} / {GatewayTimeoutError} when it fails and nothing is cached.
    */
   async packument(ref: PackageRef): Promise<UpstreamPackument> {
+    if (ref.scope !== undefined && await this.#localScopes.has(ref.scope)) {
+      throw new NotFoundError(
+        `package ${ref.id} not found: @${ref.scope} has packages published here, so none of its names comes from the upstream`,
+      );
+    }
     const known = this.#packuments.get(ref.key);
     if (known !== undefined && this.isFresh(known)) return known;
     const document = await this.#options.upstream.document(escapedName(ref), "application/json");

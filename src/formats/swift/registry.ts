@@ -11,18 +11,12 @@ import { Buffer } from "node:buffer";
 import { type ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
+import { markScopeLocal } from "../../core/local_scopes.ts";
 import { ConflictError } from "../../errors.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
 import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectSourceArchive } from "./archive.ts";
 import { packageId, type PackageRef } from "./identity.ts";
-import {
-  type IdentifierIndex,
-  keys,
-  type LocalScope,
-  type PackageIndex,
-  type ReleaseRecord,
-  wholeSecondIso,
-} from "./release.ts";
+import { type IdentifierIndex, keys, type PackageIndex, type ReleaseRecord, wholeSecondIso } from "./release.ts";
 import { nextSigning } from "./continuity.ts";
 import type { SignerRecord } from "./signer_certificate.ts";
 import type { ReleaseSignatures, SigningPolicy } from "./signing.ts";
@@ -191,7 +185,7 @@ export class SwiftRegistry {
           );
         }
         // The scope is local from now on (never filled from an upstream), even if the commit fails.
-        await markScopeLocal(this.#documents, ref.scope);
+        await markScopeLocal(this.#documents, "swift", ref.scope);
         // Identifier mappings first: harmless if the commit fails, because
         // lookups only answer for URLs that a committed release declares.
         for (const url of repositoryUrls(recordOf(final, validated))) {
@@ -275,13 +269,6 @@ export function metadataSummary(
     ...(authors.length > 0 ? { authors } : {}),
     ...(typeof licenseURL === "string" ? { license: licenseURL } : {}),
   };
-}
-
-/** Marks `scope` as holding local packages, so no upstream ever fills it (a no-op when it is marked). */
-export async function markScopeLocal(documents: DocumentCache, scope: string): Promise<void> {
-  const key = keys.localScope(scope);
-  if (await documents.read<LocalScope>(key) !== null) return;
-  await documents.update<LocalScope>(key, (current) => current === null ? { scope: scope.toLowerCase() } : undefined);
 }
 
 /** Where a release's archive is stored, and the validators it is served with. */

@@ -99,11 +99,6 @@ export interface IdentifierIndex {
   packages: string[];
 }
 
-/** Marks a scope with local packages (its presence is what counts). */
-export interface LocalScope {
-  scope: string;
-}
-
 /** Storage keys of the Swift registry. */
 export const keys = {
   packageIndex: (ref: PackageRef) => `swift/packages/${ref.key}/index.json`,
@@ -116,7 +111,6 @@ export const keys = {
   identifiers: (normalizedUrl: string) =>
     `swift/identifiers/${createHash("sha256").update(normalizedUrl).digest("hex")}.json`,
   /** Marks a scope that holds local packages (written before a release of it commits). */
-  localScope: (scope: string) => `swift/scopes/${scope.toLowerCase()}.json`,
   /** Releases taken down, whose bytes every node deletes from its own disk too. */
   takedowns: () => "swift/takedowns.json",
   /** The checksums first seen for a package filled from the upstream (they never change after). */

@@ -25,14 +25,15 @@ import type { Catalog, CatalogEntry } from "../../core/catalog.ts";
 import type { Upstream, UpstreamDocument } from "../../core/upstream.ts";
 import { BadGatewayError, BadRequestError, GoneError, NotFoundError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
+import { LocalScopes } from "../../core/local_scopes.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { ByteRange, ObjectBody, ObjectStore } from "../../storage/object_store.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import { isValidName, isValidScope, type PackageRef, packageRef } from "./identity.ts";
 import { type ManifestLinkInfo, parseLinkHeader, type RepositoryLink } from "./links.ts";
 import { MANIFEST_FILENAME, swiftVersionCandidates } from "./manifest.ts";
-import { markScopeLocal, metadataSummary, newestAvailable } from "./registry.ts";
-import { keys, type LocalScope, type SigningRecord } from "./release.ts";
+import { metadataSummary, newestAvailable } from "./registry.ts";
+import { keys, type SigningRecord } from "./release.ts";
 import type { ListedRelease, ReleaseListing, ReleaseProblem } from "./release_list.ts";
 import { type PreparedJson, prepareJson } from "./responses.ts";
 import { normalizeVersion, sortVersionsDescending } from "./version.ts";
@@ -92,7 +93,7 @@ export class SwiftUpstream {
   readonly #options: SwiftUpstreamOptions;
   readonly #upstream: Upstream;
   /** Scopes found to have no local packages by listing storage (data from before scope markers existed). */
-  readonly #scopesWithoutLegacyPackages = new LruCache<string, true>(10_000);
+  readonly #localScopes: LocalScopes;
   /** What was built from upstream documents, by resource, with the `checkedAt` of the documents. */
   readonly #built = new LruCache<string, { version: string; value: unknown }>(5_000);
   /** Listings whose catalog entry is up to date. */
@@ -101,6 +102,8 @@ export class SwiftUpstream {
   constructor(options: SwiftUpstreamOptions) {
     this.#options = options;
     this.#upstream = options.upstream;
+    // Packages published before scopes were marked are found under their scope's prefix.
+    this.#localScopes = new LocalScopes({ ...options, format: "swift", packagesPrefix: (s) => `swift/packages/${s}/` });
   }
 
   /**
@@ -110,7 +113,7 @@ export class SwiftUpstream {
   async fills(ref: PackageRef): Promise<boolean> {
     const scope = ref.scope.toLowerCase();
     if (this.#options.scopes !== undefined && !this.#options.scopes.includes(scope)) return false;
-    return !await this.#hasLocalPackages(scope);
+    return !await this.#localScopes.has(scope);
   }
 
   /** The release list of an upstream package (every page merged), or `null` when the upstream has none. */
@@ -247,18 +250,6 @@ export class SwiftUpstream {
       if (ref !== null && await this.fills(ref)) found.add(ref.id);
     }
     return [...found].sort();
-  }
-
-  async #hasLocalPackages(scope: string): Promise<boolean> {
-    if (await this.#options.documents.read<LocalScope>(keys.localScope(scope)) !== null) return true;
-    if (this.#scopesWithoutLegacyPackages.get(scope) !== undefined) return false;
-    // Packages published before scopes were marked: look once per scope, and mark it when found.
-    for await (const _object of this.#options.store.list(`swift/packages/${scope}/`)) {
-      await markScopeLocal(this.#options.documents, scope);
-      return true;
-    }
-    this.#scopesWithoutLegacyPackages.set(scope, true);
-    return false;
   }
 
   /** The upstream path of the page after `link`'s `rel="next"`, on the upstream's own base. */
