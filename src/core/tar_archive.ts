@@ -13,6 +13,7 @@ import { createTarDecoder } from "modern-tar";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
 import { PathTree, resolveLink, unsafeName } from "./zip_paths.ts";
 import type { ArchiveLimits } from "./zip_scan.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** One entry, as a visitor sees it. */
 export interface TarEntry {
@@ -259,11 +260,5 @@ export async function readEntryBytes(
     size += chunk.byteLength;
     chunks.push(chunk);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }

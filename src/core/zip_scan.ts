@@ -40,6 +40,7 @@ import { FsFileReader } from "../../plugins/zip_file_reader.ts";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
 import { LocalHeaders } from "./zip_local_headers.ts";
 import { PathTree, resolveLink, unsafeName } from "./zip_paths.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 zip.configure({ useWebWorkers: false });
 
@@ -459,15 +460,8 @@ function decodeNameAsUtf8(value: Uint8Array, _encoding: string, type: "filename"
   return type === "filename" ? new TextDecoder().decode(value) : undefined;
 }
 
-function concat(chunks: Uint8Array[], size = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+function concat(chunks: Uint8Array[], size?: number): Uint8Array {
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks, size);
 }
 
 function hex(crc: number): string {

@@ -9,6 +9,7 @@
 import type { MiddlewareHandler } from "hono";
 import { PayloadTooLargeError } from "../errors.ts";
 import type { AppEnv } from "./middleware.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** The largest body a path accepts, and the setting that decides it (for the error message). */
 export interface UploadLimit {
@@ -51,13 +52,7 @@ export async function readBounded(
     if (size > maxBytes) throw tooLarge();
     chunks.push(chunk);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }
 
 /** A small request body as text (forms, JSON), bounded as {@link readBounded} bounds it. */

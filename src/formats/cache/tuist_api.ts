@@ -20,6 +20,7 @@ import { type Context, Hono } from "hono";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { BadRequestError, MethodNotAllowedError, PayloadTooLargeError } from "../../errors.ts";
+import { readBounded } from "../../http/body_limit.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { PreparedResponse } from "../../http/prepared.ts";
 import type { HttpServices } from "../format.ts";
@@ -100,7 +101,13 @@ export function createTuistApi(deps: { blobs: BlobCache; http: HttpServices }): 
   app.put("/keyvalue", async (c) => {
     const project = projectOf(c);
     await authorizeAction(auth, c.req.raw, "publish", tuistProjectRef(project));
-    const { casId, document } = parseKeyValue(await readLimited(c.req.raw.body, MAX_KEY_VALUE_BYTES));
+    const { casId, document } = parseKeyValue(
+      await readBounded(
+        c.req.raw.body,
+        MAX_KEY_VALUE_BYTES,
+        () => new PayloadTooLargeError(`a key-value document may have at most ${MAX_KEY_VALUE_BYTES} bytes`),
+      ),
+    );
     await blobs.write(tuistKey(project, "kv", casId), new Response(document).body, KEY_VALUE_OPTIONS);
     return new Response(null, { status: 204 });
   });
@@ -140,21 +147,4 @@ export function parseKeyValue(bytes: Uint8Array): { casId: string; document: Uin
   }
   const document = { entries: entries.map((e: { value: string }) => ({ value: e.value })) };
   return { casId: body.cas_id, document: new TextEncoder().encode(JSON.stringify(document)) };
-}
-
-async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body ?? []) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw new PayloadTooLargeError(`a key-value document may have at most ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
