@@ -16,7 +16,13 @@ async function spawnServer(args: string[], env: Record<string, string> = {}) {
     if (done) throw new Error(`server exited before listening: ${buffered}`);
     buffered += value;
     for (const line of buffered.split("\n")) {
-      if (line.includes('"registry listening"')) url = JSON.parse(line).url;
+      if (line.includes('"registry listening"')) {
+        const listening = JSON.parse(line);
+        url = listening.url;
+        // The line tells where to point each client.
+        assert.equal(listening.formats.npm, `${url}/npm`);
+        assert.equal(listening.formats.swift, `${url}/swift`);
+      }
     }
   }
   // Keep draining stdout so the child never blocks on a full pipe.

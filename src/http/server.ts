@@ -243,7 +243,8 @@ export async function startServer(
   if (first) {
     logger.log("info", "registry listening", {
       url,
-      swift: `${config.publicUrl ?? url}/swift`,
+      // Where each client is pointed: the base URL of every format served.
+      formats: Object.fromEntries(open.formats.map((f) => [f.id, `${config.publicUrl ?? url}${f.paths[0]}`])),
       dataDir: config.dataDir,
       workers: count,
       maxConnections: maxConnections * count,
