@@ -648,12 +648,12 @@ async function readConfigFile(path: string | undefined): Promise<PluginSpec[]> {
   return plugins as PluginSpec[];
 }
 
-/** `REGISTRY_<FORMAT>_UPSTREAM` (+ `_TOKEN`) of each served format, with `REGISTRY_UPSTREAM_TTL`. */
 /** A URL setting as it may be shown in an error: any `user:password@` replaced by `***@`. */
 function withoutCredentials(raw: string): string {
   return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
 }
 
+/** `REGISTRY_<FORMAT>_UPSTREAM` (+ `_TOKEN`) of each served format, with `REGISTRY_UPSTREAM_TTL`. */
 function parseUpstreams(env: Record<string, string | undefined>, formats: string[]): Record<string, UpstreamSettings> {
   const ttlMs = parseDuration(nonEmpty(env.REGISTRY_UPSTREAM_TTL) ?? "5m", "REGISTRY_UPSTREAM_TTL");
   const upstreams: Record<string, UpstreamSettings> = {};

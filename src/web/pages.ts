@@ -88,8 +88,10 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
       throw error;
     }
   };
-  const readable = (principal: Principal | null) => ({ entry }: IndexedEntry) =>
-    mayRead(auth, principal, formatOf(entry.format)!.ref(entry));
+  const readable = (principal: Principal | null) => ({ entry }: IndexedEntry) => {
+    const format = formatOf(entry.format);
+    return format === undefined ? Promise.resolve(false) : mayRead(auth, principal, format.ref(entry));
+  };
   /** The entries of list page `page` that `principal` may read, and whether there are more. */
   const window = async (entries: readonly IndexedEntry[], principal: Principal | null, page: number) => {
     const visible = readable(principal);
