@@ -32,6 +32,7 @@ import { swiftPublishBody } from "../tests/support/multipart.ts";
 import { packageTarball, publishBody } from "../tests/support/npm.ts";
 import { PIP_ACCEPT, upload, wheel } from "../tests/support/pypi.ts";
 import { ADMIN_TOKEN } from "../tests/support/server.ts";
+import { type RegistryProcess, startRegistryProcess } from "./registry_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -75,47 +76,17 @@ interface Target {
   archive?: boolean;
 }
 
-/** A running registry process. */
-interface Registry {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function startRegistry(workers: number, dataDir: string, env: Record<string, string> = {}): Promise<Registry> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-net", mainTs, "--port", "0", "--data-dir", dataDir],
-    env: {
-      REGISTRY_ADMIN_TOKEN: TOKEN,
-      REGISTRY_LOG_LEVEL: "info",
-      REGISTRY_WORKERS: String(workers),
-      ...env,
-    },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let url = "";
-  for (let buffered = ""; url === "";) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("the registry exited");
-    buffered += value;
-    const line = buffered.split("\n").find((l) => l.includes('"registry listening"'));
-    if (line) url = JSON.parse(line).url;
-  }
-  // The access log goes on being written (and read here): logging is part of what is measured.
-  const drain = (async () => {
-    while (!(await lines.read()).done) { /* discard */ }
-  })();
-  return {
-    url,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
-    },
-  };
+async function startRegistry(
+  workers: number,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<RegistryProcess> {
+  return await startRegistryProcess({
+    main: mainTs,
+    denoFlags: ["--unstable-net"],
+    serverArgs: ["--data-dir", dataDir],
+    env: { REGISTRY_ADMIN_TOKEN: TOKEN, REGISTRY_LOG_LEVEL: "info", REGISTRY_WORKERS: String(workers), ...env },
+  });
 }
 
 async function expectStatus(what: string, response: Response, status: number): Promise<void> {
@@ -346,7 +317,7 @@ ${server}
 }
 
 /** README's nginx configuration (offloading artifacts), pointed at `registry`, `dataDir` and `port`. */
-async function offloadServer(registry: Registry, dataDir: string, port: number): Promise<string> {
+async function offloadServer(registry: RegistryProcess, dataDir: string, port: number): Promise<string> {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
   if (block === undefined) throw new Error("README.md has no nginx configuration");
@@ -394,7 +365,7 @@ function printTable(title: string, rows: Row[]): void {
 }
 
 /** Drives `total` requests over every target in turn at `registry`, printing its RSS every tenth of the way. */
-async function soak(registry: Registry, targets: Target[], total: number): Promise<void> {
+async function soak(registry: RegistryProcess, targets: Target[], total: number): Promise<void> {
   const rss = async () => {
     const status = await Deno.readTextFile(`/proc/${registry.pid}/status`);
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;

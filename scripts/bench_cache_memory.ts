@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { startFauxqs } from "fauxqs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startRegistryProcess } from "./registry_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -63,26 +64,8 @@ const digest = hash.digest("hex");
 console.log(`blob: ${mib(bytes)}, sha256 ${digest}, storage: ${fauxqs ? "S3 (fauxqs)" : "local disk"}`);
 
 // 2. The registry, as its own process, with a sampler of its resident memory.
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", main, "--port", "0", "--data-dir", `${work}/data`],
-  env,
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let url: string | undefined;
-let buffered = "";
-while (url === undefined) {
-  const { value, done } = await lines.read();
-  if (done) throw new Error("the registry exited");
-  buffered += value;
-  const line = buffered.split("\n").find((l) => l.includes('"registry listening"'));
-  if (line) url = JSON.parse(line).url;
-}
-const drain = (async () => {
-  while (!(await lines.read()).done) { /* discard logs */ }
-})();
-const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`))![1]) * 1024;
+const registry = await startRegistryProcess({ main, serverArgs: ["--data-dir", `${work}/data`], env });
+const { url, rss } = registry;
 let peak = 0;
 const sampler = setInterval(() => peak = Math.max(peak, rss()), 50);
 
@@ -113,9 +96,7 @@ try {
   console.log(`download matches: ${back.digest("hex") === digest}`);
 } finally {
   clearInterval(sampler);
-  child.kill("SIGTERM");
-  await child.status;
-  await drain;
+  await registry.stop();
   await fauxqs?.stop();
   await Deno.remove(work, { recursive: true });
 }

@@ -17,6 +17,7 @@ import * as zip from "@zip.js/zip.js";
 import { startFauxqs } from "fauxqs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startRegistryProcess } from "./registry_process.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { gib: { type: "string", default: "1" } } });
 const bytes = Math.round(Number(values.gib) * 1024 ** 3);
@@ -42,41 +43,22 @@ const s3Env = {
 
 /** A registry process and a sampler of its resident memory. */
 async function startRegistry(name: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "--port", "0", "--data-dir", `${work}/${name}`],
+  const registry = await startRegistryProcess({
+    main,
+    serverArgs: ["--data-dir", `${work}/${name}`],
     env: { ...s3Env, REGISTRY_LOG_LEVEL: "info" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let url: string | undefined;
-  let buffered = "";
-  while (url === undefined) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`${name} exited`);
-    buffered += value;
-    const line = buffered.split("\n").find((l) => l.includes('"registry listening"'));
-    if (line) url = JSON.parse(line).url;
-  }
-  const drain = (async () => {
-    while (!(await lines.read()).done) { /* discard logs */ }
-  })();
-  const rss = () => {
-    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-  };
+  });
+  const rss = registry.rss;
   let peak = 0;
   const sampler = setInterval(() => peak = Math.max(peak, rss()), 50);
   return {
-    url: url!,
+    url: registry.url,
     rss,
     resetPeak: () => peak = rss(),
     peak: () => peak,
     async stop() {
       clearInterval(sampler);
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
+      await registry.stop();
     },
   };
 }
