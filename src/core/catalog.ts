@@ -12,6 +12,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
+import type { PackageRef } from "./package.ts";
 import type { DocumentCache } from "../storage/document_cache.ts";
 
 /** The summary of one package. */
@@ -36,6 +37,17 @@ export interface CatalogEntry {
   updatedAt: string;
   /** `local` (published or mirrored here) or `upstream` (cached from an upstream registry). */
   origin: "local" | "upstream";
+}
+
+/** The fields of a catalog entry that name the package, as its ref does (`format`, `key`, `id`, `scope`, `name`). */
+export function catalogIdentity(ref: PackageRef): Pick<CatalogEntry, "format" | "key" | "id" | "scope" | "name"> {
+  return {
+    format: ref.format,
+    key: ref.key,
+    id: ref.id,
+    ...(ref.scope === undefined ? {} : { scope: ref.scope }),
+    name: ref.name,
+  };
 }
 
 /** A catalog entry with its lower-cased search text, prepared once per change. */

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
-import type { CatalogEntry } from "../../core/catalog.ts";
+import { type CatalogEntry, catalogIdentity } from "../../core/catalog.ts";
 import { keySegment, packagePrefix, type PackageRef } from "../../core/package.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
@@ -310,10 +310,7 @@ export function summarize(
   const versions = records.map((r) => r.version).filter((v) => !isPseudoVersion(v));
   const times = records.map((r) => r.time).filter((t): t is string => t !== undefined).sort();
   return {
-    format: "go",
-    key: ref.key,
-    id: ref.name,
-    name: ref.name,
+    ...catalogIdentity(ref),
     latestVersion: latestVersion(versions) ?? latestVersion(records.map((r) => r.version)) ?? "",
     versions: records.length,
     updatedAt: times.at(-1) ?? new Date(0).toISOString(),

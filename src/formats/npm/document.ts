@@ -7,7 +7,7 @@
  * @module
  */
 import * as semver from "semver";
-import type { CatalogEntry } from "../../core/catalog.ts";
+import { type CatalogEntry, catalogIdentity } from "../../core/catalog.ts";
 import { keySegment, packagePrefix, type PackageRef } from "../../core/package.ts";
 
 /** The tarball of a version, as stored. */
@@ -92,11 +92,7 @@ export function summarize(ref: PackageRef, doc: NpmPackageDocument, origin: Cata
     : highestVersion(versions) ?? "";
   return {
     ...manifestSummary(doc.versions[latestVersion]?.manifest ?? {}),
-    format: "npm",
-    key: ref.key,
-    id: ref.id,
-    ...(ref.scope === undefined ? {} : { scope: ref.scope }),
-    name: ref.name,
+    ...catalogIdentity(ref),
     latestVersion,
     versions: versions.length,
     updatedAt: doc.modified,

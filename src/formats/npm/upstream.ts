@@ -10,7 +10,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { ArtifactInfo } from "../../core/artifacts.ts";
-import type { Catalog } from "../../core/catalog.ts";
+import { type Catalog, catalogIdentity } from "../../core/catalog.ts";
 import { keySegment, type PackageRef } from "../../core/package.ts";
 import type { ExpectedDigests, Upstream } from "../../core/upstream.ts";
 import { LocalScopes } from "../../core/local_scopes.ts";
@@ -226,11 +226,7 @@ function catalogEntry(ref: PackageRef, packument: UpstreamPackument) {
   const modified = asObject(packument.raw.time).modified;
   return {
     ...manifestSummary(asObject(versions[latestVersion])),
-    format: "npm",
-    key: ref.key,
-    id: ref.id,
-    ...(ref.scope === undefined ? {} : { scope: ref.scope }),
-    name: ref.name,
+    ...catalogIdentity(ref),
     latestVersion,
     versions: Object.keys(versions).length,
     updatedAt: typeof modified === "string" ? modified : new Date(packument.checkedAt).toISOString(),

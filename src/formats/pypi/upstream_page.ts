@@ -7,21 +7,15 @@
  * @module
  */
 import { normalizeName, normalizeVersion, parseDistributionFilename } from "./names.ts";
+import type { PageFile } from "./pages.ts";
 import { sortVersions } from "./project.ts";
 
-/** A file of an upstream project. */
-export interface UpstreamFile {
-  filename: string;
-  /** Absolute URL on the upstream (or its file host), without fragment. */
-  url: string;
-  sha256: string;
-  size?: number;
-  uploadTime?: string;
-  requiresPython?: string;
-  yanked: false | string;
-  /** SHA-256 of the core metadata at `<url>.metadata`, when the upstream offers it with a hash. */
-  coreMetadataSha256?: string;
-}
+/**
+ * A file of an upstream project, as a project page lists it: `url` is on the
+ * upstream (or its file host), and `coreMetadataSha256` is there when the
+ * upstream offers the core metadata with a hash.
+ */
+export type UpstreamFile = PageFile;
 
 /** An upstream project page, parsed. */
 export interface UpstreamProject {
