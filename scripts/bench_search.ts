@@ -24,6 +24,7 @@ import { silentLogger } from "../src/log.ts";
 import { DiskStore } from "../src/storage/disk_store.ts";
 import { DocumentCache } from "../src/storage/document_cache.ts";
 import { createAuthChain } from "../src/auth/chain.ts";
+import { seededRandom } from "../tests/support/seeded_random.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -32,16 +33,7 @@ const { values } = parseArgs({
 const count = Number(values.packages);
 const runs = Number(values.runs);
 
-/** Seeded PRNG (mulberry32): the same catalog on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = random(536);
+const next = seededRandom(536);
 const WORDS = (
   "swift async json yaml http server client network networking log logger crypto image markdown parser " +
   "test mock ui kit core data sql orm cache queue stream socket grpc proto web view chart graph date time " +

@@ -4,16 +4,7 @@ import { swiftPublishBody } from "./support/multipart.ts";
 import { type Dist, PIP_ACCEPT, upload, uploadForm, wheel } from "./support/pypi.ts";
 import { ADMIN_TOKEN, publish, startTestServer } from "./support/server.ts";
 import { connect, readUntilClosed, send } from "./support/raw_http.ts";
-
-/** A small seeded PRNG (mulberry32) so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./support/seeded_random.ts";
 
 Deno.test("random requests to every route never get a 5xx, and nothing is written outside the data directory", async () => {
   const parent = await Deno.makeTempDir();
@@ -24,7 +15,7 @@ Deno.test("random requests to every route never get a 5xx, and nothing is writte
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
 
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const scopes = ["mona", "MONA", "-bad-", "a".repeat(40), "%2e%2e", "..", "%00", "😀", "identifiers"];
   const names = ["LinkedList", "linkedlist", "LinkedList.json", "x_y", "Linked.List", "%E0%A4%A", "a".repeat(300)];
@@ -147,7 +138,7 @@ Deno.test("random raw requests with odd Hosts, chunked bodies, slow and idle con
   const archive = await packageZip();
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const hostChars = "ab.:[]@/?#% -_~!$&'()*+,;=0123456789";
   const hosts = [
@@ -227,7 +218,7 @@ Deno.test("random requests under /pypi never get a 5xx, and every error is plain
   assert.equal(uploaded.status, 200, await uploaded.text());
 
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const names = ["fuzzed", "Fuzzed", "fu_zz.ed", "-bad-", "..", "%2e%2e", "%00", "😀", "a".repeat(300), "__proto__"];
   const files = [

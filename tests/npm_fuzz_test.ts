@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { ADMIN_TOKEN, startTestServer } from "./support/server.ts";
 import { packageTarball, publishBody } from "./support/npm.ts";
-
-/** A small seeded PRNG (mulberry32) so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./support/seeded_random.ts";
 
 Deno.test("random requests under /npm never get a 5xx, always get npm's error shape, and write nothing outside", async () => {
   const parent = await Deno.makeTempDir();
@@ -25,7 +16,7 @@ Deno.test("random requests under /npm never get a 5xx, always get npm's error sh
   assert.equal(published.status, 201, await published.text());
 
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 100000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const names = ["@acme%2ffuzz", "@acme/fuzz", "@acme%2Ffuzz", "fuzz", "a..b", "@", "@acme", "%00", "😀", "A"];
   const rest = ["", "-", "-rev", "1.0.0", "latest", "fuzz-1.0.0.tgz", "-/fuzz-1.0.0.tgz", "-rev/1-x", "%E0%A4%A", ".."];
