@@ -19,7 +19,7 @@
 import { type Context, Hono } from "hono";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
-import { BadRequestError, MethodNotAllowedError, PayloadTooLargeError } from "../../errors.ts";
+import { BadRequestError, PayloadTooLargeError } from "../../errors.ts";
 import { readBounded } from "../../http/body_limit.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { PreparedResponse } from "../../http/prepared.ts";
@@ -27,6 +27,7 @@ import type { HttpServices } from "../format.ts";
 import type { BlobCache, EntryOptions } from "./blobs.ts";
 import { entryResponse } from "./responses.ts";
 import { tuistKey, type TuistProject, tuistProject } from "./keys.ts";
+import { notAllowed } from "../../http/not_allowed.ts";
 
 /** Path the API is mounted under. */
 export const TUIST_BASE_PATH = "/api/cache";
@@ -112,9 +113,6 @@ export function createTuistApi(deps: { blobs: BlobCache; http: HttpServices }): 
     return new Response(null, { status: 204 });
   });
 
-  const notAllowed = (allow: string) => () => {
-    throw new MethodNotAllowedError(`method not allowed; use ${allow}`, allow);
-  };
   app.all("/cas/:id", notAllowed("GET, HEAD, POST"));
   app.all("/keyvalue/:cas_id", notAllowed("GET, HEAD"));
   app.all("/keyvalue", notAllowed("PUT"));

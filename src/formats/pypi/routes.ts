@@ -22,6 +22,7 @@ import type { UpstreamProjects } from "./proxy.ts";
 import { contentTypeOf, fileInfo, filesInOrder, metadataInfo, type PypiRegistry } from "./registry.ts";
 import { handleUpload } from "./upload.ts";
 import type { UpstreamProject } from "./upstream_page.ts";
+import { notAllowed } from "../../http/not_allowed.ts";
 
 /** Path under which the PyPI routes are mounted. */
 export const PYPI_BASE_PATH = "/pypi";
@@ -173,9 +174,6 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
   app.post("/-/yank/:project/:version", yank(true));
   app.post("/-/unyank/:project/:version", yank(false));
 
-  const notAllowed = (allow: string) => () => {
-    throw new MethodNotAllowedError(`method not allowed; use ${allow}`, allow);
-  };
   app.all("/", () => {
     throw new MethodNotAllowedError(
       "this is the upload URL (POST, as twine sends it); pip reads /pypi/simple/",

@@ -10,7 +10,6 @@ import { authorizeAction, authorizeRead, mayRead } from "../../auth/access.ts";
 import type { PublishJobs } from "../../core/publish_jobs.ts";
 import {
   BadRequestError,
-  MethodNotAllowedError,
   NotFoundError,
   RegistryError,
   ServiceUnavailableError,
@@ -33,6 +32,7 @@ import type { SwiftSearch } from "./search.ts";
 import { addSearchRoute } from "./search_routes.ts";
 import type { SwiftUpstream } from "./upstream.ts";
 import { addWithdrawalRoutes } from "./withdraw_routes.ts";
+import { notAllowed } from "../../http/not_allowed.ts";
 
 /** What the Swift API needs from the host. */
 export interface SwiftApiDeps {
@@ -142,9 +142,6 @@ export function createSwiftApi(deps: SwiftApiDeps): Hono<AppEnv> {
   app.put("/:scope/:name/:version", (c) => handlePublish(c, deps, urlsFor(c)));
 
   // Known resources, unsupported methods.
-  const notAllowed = (allow: string) => () => {
-    throw new MethodNotAllowedError(`method not allowed; use ${allow}`, allow);
-  };
   app.all("/identifiers", notAllowed("GET, HEAD"));
   app.all("/availability", notAllowed("GET, HEAD"));
   app.all("/search", notAllowed("GET, HEAD"));
