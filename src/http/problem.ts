@@ -47,3 +47,15 @@ export function problemFromError(
     error.members,
   );
 }
+
+/**
+ * A {@link RegistryError} as plain text (what the go command, bazel, ccache,
+ * pip and twine show), with `challenge` on a 401; `status` when the format's
+ * clients need another (twine recognises a conflict as 400).
+ */
+export function textErrorResponse(error: RegistryError, challenge: string, status = error.status): Response {
+  return new Response(`${error.message}\n`, {
+    status,
+    headers: { ...errorHeaders(error, challenge), "Content-Type": "text/plain; charset=utf-8" },
+  });
+}

@@ -19,7 +19,7 @@ import { Hono } from "hono";
 import { keySegment } from "../../core/package.ts";
 import { BadRequestError, type RegistryError, UnprocessableError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { errorHeaders } from "../../http/problem.ts";
+import { errorHeaders, textErrorResponse } from "../../http/problem.ts";
 import { SHARED_METADATA_MAX_AGE_MS } from "../../storage/open_storage.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { AccessStamps } from "./access_stamps.ts";
@@ -84,10 +84,7 @@ export async function createCacheFormat(services: FormatServices): Promise<Forma
           status: error.status,
           headers: errorHeaders(error, TUIST_AUTH_CHALLENGE),
         })
-        : new Response(`${error.message}\n`, {
-          status: error.status,
-          headers: { ...errorHeaders(error, BAZEL_AUTH_CHALLENGE), "Content-Type": "text/plain; charset=utf-8" },
-        }),
+        : textErrorResponse(error, BAZEL_AUTH_CHALLENGE),
     ref(pkg) {
       if (pkg.scope !== undefined) return tuistProjectRef(tuistProject(pkg.scope, pkg.name));
       if (pkg.name === BAZEL_CACHE_REF.name) return BAZEL_CACHE_REF;

@@ -10,7 +10,7 @@ import { stageStream } from "../../core/staging.ts";
 import type { StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, type RegistryError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { errorHeaders } from "../../http/problem.ts";
+import { textErrorResponse } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { ModuleRuleError } from "./module.ts";
 import { MAX_ZIP_BYTES, zipLimitSetting } from "./module_zip.ts";
@@ -71,7 +71,8 @@ export function createGoFormat(services: FormatServices): Format {
           now: services.now,
         }),
       ),
-    errorResponse: goErrorResponse,
+    // As the go command shows it: the status, and the text body under "server response:".
+    errorResponse: (error: RegistryError) => textErrorResponse(error, GO_AUTH_CHALLENGE),
     ref,
     catalogEntry: (document) => {
       const module = document as ModuleDocument;
@@ -106,14 +107,6 @@ export function createGoFormat(services: FormatServices): Format {
       return document === null ? null : await goPage(document, module, request, services.readmes);
     },
   };
-}
-
-/** An error as the go command shows it: the status, and the text body under "server response:". */
-export function goErrorResponse(error: RegistryError): Response {
-  return new Response(`${error.message}\n`, {
-    status: error.status,
-    headers: { ...errorHeaders(error, GO_AUTH_CHALLENGE), "Content-Type": "text/plain; charset=utf-8" },
-  });
 }
 
 /** The Go format's definition (see `src/formats/index.ts`). */

@@ -9,14 +9,14 @@ import { Hono } from "hono";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, type RegistryError } from "../../errors.ts";
 import type { AppEnv } from "../../http/middleware.ts";
-import { errorHeaders } from "../../http/problem.ts";
+import { textErrorResponse } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
 import { checkFilenameAgrees, checkVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
 import { type PypiProject, refOf } from "./project.ts";
 import { UpstreamProjects } from "./proxy.ts";
 import { pypiPage, pypiUpstreamPage } from "./web_page.ts";
 import { PypiRegistry, summarize } from "./registry.ts";
-import { createPypiApi, PYPI_AUTH_CHALLENGE, PYPI_BASE_PATH, pypiErrorResponse } from "./routes.ts";
+import { createPypiApi, PYPI_AUTH_CHALLENGE, PYPI_BASE_PATH } from "./routes.ts";
 import { MAX_FIELD_BYTES, publish } from "./upload.ts";
 
 /** The PyPI format of a process, with its registry (for commands and tests). */
@@ -65,7 +65,9 @@ export function createPypiFormat(services: FormatServices): PypiFormat {
           serveArtifact: http.serveArtifact,
         }),
       ),
-    errorResponse: (error: RegistryError) => pypiErrorResponse(error, errorHeaders(error, PYPI_AUTH_CHALLENGE)),
+    // Plain text, as pip and twine show it; a conflict is 400 (what twine recognises).
+    errorResponse: (error: RegistryError) =>
+      textErrorResponse(error, PYPI_AUTH_CHALLENGE, error.status === 409 ? 400 : error.status),
     ref: refOf,
     catalogEntry: (document) => {
       const project = document as PypiProject;

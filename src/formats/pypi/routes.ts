@@ -10,7 +10,7 @@ import type { Authenticator } from "../../auth/auth.ts";
 import { authorizeAction, authorizeRead, mayRead } from "../../auth/access.ts";
 import type { Catalog } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
-import { BadRequestError, MethodNotAllowedError, NotFoundError, RegistryError } from "../../errors.ts";
+import { BadRequestError, MethodNotAllowedError, NotFoundError } from "../../errors.ts";
 import { readBoundedText } from "../../http/body_limit.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import type { HttpServices } from "../format.ts";
@@ -242,12 +242,3 @@ const METADATA_HEADERS = {
   "Content-Type": "text/plain; charset=utf-8",
   "Cache-Control": "public, max-age=31536000, immutable",
 };
-
-/** A {@link RegistryError} as PyPI's clients expect it: plain text; a conflict is 400 (what twine recognises). */
-export function pypiErrorResponse(error: RegistryError, headers: Record<string, string>): Response {
-  const status = error.status === 409 ? 400 : error.status;
-  return new Response(`${error.message}\n`, {
-    status,
-    headers: { ...headers, "Content-Type": "text/plain; charset=utf-8" },
-  });
-}
