@@ -144,7 +144,6 @@ export async function openRegistry(
     logger,
     metrics,
     now,
-    fetch,
     peers,
     upstream: (format: string, maxArtifactBytes: number) => {
       const settings = config.upstreams[format];

@@ -62,8 +62,6 @@ export interface FormatServices {
   metrics: Metrics;
   /** The clock; tests control it. */
   now: () => number;
-  /** The `fetch` for outbound HTTP (upstream registries); tests may replace it. */
-  fetch: typeof fetch;
   /**
    * The pull-through upstream configured for `format` (`REGISTRY_<FORMAT>_UPSTREAM`), or `undefined`.
    * `maxArtifactBytes` bounds what is downloaded from it.

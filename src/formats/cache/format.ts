@@ -31,9 +31,9 @@ import { readUsage, Sweeper, UsageEstimate } from "./sweeper.ts";
 import { createTuistApi, TUIST_AUTH_CHALLENGE, TUIST_BASE_PATH, tuistProjectRef } from "./tuist_api.ts";
 
 /** Name of the scheduled sweep (one node at a time). */
-export const SWEEP_JOB = "cache-sweep";
+const SWEEP_JOB = "cache-sweep";
 /** Name of the scheduled write of this node's access stamps. */
-export const STAMPS_JOB = "cache-access-stamps";
+const STAMPS_JOB = "cache-access-stamps";
 
 const SWEEP_INTERVAL_MS = 5 * 60_000;
 const STAMPS_INTERVAL_MS = 60_000;

@@ -12,13 +12,12 @@ import { BadRequestError, ConflictError, type RegistryError } from "../../errors
 import type { AppEnv } from "../../http/middleware.ts";
 import { textErrorResponse } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
-import { ModuleRuleError } from "./module.ts";
 import { MAX_ZIP_BYTES, zipLimitSetting } from "./module_zip.ts";
 import { compileModulePatterns } from "./patterns.ts";
 import { PullThrough } from "./pull_through.ts";
 import { GoRegistry, type ModuleDocument, moduleRef, summarize } from "./registry.ts";
 import { goPage } from "./page.ts";
-import { createGoApi, GO_AUTH_CHALLENGE, GO_BASE_PATH } from "./routes.ts";
+import { createGoApi, GO_AUTH_CHALLENGE, GO_BASE_PATH, refOf } from "./routes.ts";
 
 /** Builds the Go format. */
 export function createGoFormat(services: FormatServices): Format {
@@ -42,12 +41,7 @@ export function createGoFormat(services: FormatServices): Format {
   });
   const ref = (pkg: { scope?: string; name: string }) => {
     if (pkg.scope !== undefined) throw new BadRequestError(`Go modules have no scope (got "${pkg.scope}")`);
-    try {
-      return moduleRef(pkg.name);
-    } catch (error) {
-      if (error instanceof ModuleRuleError) throw new BadRequestError(error.message);
-      throw error;
-    }
+    return refOf(pkg.name, (why) => new BadRequestError(why));
   };
   return {
     id: "go",

@@ -133,7 +133,7 @@ export function isCanonicalVersion(version: string): boolean {
 }
 
 /** The major version number of a canonical version. */
-export function majorOf(version: string): number {
+function majorOf(version: string): number {
   return Number(/^v(\d+)/.exec(version)![1]);
 }
 

@@ -266,7 +266,7 @@ export function modFile(bytes: Uint8Array): StoredFile {
 }
 
 /** Lowercase hex SHA-256 of bytes. */
-export function sha256Hex(bytes: Uint8Array): string {
+function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 

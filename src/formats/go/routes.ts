@@ -101,7 +101,8 @@ function parse(c: Context, refuse: (why: string) => RegistryError): ProxyRequest
   }
 }
 
-function refOf(module: string, refuse: (why: string) => RegistryError): PackageRef {
+/** The ref of `module`, or the error `refuse` makes of the rule it breaks. */
+export function refOf(module: string, refuse: (why: string) => RegistryError): PackageRef {
   try {
     return moduleRef(module);
   } catch (error) {

@@ -36,7 +36,7 @@ export interface ProjectPage {
 }
 
 /** Escapes text for HTML element content and double-quoted attributes. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
@@ -56,7 +56,7 @@ function apiVersion(page: ProjectPage): "1.0" | "1.1" {
 }
 
 /** A project page as HTML (PEP 503, with the data attributes of PEPs 592, 658, 714 and 503's Requires-Python). */
-export function renderProjectHtml(page: ProjectPage, contentType: SimpleMediaType): PreparedResponse {
+function renderProjectHtml(page: ProjectPage, contentType: SimpleMediaType): PreparedResponse {
   const links = page.files.map((file) => {
     const attributes = [`href="${escapeHtml(`${file.url}#sha256=${file.sha256}`)}"`];
     if (file.requiresPython !== undefined) {
@@ -94,7 +94,7 @@ export function renderProjectHtml(page: ProjectPage, contentType: SimpleMediaTyp
  * A project page as PEP 691 JSON (api-version 1.1 adds `versions`, `size` and
  * `upload-time`).
  */
-export function renderProjectJson(page: ProjectPage): PreparedResponse {
+function renderProjectJson(page: ProjectPage): PreparedResponse {
   const version = apiVersion(page);
   const files = page.files.map((file) => {
     return {

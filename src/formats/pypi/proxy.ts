@@ -8,7 +8,7 @@
  * @module
  */
 import type { ArtifactInfo } from "../../core/artifacts.ts";
-import type { Catalog } from "../../core/catalog.ts";
+import { type Catalog, catalogIdentity } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
 import type { ExpectedDigests, Upstream } from "../../core/upstream.ts";
 import { BadGatewayError, NotFoundError } from "../../errors.ts";
@@ -131,10 +131,8 @@ export class UpstreamProjects {
     if (known?.latestVersion === latest && known.versions === project.versions.length) return;
     const uploaded = project.files.map((f) => f.uploadTime).filter((t) => t !== undefined).sort().at(-1);
     await catalog.record({
-      format: "pypi",
-      key: ref.key,
-      id: ref.id,
-      name: project.name,
+      ...catalogIdentity(ref),
+      name: project.name, // as uploaded, where the ref's is normalised
       latestVersion: latest,
       versions: project.versions.length,
       updatedAt: uploaded ?? new Date(now()).toISOString(),

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
-import type { CatalogEntry } from "../../core/catalog.ts";
+import { type CatalogEntry, catalogIdentity } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
 import type { FinalArtifact, PreparedPublish, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
 import type { StagedFile } from "../../core/staging.ts";
@@ -204,10 +204,8 @@ export function summarize(ref: PackageRef, project: PypiProject): CatalogEntry {
   const versions = Object.values(project.releases).map((r) => r.version);
   const files = Object.values(project.files);
   return {
-    format: "pypi",
-    key: ref.key,
-    id: ref.id,
-    name: project.name,
+    ...catalogIdentity(ref),
+    name: project.name, // as uploaded, where the ref's is normalised
     ...(project.summary ? { description: project.summary } : {}),
     latestVersion: latestVersion(versions) ?? versions[0],
     versions: versions.length,

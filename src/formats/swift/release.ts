@@ -101,7 +101,6 @@ export interface IdentifierIndex {
 
 /** Storage keys of the Swift registry. */
 export const keys = {
-  packageIndex: (ref: PackageRef) => `swift/packages/${ref.key}/index.json`,
   releaseDir: (ref: PackageRef, version: string, checksum: string) =>
     `swift/packages/${ref.key}/releases/${version}/${checksum}`,
   archive: (ref: PackageRef, version: string, checksum: string) =>
@@ -110,7 +109,6 @@ export const keys = {
     `${keys.releaseDir(ref, version, checksum)}/${filename}`,
   identifiers: (normalizedUrl: string) =>
     `swift/identifiers/${createHash("sha256").update(normalizedUrl).digest("hex")}.json`,
-  /** Marks a scope that holds local packages (written before a release of it commits). */
   /** Releases taken down, whose bytes every node deletes from its own disk too. */
   takedowns: () => "swift/takedowns.json",
   /** The checksums first seen for a package filled from the upstream (they never change after). */

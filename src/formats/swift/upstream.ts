@@ -27,7 +27,7 @@ import { BadGatewayError, BadRequestError, GoneError, NotFoundError } from "../.
 import type { Logger } from "../../log.ts";
 import { LocalScopes } from "../../core/local_scopes.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
-import type { ByteRange, ObjectBody, ObjectStore } from "../../storage/object_store.ts";
+import type { ObjectStore } from "../../storage/object_store.ts";
 import { LruCache } from "../../util/lru_cache.ts";
 import { isValidName, isValidScope, type PackageRef, packageRef } from "./identity.ts";
 import { type ManifestLinkInfo, parseLinkHeader, type RepositoryLink } from "./links.ts";
@@ -231,11 +231,6 @@ export class SwiftUpstream {
       etag: `"${release.checksum}"`,
       lastModified: new Date(release.publishedAt ?? stored.lastModified),
     };
-  }
-
-  /** Opens a stored upstream archive (see {@link archive}) for streaming. */
-  open(info: ArtifactInfo, range?: ByteRange): Promise<ObjectBody> {
-    return this.#options.artifacts.open(info, range);
   }
 
   /** Identifiers the upstream knows for a repository URL, limited to packages this registry may fill. */
