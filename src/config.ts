@@ -15,6 +15,7 @@ import type { PluginSpec } from "./plugins/spec.ts";
 import { FORMATS } from "./formats/index.ts";
 import type { UpstreamSettings } from "./core/upstream.ts";
 import { compileModulePatterns, PatternError } from "./formats/go/patterns.ts";
+import { isValidScope } from "./formats/swift/identity.ts";
 
 /** The validated settings of one registry process. */
 export interface Config {
@@ -427,8 +428,7 @@ export async function loadConfig(
   const diskMaxBytes = parseByteSize(nonEmpty(env.REGISTRY_DISK_MAX_BYTES) ?? "10GiB", "REGISTRY_DISK_MAX_BYTES");
   const plugins = [
     ...await readConfigFile(nonEmpty(env.REGISTRY_CONFIG)),
-    ...(nonEmpty(env.REGISTRY_PLUGINS)?.split(",").map((use) => use.trim()).filter((use) => use !== "")
-      .map((use) => ({ use })) ?? []),
+    ...commaList(nonEmpty(env.REGISTRY_PLUGINS) ?? "").map((use) => ({ use })),
   ];
   const requireAuthForRead = parseBoolean(
     nonEmpty(env.REGISTRY_REQUIRE_AUTH_FOR_READ),
@@ -469,7 +469,7 @@ export async function loadConfig(
   const rateLimit = {
     perIp: positive("REGISTRY_RATE_LIMIT_IP", "0", true),
     perPrincipal: positive("REGISTRY_RATE_LIMIT_PRINCIPAL", "0", true),
-    trustedProxies: (nonEmpty(env.REGISTRY_TRUSTED_PROXIES) ?? "").split(",").map((p) => p.trim()).filter((p) => p),
+    trustedProxies: commaList(nonEmpty(env.REGISTRY_TRUSTED_PROXIES) ?? ""),
   };
   await ensureWritableDir(dataDir, dataDirSetting);
 
@@ -593,7 +593,7 @@ function parseGitHub(env: Record<string, string | undefined>): GitHubConfig | un
   if (!/^https?:\/\/[^\s/]+/.test(apiUrl)) {
     throw new ConfigError(`REGISTRY_GITHUB_API_URL must be an http(s) URL (got "${apiUrl}")`);
   }
-  const packages = (nonEmpty(env.REGISTRY_SYNC_PACKAGES) ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const packages = commaList(nonEmpty(env.REGISTRY_SYNC_PACKAGES) ?? "");
   for (const pattern of packages) {
     if (!/^[A-Za-z0-9-]+\/(\*|[A-Za-z0-9._-]+)$/.test(pattern)) {
       throw new ConfigError(`REGISTRY_SYNC_PACKAGES entries must be owner/repo or owner/* (got "${pattern}")`);
@@ -723,8 +723,8 @@ function parseSwift(
   }
   const rawScopes = nonEmpty(env.REGISTRY_SWIFT_UPSTREAM_SCOPES);
   if (rawScopes === undefined) return { pageSize: Number(rawPageSize) };
-  const upstreamScopes = rawScopes.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  const bad = upstreamScopes.find((s) => !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}$/.test(s));
+  const upstreamScopes = commaList(rawScopes.toLowerCase());
+  const bad = upstreamScopes.find((s) => !isValidScope(s));
   if (bad !== undefined || upstreamScopes.length === 0) {
     throw new ConfigError(
       `REGISTRY_SWIFT_UPSTREAM_SCOPES must list Swift scopes, comma-separated (got "${bad ?? rawScopes}")`,
@@ -738,8 +738,8 @@ async function parseSwiftSigning(
   env: Record<string, string | undefined>,
 ): Promise<Pick<SwiftConfig, "trustedRoots" | "requireSigned">> {
   const rawRequired = nonEmpty(env.REGISTRY_SWIFT_REQUIRE_SIGNED);
-  const requireSigned = (rawRequired ?? "").split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  const bad = requireSigned.find((s) => s !== "*" && !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}$/.test(s));
+  const requireSigned = commaList((rawRequired ?? "").toLowerCase());
+  const bad = requireSigned.find((s) => s !== "*" && !isValidScope(s));
   if (bad !== undefined || (rawRequired !== undefined && requireSigned.length === 0)) {
     throw new ConfigError(
       `REGISTRY_SWIFT_REQUIRE_SIGNED must be * or Swift scopes, comma-separated (got "${bad ?? rawRequired}")`,
@@ -793,10 +793,15 @@ function parseAccessLog(raw: string | undefined): number {
   return share;
 }
 
+/** The items of a comma-separated setting, trimmed, empty ones left out. */
+function commaList(raw: string): string[] {
+  return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
 function parseFormats(raw: string | undefined): string[] {
   const known = FORMATS.map((f) => f.id);
   if (raw === undefined) return known;
-  const wanted = raw.split(",").map((f) => f.trim().toLowerCase()).filter((f) => f !== "");
+  const wanted = commaList(raw.toLowerCase());
   const unknown = wanted.filter((f) => !known.includes(f));
   if (wanted.length === 0 || unknown.length > 0) {
     throw new ConfigError(
