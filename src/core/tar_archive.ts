@@ -13,7 +13,7 @@ import { createTarDecoder } from "modern-tar";
 import { PayloadTooLargeError, RegistryError, UnprocessableError } from "../errors.ts";
 import { PathTree, resolveLink, unsafeName } from "./zip_paths.ts";
 import type { ArchiveLimits } from "./zip_scan.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { concatBytes, readBounded } from "../util/bytes.ts";
 
 /** One entry, as a visitor sees it. */
 export interface TarEntry {
@@ -248,17 +248,20 @@ export async function readEntryBytes(
   label: string,
   truncate = false,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  if (!truncate) {
+    return await readBounded(
+      body,
+      maxBytes,
+      () => new UnprocessableError(`"${label}" is larger than ${maxBytes} bytes`),
+    );
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
-    if (size + chunk.byteLength > maxBytes) {
-      if (!truncate) throw new UnprocessableError(`"${label}" is larger than ${maxBytes} bytes`);
-      chunks.push(chunk.subarray(0, maxBytes - size));
-      size = maxBytes;
-      break;
-    }
-    size += chunk.byteLength;
-    chunks.push(chunk);
+    const room = maxBytes - size;
+    chunks.push(chunk.byteLength > room ? chunk.subarray(0, room) : chunk);
+    size += Math.min(chunk.byteLength, room);
+    if (size === maxBytes) break;
   }
   return concatBytes(chunks, size);
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { readBounded } from "./body_limit.ts";
+import { readBounded } from "../util/bytes.ts";
 import { Buffer } from "node:buffer";
 import { BadRequestError, RegistryError } from "../errors.ts";
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PayloadTooLargeError } from "../errors.ts";
 
 /** `chunks` joined into one new array (`size` is their total length, computed when not given). */
 export function concatBytes(
@@ -16,4 +17,25 @@ export function concatBytes(
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/**
+ * Reads a body (or part) into memory, refusing more than `maxBytes` as it
+ * arrives: never buffers more than the limit, whatever the client declared.
+ *
+ * @throws the error `tooLarge` makes, once more than `maxBytes` arrived.
+ */
+export async function readBounded(
+  source: AsyncIterable<Uint8Array> | null,
+  maxBytes: number,
+  tooLarge: () => Error = () => new PayloadTooLargeError(`the body is over the ${maxBytes}-byte limit`),
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source ?? []) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return concatBytes(chunks, size);
 }

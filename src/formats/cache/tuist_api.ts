@@ -20,7 +20,7 @@ import { type Context, Hono } from "hono";
 import { authorizeAction, authorizeRead } from "../../auth/access.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { BadRequestError, PayloadTooLargeError } from "../../errors.ts";
-import { readBounded } from "../../http/body_limit.ts";
+import { readBounded } from "../../util/bytes.ts";
 import type { AppEnv } from "../../http/middleware.ts";
 import { PreparedResponse } from "../../http/prepared.ts";
 import type { HttpServices } from "../format.ts";

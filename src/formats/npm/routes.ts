@@ -31,6 +31,7 @@ import { type PublishBody, readPublishBody } from "./publish_body.ts";
 import { type NpmRegistry, tarballInfo } from "./registry.ts";
 import type { NpmUpstream, UpstreamPackument } from "./upstream.ts";
 import { resolveVersion } from "./document.ts";
+import { readBounded } from "../../util/bytes.ts";
 
 /** Path under which the API is mounted. */
 export const NPM_BASE_PATH = "/npm";
@@ -302,14 +303,12 @@ async function readBody(c: Context, deps: NpmApiDeps): Promise<PublishBody> {
 
 /** A small JSON body (a login, a dist-tag's version). */
 async function readSmallJson(request: Request): Promise<unknown> {
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let size = 0;
-  for await (const chunk of request.body ?? []) {
-    size += chunk.byteLength;
-    if (size > MAX_SMALL_BODY_BYTES) throw new PayloadTooLargeError(`the body is over ${MAX_SMALL_BODY_BYTES} bytes`);
-    chunks.push(chunk.slice());
-  }
-  const text = new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+  const bytes = await readBounded(
+    request.body,
+    MAX_SMALL_BODY_BYTES,
+    () => new PayloadTooLargeError(`the body is over ${MAX_SMALL_BODY_BYTES} bytes`),
+  );
+  const text = new TextDecoder().decode(bytes);
   try {
     return JSON.parse(text);
   } catch {
