@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { PayloadTooLargeError, RegistryError, ServiceUnavailableError } from "../errors.ts";
 import { asInsufficientStorage, type ChunkWriter, writeHashedFile } from "../storage/disk_store.ts";
@@ -58,4 +60,17 @@ export async function stageStream(
 function isDiskError(error: unknown): boolean {
   return !(error instanceof RegistryError) && typeof (error as { code?: unknown })?.code === "string" &&
     /^(EIO|EROFS|ENOENT|ENOTDIR|EACCES)$/.test((error as { code: string }).code);
+}
+
+/** The digests of the file at `path` under each of `algorithms` (`sha1`, `sha512`, `md5`, ...), read once. */
+export async function hashFile<A extends string>(path: string, algorithms: readonly A[]): Promise<Record<A, Buffer>> {
+  const hashes = algorithms.map((algorithm) => createHash(algorithm));
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(64 * 1024);
+  for (;;) {
+    const read = await file.read(buffer);
+    if (read === null) break;
+    for (const hash of hashes) hash.update(buffer.subarray(0, read));
+  }
+  return Object.fromEntries(algorithms.map((algorithm, i) => [algorithm, hashes[i].digest()])) as Record<A, Buffer>;
 }

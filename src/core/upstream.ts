@@ -23,7 +23,7 @@ import type { Logger } from "../log.ts";
 import { readJsonDocument } from "../storage/json_document.ts";
 import type { ObjectStore } from "../storage/object_store.ts";
 import { LruCache } from "../util/lru_cache.ts";
-import { type StagedFile, stageStream } from "./staging.ts";
+import { hashFile, type StagedFile, stageStream } from "./staging.ts";
 
 /** Settings of one format's upstream. */
 export interface UpstreamSettings {
@@ -365,14 +365,11 @@ function view(cached: CachedDocument, stale: boolean, ttlMs: number): UpstreamDo
 async function checkDigests(file: StagedFile, expected: ExpectedDigests): Promise<string | null> {
   if (expected.size !== undefined && expected.size !== file.size) return "size";
   if (expected.sha256 !== undefined && expected.sha256.toLowerCase() !== file.sha256Hex) return "sha256";
-  for (const algorithm of ["sha1", "sha512"] as const) {
-    const want = expected[algorithm];
-    if (want === undefined) continue;
-    const hash = createHash(algorithm);
-    for await (const chunk of (await Deno.open(file.path, { read: true })).readable) hash.update(chunk);
-    const got = algorithm === "sha1" ? hash.digest("hex") : hash.digest("base64");
-    if (got !== (algorithm === "sha1" ? want.toLowerCase() : want)) return algorithm;
-  }
+  const algorithms = (["sha1", "sha512"] as const).filter((algorithm) => expected[algorithm] !== undefined);
+  if (algorithms.length === 0) return null;
+  const digests = await hashFile(file.path, algorithms);
+  if (digests.sha1 !== undefined && digests.sha1.toString("hex") !== expected.sha1!.toLowerCase()) return "sha1";
+  if (digests.sha512 !== undefined && digests.sha512.toString("base64") !== expected.sha512) return "sha512";
   return null;
 }
 

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import * as semver from "semver";
 import type { ArchiveLimits } from "../../core/zip_scan.ts";
 import type { ArtifactInfo, Artifacts } from "../../core/artifacts.ts";
@@ -15,7 +14,7 @@ import { markScopeLocal } from "../../core/local_scopes.ts";
 import type { PackageRef } from "../../core/package.ts";
 import type { DocumentCache } from "../../storage/document_cache.ts";
 import type { FinalArtifact, PrepareOptions, Publisher, PublishPlan } from "../../core/publisher.ts";
-import type { StagedFile } from "../../core/staging.ts";
+import { hashFile, type StagedFile } from "../../core/staging.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import {
@@ -410,17 +409,8 @@ export function checkTagName(tag: string): void {
 
 /** SHA-1 (hex) and SHA-512 (base64) of a file, read once. */
 export async function fileDigests(path: string): Promise<TarballDigests> {
-  const sha1 = createHash("sha1");
-  const sha512 = createHash("sha512");
-  using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(64 * 1024);
-  for (;;) {
-    const read = await file.read(buffer);
-    if (read === null) break;
-    sha1.update(buffer.subarray(0, read));
-    sha512.update(buffer.subarray(0, read));
-  }
-  return { sha1Hex: sha1.digest("hex"), sha512Base64: sha512.digest("base64") };
+  const { sha1, sha512 } = await hashFile(path, ["sha1", "sha512"]);
+  return { sha1Hex: sha1.toString("hex"), sha512Base64: sha512.toString("base64") };
 }
 
 /** The version document as stored: without what the registry sets itself, and with the right name and version. */

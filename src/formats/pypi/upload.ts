@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { Authenticator, Principal } from "../../auth/auth.ts";
-import { type StagedFile, stageStream } from "../../core/staging.ts";
+import { hashFile, type StagedFile, stageStream } from "../../core/staging.ts";
 import type { PackageRef } from "../../core/package.ts";
 import {
   BadRequestError,
@@ -167,9 +166,7 @@ async function checkDigests(staged: StagedFile, fields: Map<string, string>): Pr
   }
   const md5 = fields.get("md5_digest")?.trim().toLowerCase();
   if (!md5) throw new BadRequestError("the upload needs a sha256_digest of the file");
-  const hash = createHash("md5");
-  for await (const chunk of (await Deno.open(staged.path, { read: true })).readable) hash.update(chunk);
-  if (hash.digest("hex") !== md5) {
+  if ((await hashFile(staged.path, ["md5"])).md5.toString("hex") !== md5) {
     throw new BadRequestError("the file does not match its md5_digest: it was damaged on the way");
   }
 }
