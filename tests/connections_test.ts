@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { get, startTestServer } from "./support/server.ts";
 import { connect, readResponse, readUntilClosed, send } from "./support/raw_http.ts";
 import { MAIN_RUN_ARGS } from "./support/cli.ts";
+import { eventually } from "./support/eventually.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 
 Deno.test("connection settings with bad values stop start-up with one line naming the setting", async () => {
@@ -199,5 +200,39 @@ Deno.test("with the default bounds, 300 idle connections from one client under a
     }
     const { status, stderr } = await server.stop();
     assert.equal(status.code, 0, `still running until stopped, then a clean exit: ${stderr}`);
+  }
+});
+
+Deno.test("with REGISTRY_WORKERS=2, every worker takes its share of the default bound the process's file limit gives", async () => {
+  // 256 files: 192 connections for the process, 96 per worker. Before, only the first worker knew the
+  // limit: the other took 768 / 2 and kept accepting until the process ran out of descriptors.
+  const server = await startLimited(256, 256, {
+    REGISTRY_WORKERS: "2",
+    REGISTRY_MAX_CONNECTIONS_PER_IP: "0",
+    // Only the bound closes connections here, not the timeouts.
+    REGISTRY_HEADER_TIMEOUT: "1h",
+    REGISTRY_IDLE_TIMEOUT: "1h",
+    PATH: Deno.env.get("PATH") ?? "", // the limit is read with prlimit
+  });
+  const flood: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 400; i++) flood.push(await connect(server.port));
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
+    };
+    // Room for a newcomer is made by closing an idle connection: the count settles within the bound.
+    await eventually(
+      "open connections within the process's bound of 192",
+      async () => await metric("registry_connections_open") <= 192,
+    );
+  } finally {
+    for (const conn of flood) {
+      try {
+        conn.close();
+      } catch { /* closed by the server */ }
+    }
+    const { stderr } = await server.stop();
+    assert.doesNotMatch(stderr, /Too many open files|Uncaught/, "no crash");
   }
 });

@@ -51,8 +51,12 @@ export interface RunningServer {
 export interface ServerOptions {
   /** The clock (default `Date.now`); tests pass their own to control time. */
   now?: () => number;
-  /** Set in an extra worker (src/http/worker.ts): its peers, the shared change counters, the shared port. */
-  worker?: { peers: Peers; changes: ChangeCounters; port: number };
+  /**
+   * Set in an extra worker (src/http/worker.ts): its peers and the shared
+   * change counters. Its config names the port the first worker listens on,
+   * and the connection bound for the whole process.
+   */
+  worker?: { peers: Peers; changes: ChangeCounters };
 }
 
 /**
@@ -180,15 +184,13 @@ export async function startServer(
   });
 
   let server: ConnectionServer;
-  // One descriptor table for the process: each worker gets its share of the bound.
-  const maxConnections = Math.max(
-    1,
-    Math.floor((config.connections.max ?? defaultMaxConnections(openFiles.limit)) / count),
-  );
+  // One descriptor table for the process (its limit read by the first worker): each worker gets its share.
+  const processMaxConnections = config.connections.max ?? defaultMaxConnections(openFiles.limit);
+  const maxConnections = Math.max(1, Math.floor(processMaxConnections / count));
   try {
     server = serveConnections({
       hostname: config.host,
-      port: follower?.port ?? config.port,
+      port: config.port,
       tls: keyPair,
       reusePort: count > 1,
       limits: {
@@ -223,7 +225,8 @@ export async function startServer(
   let pool: WorkerPool | undefined;
   if (first && count > 1) {
     try {
-      pool = await startWorkers({ config, count, port, changes: changes.buffer, channel, logger });
+      const shared = { ...config, connections: { ...config.connections, max: processMaxConnections } };
+      pool = await startWorkers({ config: shared, count, port, changes: changes.buffer, channel, logger });
     } catch (error) {
       sources.stop();
       await scheduler.stop();

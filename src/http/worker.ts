@@ -29,7 +29,7 @@ scope.onmessage = async (event) => {
     const peers = new ChannelPeers(message.channel, message.index, message.count);
     try {
       server = await startServer(message.config, logger, {
-        worker: { peers, changes: new ChangeCounters(message.changes), port: message.port },
+        worker: { peers, changes: new ChangeCounters(message.changes) },
       });
       scope.postMessage({ kind: "ready" });
     } catch (error) {

@@ -36,8 +36,6 @@ export interface WorkerStart {
   config: Config;
   index: number;
   count: number;
-  /** The port every worker listens on (the first worker's, when the configured port is 0). */
-  port: number;
   changes: SharedArrayBuffer;
   channel: string;
 }
@@ -124,10 +122,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       };
       const start: WorkerStart = {
         kind: "start",
+        // Every worker listens on the first worker's port (the configured one may be 0).
         config: { ...options.config, port: options.port },
         index,
         count,
-        port: options.port,
         changes: options.changes,
         channel: options.channel,
       };
