@@ -86,12 +86,14 @@ export class Catalog {
   }
 
   /**
-   * Records (or replaces) a package's summary. A failure is logged, not
-   * thrown: the release it follows is already committed, and the package's
-   * next change records it again.
+   * Records (or replaces) a package's summary; nothing is written when the
+   * current catalog (as this node holds it) already says the same. A failure
+   * is logged, not thrown: the release it follows is already committed, and
+   * the package's next change records it again.
    */
   async record(entry: CatalogEntry): Promise<void> {
     try {
+      if (JSON.stringify(await this.get(entry.format, entry.key)) === JSON.stringify(entry)) return;
       await this.#documents.update<CatalogDocument>(documentKey(entry.format), (current) => {
         const known = current?.entries[entry.key];
         if (known !== undefined && JSON.stringify(known) === JSON.stringify(entry)) return undefined;

@@ -303,8 +303,7 @@ export class SwiftUpstream {
       const document = await this.#upstream.document(releasePath(ref, latest), JSON_ACCEPT);
       const release = document === null ? undefined : parseReleaseMetadata(document, ref, latest);
       const entry = upstreamEntry(ref, listing, latest, release);
-      const known = await this.#options.catalog.get("swift", ref.key);
-      if (JSON.stringify(known) !== JSON.stringify(entry)) await this.#options.catalog.record(entry);
+      await this.#options.catalog.record(entry);
     } catch (error) {
       this.#options.logger.log("warn", "could not record an upstream package in the catalog", {
         package: ref.id,
