@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import { BadGatewayError, GatewayTimeoutError, RegistryError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { readJsonDocument } from "../storage/json_document.ts";
-import type { ObjectStore } from "../storage/object_store.ts";
+import type { ObjectInfo, ObjectStore } from "../storage/object_store.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import { hashFile, type StagedFile, stageStream } from "./staging.ts";
 
@@ -112,7 +112,7 @@ export class Upstream {
   readonly #now: () => number;
   readonly #memory = new LruCache<string, CachedDocument>(2_000);
   readonly #documents = new Map<string, Promise<CachedDocument>>();
-  readonly #artifacts = new Map<string, Promise<void>>();
+  readonly #artifacts = new Map<string, Promise<ObjectInfo>>();
   readonly #health: { lastSuccessAt?: number; lastFailure?: { at: number; error: string }; staleServed: number } = {
     staleServed: 0,
   };
@@ -183,20 +183,26 @@ export class Upstream {
   /**
    * Makes sure the artifact at `url` is stored at `key`: downloaded once
    * (concurrent callers share the download), checked against `expected`, and
-   * stored; nothing is stored when it does not match.
+   * stored; nothing is stored when it does not match. Returns the stored object.
    *
    * @throws {BadGatewayError} when the upstream fails or its bytes do not match its checksums.
    */
-  async fetchArtifact(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<void> {
+  async fetchArtifact(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<ObjectInfo> {
     // Join a fetch in progress before anything else, so concurrent callers can never start two.
     let pending = this.#artifacts.get(key);
     if (pending === undefined) {
       pending = (async () => {
-        if (await this.#options.store.head(key) === null) await this.#download(url, key, expected, contentType);
+        const stored = await this.#options.store.head(key);
+        if (stored !== null) return stored;
+        await this.#download(url, key, expected, contentType);
+        // As every node will see it (a bucket's own modification time, not this node's clock).
+        const kept = await this.#options.store.head(key);
+        if (kept === null) throw new BadGatewayError(`${url} could not be kept; try again`);
+        return kept;
       })().finally(() => this.#artifacts.delete(key));
       this.#artifacts.set(key, pending);
     }
-    await pending;
+    return await pending;
   }
 
   /** Headers for a request to `url`: credentials only for the upstream's own origin. */

@@ -187,9 +187,12 @@ export class NpmUpstream {
     const key = `upstream/npm/tarballs/${ref.key}/${keySegment(tarball.version)}/${tarball.digestHex}.tgz`;
     let stored = this.#stored.get(key);
     if (stored === undefined) {
-      await this.#options.upstream.fetchArtifact(tarball.url, key, tarball.expected, "application/octet-stream");
-      const head = await this.#options.store.head(key);
-      if (head === null) throw new BadGatewayError(`the tarball ${filename} of ${ref.id} could not be kept`);
+      const head = await this.#options.upstream.fetchArtifact(
+        tarball.url,
+        key,
+        tarball.expected,
+        "application/octet-stream",
+      );
       stored = { size: head.size, lastModified: head.lastModified };
       this.#stored.set(key, stored);
     }

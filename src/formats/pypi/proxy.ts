@@ -113,9 +113,7 @@ export class UpstreamProjects {
   async #ensure(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<ArtifactInfo> {
     const known = this.#stored.get(key);
     if (known !== undefined) return known;
-    await this.#options.upstream.fetchArtifact(url, key, expected, contentType);
-    const head = await this.#options.store.head(key);
-    if (head === null) throw new BadGatewayError(`${url} could not be kept; try again`);
+    const head = await this.#options.upstream.fetchArtifact(url, key, expected, contentType);
     const info = { key, size: head.size, etag: `"${expected.sha256}"`, lastModified: head.lastModified };
     this.#stored.set(key, info);
     return info;

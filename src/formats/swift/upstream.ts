@@ -217,14 +217,12 @@ export class SwiftUpstream {
    */
   async archive(ref: PackageRef, release: UpstreamRelease, version: string): Promise<ArtifactInfo> {
     const key = keys.upstreamArchive(ref, version, release.checksum);
-    await this.#upstream.fetchArtifact(
+    const stored = await this.#upstream.fetchArtifact(
       this.#upstream.url + `/${releasePath(ref, version)}.zip`,
       key,
       { sha256: release.checksum },
       "application/zip",
     );
-    const stored = await this.#options.store.head(key);
-    if (stored === null) throw new BadGatewayError(`the archive of ${ref.id} ${version} could not be kept`);
     return {
       key,
       size: stored.size,
