@@ -105,13 +105,15 @@ export function createNpmFormat(services: FormatServices): Format {
           throw new BadRequestError(`"${release.version}" is not a valid semantic version`);
         }
         // The version document comes from the tarball (the publish checks that it names this version).
-        const { packageJson, readme } = await inspectTarball(tarball.path, config.archiveLimits);
+        const inspection = await inspectTarball(tarball.path, config.archiveLimits);
+        const { packageJson, readme } = inspection;
         const input = {
           ref,
           version: release.version,
           manifest: { ...packageJson, _id: `${ref.id}@${release.version}` },
           ...(readme === undefined ? {} : { readme }),
           tarball,
+          inspection,
           tags: "auto" as const,
         };
         const doc = await registry.publish(input, { transforms: "ingest" });

@@ -44,6 +44,8 @@ export interface NpmPublishInput {
   tarball: StagedFile;
   /** Digests of `tarball` when already known (a publish body's). */
   digests?: TarballDigests;
+  /** What `inspectTarball` found in `tarball`, when the caller already looked (an ingested release). */
+  inspection?: TarballInspection;
   /** The dist-tags to point at the version; `auto`: `latest` when it is the highest release. */
   tags: string[] | "auto";
 }
@@ -338,7 +340,11 @@ export class NpmRegistry {
         }
       },
       validate: async (final) => {
-        const inspection = await inspectTarball(final.artifact.path, this.#options.archiveLimits);
+        // A transform may have replaced the tarball: what the caller found holds for its own only.
+        const own = final.artifact === input.tarball;
+        const inspection = own && input.inspection !== undefined
+          ? input.inspection
+          : await inspectTarball(final.artifact.path, this.#options.archiveLimits);
         const { name, version: declared } = inspection.packageJson;
         if (name !== ref.id || declared !== version) {
           throw new UnprocessableError(
@@ -346,9 +352,7 @@ export class NpmRegistry {
               `not ${ref.id}@${version}`,
           );
         }
-        const digests = final.artifact === input.tarball && input.digests !== undefined
-          ? input.digests
-          : await fileDigests(final.artifact.path);
+        const digests = own && input.digests !== undefined ? input.digests : await fileDigests(final.artifact.path);
         return { inspection, digests };
       },
       store: async (final) => {
