@@ -5,7 +5,7 @@
  * @module
  */
 import type { PackageRef } from "../core/package.ts";
-import { ForbiddenError, UnauthorizedError } from "../errors.ts";
+import { ForbiddenError, MethodNotAllowedError, UnauthorizedError } from "../errors.ts";
 import { PluginFailureError } from "../plugins/hooks.ts";
 import type { Action, Authenticator, Principal } from "./auth.ts";
 
@@ -67,4 +67,20 @@ export async function authorizeAction(
   const principal = await auth.authenticate(request);
   await auth.authorize(principal, action, ref);
   return principal!;
+}
+
+/**
+ * Refuses writes (405, `Allow: GET, HEAD`) when nothing can authenticate a
+ * writer: no REGISTRY_ADMIN_TOKEN and no auth plugin. `verb` names the write
+ * in the message ("publishing", "uploading").
+ *
+ * @throws {MethodNotAllowedError}
+ */
+export function requireWritable(auth: Authenticator, verb = "publishing"): void {
+  if (!auth.acceptsCredentials) {
+    throw new MethodNotAllowedError(
+      `${verb} isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin`,
+      "GET, HEAD",
+    );
+  }
 }

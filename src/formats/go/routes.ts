@@ -7,7 +7,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { authorizeAction, authorizeRead } from "../../auth/access.ts";
+import { authorizeAction, authorizeRead, requireWritable } from "../../auth/access.ts";
 import type { Authenticator } from "../../auth/auth.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { stageStream } from "../../core/staging.ts";
@@ -258,12 +258,7 @@ async function checksumDatabase(
 /** `PUT <module>/@v/<version>.zip`: publishes a module version from its zip. */
 async function publish(c: Context, deps: GoApiDeps): Promise<Response> {
   const { auth, registry } = deps;
-  if (!auth.acceptsCredentials) {
-    throw new MethodNotAllowedError(
-      "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin",
-      "GET, HEAD",
-    );
-  }
+  requireWritable(auth);
   const request = parse(c, (why) => new BadRequestError(why));
   if (request.kind !== "zip") {
     throw new MethodNotAllowedError("publish a module version with PUT /go/<module>/@v/<version>.zip", "GET, HEAD");

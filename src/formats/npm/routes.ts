@@ -7,7 +7,7 @@
  */
 import { bearerRequest } from "../../../plugins/credentials.ts";
 import { type Context, Hono } from "hono";
-import { authorizeAction, authorizeRead, mayRead } from "../../auth/access.ts";
+import { authorizeAction, authorizeRead, mayRead, requireWritable } from "../../auth/access.ts";
 import type { Authenticator } from "../../auth/auth.ts";
 import type { Catalog, IndexedEntry } from "../../core/catalog.ts";
 import type { PackageRef } from "../../core/package.ts";
@@ -85,14 +85,6 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
     const noLocal = registry.stillCurrent(ref, null);
     return () => upstream!.isFresh(packument) && noLocal();
   };
-  const requireWrites = () => {
-    if (!auth.acceptsCredentials) {
-      throw new MethodNotAllowedError(
-        "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin",
-        "GET, HEAD",
-      );
-    }
-  };
   /** The path below `/npm`, still percent-encoded. */
   const subPath = (c: Context, prefix = "") => new URL(c.req.url).pathname.slice(NPM_BASE_PATH.length + prefix.length);
 
@@ -156,7 +148,7 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
       return deps.serve(c, prepared, upstreamFresh(ref, packument));
     }
     if (tag === undefined) throw new MethodNotAllowedError("use /dist-tags/<tag> to change a tag", "GET, HEAD");
-    requireWrites();
+    requireWritable(auth);
     await authorizeAction(auth, c.req.raw, "publish", ref);
     if (c.req.method === "DELETE") return c.json({ ok: true, "dist-tags": await registry.removeTag(ref, tag) });
     const version = await readSmallJson(c.req.raw);
@@ -243,7 +235,7 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
     if (path.kind !== "packument" && path.kind !== "revision") {
       throw new MethodNotAllowedError("method not allowed here", "GET, HEAD");
     }
-    requireWrites();
+    requireWritable(auth);
     const ref = npmRef(path.name);
     await authorizeAction(auth, c.req.raw, path.kind === "revision" ? "admin" : "publish", ref);
     const body = await readBody(c, deps);
@@ -273,7 +265,7 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
     if (path.kind !== "revision" && path.kind !== "tarball-revision") {
       throw new MethodNotAllowedError("removals name a revision: /-rev/<rev>", "GET, HEAD, PUT");
     }
-    requireWrites();
+    requireWritable(auth);
     const ref = npmRef(path.name);
     await authorizeAction(auth, c.req.raw, "admin", ref);
     if (path.kind === "revision") {

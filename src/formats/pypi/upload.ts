@@ -7,14 +7,10 @@
  * @module
  */
 import type { Authenticator, Principal } from "../../auth/auth.ts";
+import { requireWritable } from "../../auth/access.ts";
 import { hashFile, type StagedFile, stageStream } from "../../core/staging.ts";
 import type { PackageRef } from "../../core/package.ts";
-import {
-  BadRequestError,
-  MethodNotAllowedError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-} from "../../errors.ts";
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../errors.ts";
 import { multipartBoundary, readMultipart, readPartBytes } from "../../http/multipart.ts";
 import { checkFilenameAgrees, checkVersion, parseDistributionFilename } from "./names.ts";
 import { projectRef, type PypiProject } from "./project.ts";
@@ -57,12 +53,7 @@ const FILETYPES = ["bdist_wheel", "sdist"];
  */
 export async function handleUpload(request: Request, deps: UploadDeps): Promise<Uploaded> {
   const { auth } = deps;
-  if (!auth.acceptsCredentials) {
-    throw new MethodNotAllowedError(
-      "uploading isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin",
-      "GET, HEAD",
-    );
-  }
+  requireWritable(auth, "uploading");
   const principal = await auth.authenticate(request);
   await auth.authorize(principal, "publish");
   const boundary = multipartBoundary(request.headers.get("content-type"));

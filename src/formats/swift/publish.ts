@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { packageRef } from "./identity.ts";
-import { authorizeAction } from "../../auth/access.ts";
+import { authorizeAction, requireWritable } from "../../auth/access.ts";
 import { MAX_METADATA_BYTES, parseReleaseMetadata } from "./release.ts";
 import type { ReleaseSignatures } from "./signing.ts";
 import { type StagedFile, stageStream } from "../../core/staging.ts";
@@ -15,7 +15,6 @@ import { parseVersion } from "./version.ts";
 import {
   BadRequestError,
   ConflictError,
-  MethodNotAllowedError,
   PayloadTooLargeError,
   SignatureRefusedError,
   UnprocessableError,
@@ -45,12 +44,7 @@ const MAX_SIGNATURE_BYTES = 64 * 1024;
 /** Handles a publish request end to end. */
 export async function handlePublish(c: Context, deps: SwiftApiDeps, urls: SwiftUrls): Promise<Response> {
   const { registry, auth } = deps;
-  if (!auth.acceptsCredentials) {
-    throw new MethodNotAllowedError(
-      "publishing isn't supported: the registry operator has not configured REGISTRY_ADMIN_TOKEN or an auth plugin",
-      "GET, HEAD",
-    );
-  }
+  requireWritable(auth);
   const ref = packageRef(c.req.param("scope")!, c.req.param("name")!);
   const version = parseVersion(c.req.param("version")!);
   await authorizeAction(auth, c.req.raw, "publish", ref);
