@@ -32,7 +32,7 @@ import { contentLengthLimit, type UploadLimit } from "./body_limit.ts";
 import type { RegistryStatus } from "./status.ts";
 
 /** The challenge of 401s outside any format's API. */
-const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
+export const DEFAULT_AUTH_CHALLENGE = 'Bearer realm="registry"';
 
 /** The largest body accepted outside every format's paths. */
 const DEFAULT_UPLOAD_LIMIT: UploadLimit = { bytes: 1024 * 1024, setting: "no upload is expected here" };

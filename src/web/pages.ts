@@ -16,10 +16,10 @@ import { type Context, Hono } from "hono";
 import type { Authenticator, Principal } from "../auth/auth.ts";
 import { authorizeAction, authorizeRead, mayRead } from "../auth/access.ts";
 import type { Catalog, IndexedEntry } from "../core/catalog.ts";
-import { ForbiddenError, NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../errors.ts";
 import type { Format } from "../formats/format.ts";
-import type { UploadLimit } from "../http/body_limit.ts";
 import type { AppEnv } from "../http/middleware.ts";
+import { DEFAULT_AUTH_CHALLENGE, type Pages } from "../http/app.ts";
 import { errorHeaders } from "../http/problem.ts";
 import { publicBaseUrl } from "../http/public_url.ts";
 import type { RegistryStatus } from "../http/status.ts";
@@ -49,17 +49,8 @@ export interface WebPagesDeps {
   version: string;
 }
 
-/** The pages, ready to mount beside the formats. */
-export interface WebPages {
-  readonly paths: readonly string[];
-  readonly uploadLimit: UploadLimit;
-  routes(): Hono<AppEnv>;
-  /** An error as an HTML page. */
-  errorResponse(error: RegistryError, path: string): Response;
-}
-
 /** Builds the web pages. */
-export function createWebPages(deps: WebPagesDeps): WebPages {
+export function createWebPages(deps: WebPagesDeps): Pages {
   const { auth, catalog } = deps;
   const paged = deps.formats.filter((f) => f.page !== undefined);
   const pagedIds = paged.map((f) => f.id);
@@ -89,6 +80,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
     }
   };
   const readable = (principal: Principal | null) => ({ entry }: IndexedEntry) => {
+    if (auth.publicReads) return Promise.resolve(true); // no ref to build for every entry listed
     const format = formatOf(entry.format);
     return format === undefined ? Promise.resolve(false) : mayRead(auth, principal, format.ref(entry));
   };
@@ -303,7 +295,7 @@ export function createWebPages(deps: WebPagesDeps): WebPages {
       const body = document({ title, version: deps.version }, messageView(title, error.message));
       return new Response(body.value, {
         status: error.status,
-        headers: { ...errorHeaders(error, 'Bearer realm="registry"'), ...pageHeaders() },
+        headers: { ...errorHeaders(error, DEFAULT_AUTH_CHALLENGE), ...pageHeaders() },
       });
     },
   };
