@@ -21,7 +21,7 @@ import {
   type PageVersion,
 } from "../package_page.ts";
 import { type CoreMetadata, field, parseCoreMetadata } from "./metadata.ts";
-import { versionIdentity } from "./names.ts";
+import { normalizeVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
 import { type FileRecord, type PypiProject, sortVersions } from "./project.ts";
 import { PYPI_BASE_PATH } from "./routes.ts";
 import type { UpstreamProject } from "./upstream_page.ts";
@@ -137,10 +137,13 @@ function describeMetadata(bytes: Uint8Array, filename: string) {
   return { summary: field(fields, "summary"), readme, license, links, authors, keywords };
 }
 
-/** The version in a wheel's or sdist's file name (`name-1.0-py3-none-any.whl`, `name-1.0.tar.gz`). */
-function fileVersion(filename: string): string | undefined {
-  const stem = filename.replace(/\.(whl|tar\.gz|zip)$/, "");
-  return stem.split("-")[1];
+/**
+ * The normalised version in a wheel's or sdist's file name
+ * (`name-1.0-py3-none-any.whl`, `python-dateutil-2.8.2.tar.gz`), as the
+ * upstream page's versions are.
+ */
+function fileVersion(filename: string): string | null {
+  return normalizeVersion(parseDistributionFilename(filename).version);
 }
 
 function newestFirst(versions: string[]): string[] {
