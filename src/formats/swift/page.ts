@@ -20,6 +20,7 @@ import {
   type PageVersion,
 } from "../package_page.ts";
 import { packageId, type PackageRef } from "./identity.ts";
+import { metadataSummary } from "./registry.ts";
 import { keys, type PackageIndex } from "./release.ts";
 import type { ReleaseListing } from "./release_list.ts";
 import { SWIFT_BASE_PATH } from "./routes.ts";
@@ -110,8 +111,7 @@ function describe(
   },
 ): PackagePage {
   const text = (value: unknown) => typeof value === "string" && value !== "" ? value : undefined;
-  const author = metadata.author as { name?: unknown; organization?: { name?: unknown } } | undefined;
-  const authors = [text(author?.name), text(author?.organization?.name)].filter((n) => n !== undefined);
+  const authors = metadataSummary(metadata).authors ?? [];
   const links: PageLink[] = [];
   for (const url of Array.isArray(metadata.repositoryURLs) ? metadata.repositoryURLs : []) {
     if (typeof url === "string") links.push({ label: "Repository", url });

@@ -214,7 +214,8 @@ function isUrl(text: string): boolean {
   return URL.canParse(text) && !/\s/.test(text);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** True for a JSON object (not an array, not null). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { packageId } from "./identity.ts";
 import type { PackageIndex, ReleaseRecord } from "./release.ts";
 import { ifNoneMatchHits } from "../../http/range.ts";
-import { PreparedResponse } from "../../http/prepared.ts";
+import { PreparedResponse, strongEtag } from "../../http/prepared.ts";
 
 /** A serialised JSON body and its strong ETag. */
 export interface PreparedJson {
@@ -21,7 +20,7 @@ export interface PreparedJson {
 /** `value` serialised once, with its strong ETag. */
 export function prepareJson(value: unknown): PreparedJson {
   const body = new TextEncoder().encode(JSON.stringify(value));
-  return { body, etag: `"${createHash("sha1").update(body).digest("hex")}"` };
+  return { body, etag: strongEtag(body) };
 }
 
 // Release records are replaced, never mutated, so their identity keys the memo.

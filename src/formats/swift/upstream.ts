@@ -33,7 +33,7 @@ import { isValidName, isValidScope, type PackageRef, packageRef } from "./identi
 import { type ManifestLinkInfo, parseLinkHeader, type RepositoryLink } from "./links.ts";
 import { MANIFEST_FILENAME, swiftVersionCandidates } from "./manifest.ts";
 import { metadataSummary, newestAvailable } from "./registry.ts";
-import { keys, type SigningRecord } from "./release.ts";
+import { isObject, keys, type SigningRecord } from "./release.ts";
 import type { ListedRelease, ReleaseListing, ReleaseProblem } from "./release_list.ts";
 import { type PreparedJson, prepareJson } from "./responses.ts";
 import { normalizeVersion, sortVersionsDescending } from "./version.ts";
@@ -325,10 +325,6 @@ function parseJson(document: UpstreamDocument, what: string): unknown {
   } catch {
     throw new BadGatewayError(`the upstream's ${what} is not JSON`);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The release list documents (every page) as a listing: strict SemVer keys, withdrawn ones with their problem. */
