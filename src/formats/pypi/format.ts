@@ -11,8 +11,8 @@ import { BadRequestError, ConflictError, type RegistryError } from "../../errors
 import type { AppEnv } from "../../http/middleware.ts";
 import { textErrorResponse } from "../../http/problem.ts";
 import { type Format, type FormatDefinition, type FormatServices, refusal } from "../format.ts";
-import { checkFilenameAgrees, checkVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
-import { type PypiProject, refOf } from "./project.ts";
+import { checkFilenameAgrees, checkVersion, parseDistributionFilename } from "./names.ts";
+import { filesByRelease, type PypiProject, refOf } from "./project.ts";
 import { UpstreamProjects } from "./proxy.ts";
 import { pypiPage, pypiUpstreamPage } from "./web_page.ts";
 import { PypiRegistry, summarize } from "./registry.ts";
@@ -87,10 +87,10 @@ export function createPypiFormat(services: FormatServices): PypiFormat {
     async versions(ref) {
       const project = await registry.project(ref);
       if (project === null) return null;
-      const files = Object.values(project.files);
+      const byRelease = filesByRelease(project);
       return Object.fromEntries(
         Object.entries(project.releases).map(([id, release]) => {
-          const own = files.filter((f) => versionIdentity(f.version) === id);
+          const own = byRelease.get(id) ?? [];
           return [release.version, {
             publishedAt: own.map((f) => f.uploadedAt).sort()[0],
             metadata: {

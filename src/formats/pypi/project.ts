@@ -7,7 +7,7 @@
 import { compare, explain } from "@renovatebot/pep440";
 import { keySegment, type PackageName, packagePrefix, type PackageRef } from "../../core/package.ts";
 import { BadRequestError } from "../../errors.ts";
-import { checkName, normalizeName } from "./names.ts";
+import { checkName, normalizeName, versionIdentity } from "./names.ts";
 
 /** One uploaded file (a wheel or an sdist); immutable once stored. */
 export interface FileRecord {
@@ -82,6 +82,18 @@ export const keys = {
   upstreamFile: (ref: PackageRef, sha256: string, filename: string) =>
     `${packagePrefix(ref)}/upstream/${sha256}/${keySegment(filename)}`,
 };
+
+/** A project's files by the identity of their release (the keys of `project.releases`), each parsed once. */
+export function filesByRelease(project: PypiProject): Map<string, FileRecord[]> {
+  const byRelease = new Map<string, FileRecord[]>();
+  for (const file of Object.values(project.files)) {
+    const id = versionIdentity(file.version);
+    const files = byRelease.get(id);
+    if (files === undefined) byRelease.set(id, [file]);
+    else files.push(file);
+  }
+  return byRelease;
+}
 
 /** Versions sorted from lowest to highest (PEP 440 order). */
 export function sortVersions(versions: Iterable<string>): string[] {

@@ -22,7 +22,7 @@ import {
 } from "../package_page.ts";
 import { type CoreMetadata, field, parseCoreMetadata } from "./metadata.ts";
 import { normalizeVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
-import { type FileRecord, type PypiProject, sortVersions } from "./project.ts";
+import { type FileRecord, filesByRelease, type PypiProject, sortVersions } from "./project.ts";
 import { PYPI_BASE_PATH } from "./routes.ts";
 import type { UpstreamProject } from "./upstream_page.ts";
 
@@ -33,8 +33,8 @@ export async function pypiPage(
   request: PageRequest,
   readMetadata: (file: FileRecord) => Promise<Uint8Array>,
 ): Promise<PackagePage | null> {
-  const all = Object.values(project.files);
-  const filesOf = (version: string) => all.filter((f) => versionIdentity(f.version) === versionIdentity(version));
+  const byRelease = filesByRelease(project);
+  const filesOf = (version: string) => byRelease.get(versionIdentity(version)) ?? [];
   const releases = new Map(Object.values(project.releases).map((r) => [r.version, r]));
   const versions = newestFirst([...releases.keys()]).filter((v) => filesOf(v).length > 0).map((version) => {
     const uploads = filesOf(version).map((f) => f.uploadedAt).sort();
@@ -49,7 +49,8 @@ export async function pypiPage(
   if (versions.length === 0) return null;
   const version = request.version ?? defaultVersion(versions)!;
   if (!releases.has(version)) throw new NotFoundError(`${ref.id} has no release ${version}`);
-  const shown = filesOf(version).sort((a, b) => a.filename.localeCompare(b.filename));
+  const shown = filesOf(version).toSorted((a, b) => a.filename.localeCompare(b.filename));
+  const publishedAt = versions.find((v) => v.version === version)?.publishedAt;
   const wheel = shown.find((f) => f.metadata !== undefined);
   const metadata = wheel === undefined ? undefined : describeMetadata(await readMetadata(wheel), wheel.filename);
   return {
@@ -62,9 +63,7 @@ export async function pypiPage(
     links: metadata?.links ?? [],
     ...(metadata?.authors.length ? { authors: metadata.authors } : {}),
     ...(metadata?.keywords.length ? { keywords: metadata.keywords } : {}),
-    ...(versions.find((v) => v.version === version)?.publishedAt === undefined
-      ? {}
-      : { publishedAt: versions.find((v) => v.version === version)!.publishedAt }),
+    ...(publishedAt === undefined ? {} : { publishedAt }),
     checksum: { algorithm: `sha256 of ${shown[0].filename}`, value: shown[0].sha256 },
     install: [installLine(project.name, version, request)],
     origin: "local",
