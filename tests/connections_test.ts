@@ -103,6 +103,15 @@ Deno.test("at REGISTRY_MAX_CONNECTIONS a new client is served and the longest id
   for (const conn of idle.slice(1)) conn.close();
 });
 
+/** Closes every connection of a flood (the server may have closed some). */
+function closeAll(flood: Deno.Conn[]): void {
+  for (const conn of flood) {
+    try {
+      conn.close();
+    } catch { /* closed by the server */ }
+  }
+}
+
 /** Starts main.ts under `prlimit --nofile=soft:hard` (as `deno task start` would run it) and waits for its URL. */
 async function startLimited(soft: number, hard: number, env: Record<string, string>) {
   const dataDir = await Deno.makeTempDir();
@@ -173,11 +182,7 @@ Deno.test("a server out of file descriptors keeps running and serves again (REGI
     }
     assert.equal(status, 200, "served again while the idle flood is still connected");
   } finally {
-    for (const conn of flood) {
-      try {
-        conn.close();
-      } catch { /* closed by the server */ }
-    }
+    closeAll(flood);
     const { stderr } = await server.stop();
     assert.doesNotMatch(stderr, /Too many open files|Uncaught/, "no crash");
   }
@@ -193,11 +198,7 @@ Deno.test("with the default bounds, 300 idle connections from one client under a
     await response.body?.cancel();
     assert.equal(server.child.pid > 0, true);
   } finally {
-    for (const conn of flood) {
-      try {
-        conn.close();
-      } catch { /* closed by the server */ }
-    }
+    closeAll(flood);
     const { status, stderr } = await server.stop();
     assert.equal(status.code, 0, `still running until stopped, then a clean exit: ${stderr}`);
   }
@@ -227,11 +228,7 @@ Deno.test("with REGISTRY_WORKERS=2, every worker takes its share of the default 
       async () => await metric("registry_connections_open") <= 192,
     );
   } finally {
-    for (const conn of flood) {
-      try {
-        conn.close();
-      } catch { /* closed by the server */ }
-    }
+    closeAll(flood);
     const { stderr } = await server.stop();
     assert.doesNotMatch(stderr, /Too many open files|Uncaught/, "no crash");
   }
