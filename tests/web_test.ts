@@ -116,6 +116,10 @@ Deno.test("search finds packages by name, description and keyword words, name ma
   const byDescription = await open(`${t.url}/-/web/search?q=${encodeURIComponent("doubly LINKED")}`);
   assert.match(byDescription.text, /mona\.LinkedList/);
   assert.doesNotMatch(byDescription.text, /evil\.Package/);
+  // Keywords: a PyPI project's (from its METADATA) and an npm package's.
+  const byPypiKeyword = await open(`${t.url}/-/web/search?q=cli`);
+  assert.match(byPypiKeyword.text, /tiny-tool/);
+  assert.match(byPypiKeyword.text, /pypi \(1\)/);
   const none = await open(`${t.url}/-/web/search?q=zzzz-nothing`);
   assert.match(none.text, /No package matches/);
   // The query is shown back escaped.

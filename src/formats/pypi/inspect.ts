@@ -12,7 +12,7 @@ import { readEntryBytes, scanTarGz } from "../../core/tar_archive.ts";
 import { resolveLink } from "../../core/zip_paths.ts";
 import { scanZip, type ZipLimits } from "../../core/zip_scan.ts";
 import { UnprocessableError } from "../../errors.ts";
-import { type CoreMetadata, field, parseCoreMetadata } from "./metadata.ts";
+import { type CoreMetadata, field, keywordsOf, parseCoreMetadata } from "./metadata.ts";
 import {
   checkRequiresPython,
   type DistributionFilename,
@@ -27,6 +27,8 @@ export interface DistributionInspection {
   coreMetadata?: Uint8Array;
   requiresPython?: string;
   summary?: string;
+  /** The `Keywords` of its metadata (found by search). */
+  keywords?: string[];
 }
 
 /** Largest core metadata file accepted (it holds the long description). */
@@ -147,5 +149,10 @@ function checkMetadata(
     throw new UnprocessableError(`${label}: ${(error as Error).message}`);
   }
   const summary = field(metadata, "Summary")?.slice(0, 512);
-  return { ...(requiresPython ? { requiresPython } : {}), ...(summary ? { summary } : {}) };
+  const keywords = keywordsOf(metadata);
+  return {
+    ...(requiresPython ? { requiresPython } : {}),
+    ...(summary ? { summary } : {}),
+    ...(keywords.length > 0 ? { keywords } : {}),
+  };
 }

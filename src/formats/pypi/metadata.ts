@@ -47,6 +47,11 @@ export function parseCoreMetadata(bytes: Uint8Array, label: string): CoreMetadat
   return fields;
 }
 
+/** The `Keywords` of core metadata (comma- or space-separated), at most 20 of at most 50 characters each. */
+export function keywordsOf(metadata: CoreMetadata): string[] {
+  return (field(metadata, "keywords") ?? "").split(/[,\s]+/).filter((k) => k !== "" && k.length <= 50).slice(0, 20);
+}
+
 /** The first value of a field, or `undefined`. */
 export function field(metadata: CoreMetadata, name: string): string | undefined {
   const value = metadata.get(name.toLowerCase())?.[0];

@@ -46,6 +46,8 @@ export interface PypiProject {
   files: Record<string, FileRecord>;
   /** The latest upload's `Summary`. */
   summary?: string;
+  /** The latest upload's `Keywords`. */
+  keywords?: string[];
 }
 
 /** The file named `filename` (any text a client sends), or `undefined`. */

@@ -135,6 +135,7 @@ export class PypiRegistry {
         return {
           ...base,
           ...(inspection.summary ? { summary: inspection.summary } : {}),
+          ...(inspection.keywords ? { keywords: inspection.keywords } : {}),
           releases: { ...base.releases, [id]: base.releases[id] ?? { version } },
           files: { ...base.files, [filename]: file },
         };
@@ -207,6 +208,7 @@ export function summarize(ref: PackageRef, project: PypiProject): CatalogEntry {
     ...catalogIdentity(ref),
     name: project.name, // as uploaded, where the ref's is normalised
     ...(project.summary ? { description: project.summary } : {}),
+    ...(project.keywords ? { keywords: project.keywords } : {}),
     latestVersion: latestVersion(versions) ?? versions[0],
     versions: versions.length,
     updatedAt: files.map((f) => f.uploadedAt).sort().at(-1)!,

@@ -20,7 +20,7 @@ import {
   type PageRequest,
   type PageVersion,
 } from "../package_page.ts";
-import { type CoreMetadata, field, parseCoreMetadata } from "./metadata.ts";
+import { type CoreMetadata, field, keywordsOf, parseCoreMetadata } from "./metadata.ts";
 import { normalizeVersion, parseDistributionFilename, versionIdentity } from "./names.ts";
 import { type FileRecord, filesByRelease, type PypiProject, sortVersions } from "./project.ts";
 import { PYPI_BASE_PATH } from "./routes.ts";
@@ -130,7 +130,7 @@ function describeMetadata(bytes: Uint8Array, filename: string) {
   const classifier = (fields.get("classifier") ?? []).find((c) => c.startsWith("License :: "))?.split(" :: ").at(-1);
   const declared = field(fields, "license-expression") ?? field(fields, "license");
   const license = declared !== undefined && declared.length <= 100 && !declared.includes("\n") ? declared : classifier;
-  const keywords = (field(fields, "keywords") ?? "").split(/[,\s]+/).filter((k) => k !== "");
+  const keywords = keywordsOf(fields);
   const authors = [field(fields, "author"), field(fields, "maintainer")]
     .filter((a): a is string => a !== undefined);
   return { summary: field(fields, "summary"), readme, license, links, authors, keywords };
