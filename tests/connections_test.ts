@@ -32,10 +32,15 @@ Deno.test("connection settings with bad values stop start-up with one line namin
 const HEALTH = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 Deno.test("a connection that sends no complete request head within REGISTRY_HEADER_TIMEOUT is closed", async () => {
-  await using t = await startTestServer({ env: { REGISTRY_HEADER_TIMEOUT: "300ms" } });
+  let clock = 0;
+  await using t = await startTestServer({ connectionClock: () => clock, env: { REGISTRY_HEADER_TIMEOUT: "300ms" } });
   const silent = await connect(t.server.port);
   const slow = await connect(t.server.port);
   await send(slow, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+  const during = await get(`${t.url}/health`);
+  assert.equal(during.status, 200, "within the timeout (the clock stands still) others are served");
+  await during.body?.cancel();
+  clock += 1_000;
   assert.equal(await readUntilClosed(silent), "");
   assert.equal(await readUntilClosed(slow), "");
   const health = await get(`${t.url}/health`);
@@ -46,12 +51,17 @@ Deno.test("a connection that sends no complete request head within REGISTRY_HEAD
 });
 
 Deno.test("an idle keep-alive connection is closed after REGISTRY_IDLE_TIMEOUT, after answering its requests", async () => {
-  await using t = await startTestServer({ env: { REGISTRY_IDLE_TIMEOUT: "300ms", REGISTRY_HEADER_TIMEOUT: "30s" } });
+  let clock = 0;
+  await using t = await startTestServer({
+    connectionClock: () => clock,
+    env: { REGISTRY_IDLE_TIMEOUT: "300ms", REGISTRY_HEADER_TIMEOUT: "30s" },
+  });
   const conn = await connect(t.server.port);
   await send(conn, HEALTH);
   assert.equal((await readResponse(conn)).status, 200);
   await send(conn, HEALTH);
   assert.equal((await readResponse(conn)).status, 200, "kept alive between requests");
+  clock += 1_000;
   assert.equal(await readUntilClosed(conn), "", "closed once idle");
 });
 

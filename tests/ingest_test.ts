@@ -202,14 +202,11 @@ Deno.test("a rate limit stops the pass and records when to resume; the next pass
   await using github = startFakeGitHub(repositories());
   const dataDir = await Deno.makeTempDir();
   try {
+    // That no pass asks before the resume time is the next test's (with a margin no slow machine eats up).
     github.rateLimit(1, new Date(Date.now() + 1_500));
     const limited = await sync(dataDir, github.url);
     assert.equal(limited.code, 1);
     assert.match(limited.stdout, /rate limited until \d{4}-/);
-    const requestsSoFar = github.requests.length;
-    const tooEarly = await sync(dataDir, github.url);
-    assert.equal(tooEarly.code, 1);
-    assert.equal(github.requests.length, requestsSoFar, "no API request before the resume time");
     const until = Date.parse(/rate limited until (\S+)/.exec(limited.stdout)![1]);
     await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 100));
     const resumed = await sync(dataDir, github.url);

@@ -51,6 +51,8 @@ export interface RunningServer {
 export interface ServerOptions {
   /** The clock (default `Date.now`); tests pass their own to control time. */
   now?: () => number;
+  /** The milliseconds clock of the header and idle timeouts (default `performance.now`); tests control it. */
+  connectionClock?: () => number;
   /**
    * Set in an extra worker (src/http/worker.ts): its peers and the shared
    * change counters. Its config names the port the first worker listens on,
@@ -206,6 +208,7 @@ export async function startServer(
         return problemResponse(500, "Internal Server Error", "internal error");
       },
       logger,
+      ...(options.connectionClock === undefined ? {} : { clock: options.connectionClock }),
     });
   } catch (error) {
     sources.stop();

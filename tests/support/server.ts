@@ -31,7 +31,13 @@ export interface TestServer extends AsyncDisposable {
  * control time (of the first worker).
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; dataDir?: string; now?: () => number } = {},
+  options: {
+    env?: Record<string, string>;
+    dataDir?: string;
+    now?: () => number;
+    /** The clock of the header and idle timeouts. */
+    connectionClock?: () => number;
+  } = {},
 ): Promise<TestServer> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "registry-test-" });
@@ -43,7 +49,7 @@ export async function startTestServer(
     ...options.env,
   });
   const logger = createMemoryLogger();
-  const server = await startServer(config, logger, { now: options.now });
+  const server = await startServer(config, logger, { now: options.now, connectionClock: options.connectionClock });
   let closed = false;
   const close = async () => {
     if (closed) return;
