@@ -76,7 +76,7 @@ Deno.test("a release signed with an EC P-256 key is accepted, served with its si
   }
 });
 
-Deno.test("the package page names the signer of the shown version, escaped", async () => {
+Deno.test("the package page and the package listing name the signer, escaped", async () => {
   await using pki = await TestPki.create();
   const mona = await pki.identity({ commonName: "Mona <script>Lisa", organization: "Octo & Co" });
   await using t = await startTestServer();
@@ -89,6 +89,11 @@ Deno.test("the package page names the signer of the shown version, escaped", asy
     /<dt>Signed by<\/dt>\s*<dd>Mona &lt;script&gt;Lisa, Octo &amp; Co <code[^>]*>sha256: ([0-9a-f]{64})</,
   );
   assert.ok(page.includes(`sha256: ${fingerprint}`));
+  // The listing (home and search) names the signer of the latest release too.
+  for (const path of ["/", "/-/web/search?q=sig"]) {
+    const listing = await (await fetch(`${t.url}${path}`)).text();
+    assert.match(listing, /signed by Mona &lt;script&gt;Lisa, Octo &amp; Co/, path);
+  }
 });
 
 Deno.test("each refused signature gets a 422 naming its check, and nothing is stored", async () => {

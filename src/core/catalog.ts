@@ -35,6 +35,8 @@ export interface CatalogEntry {
   versions: number;
   /** ISO 8601 time of the last change (a publish, most often). */
   updatedAt: string;
+  /** Who signed the latest version, for people (Swift: the certificate's subject), when it is signed. */
+  signer?: string;
   /** `local` (published or mirrored here) or `upstream` (cached from an upstream registry). */
   origin: "local" | "upstream";
 }

@@ -95,6 +95,7 @@ function packageItem(entry: CatalogEntry): Html {
 <span class="badge">${entry.format}</span>
 ${entry.origin === "upstream" ? html`<span class="badge warn">cached from upstream</span>` : ""}
 <span class="muted">${entry.latestVersion}</span>
+${entry.signer === undefined ? "" : html`<span class="badge">signed by ${entry.signer}</span>`}
 ${entry.description === undefined ? "" : html`<p>${truncate(entry.description, 280)}</p>`}
 <p class="muted">Updated ${shortDate(entry.updatedAt)} · ${entry.versions} ${
     entry.versions === 1 ? "version" : "versions"

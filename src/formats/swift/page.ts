@@ -21,6 +21,7 @@ import {
 } from "../package_page.ts";
 import { packageId, type PackageRef } from "./identity.ts";
 import { metadataSummary } from "./registry.ts";
+import { signerName } from "./signer_certificate.ts";
 import { keys, type PackageIndex } from "./release.ts";
 import type { ReleaseListing } from "./release_list.ts";
 import { SWIFT_BASE_PATH } from "./routes.ts";
@@ -55,8 +56,7 @@ export async function swiftPage(
     origin: "local",
     ...(signer === undefined ? {} : {
       signer: {
-        name: [signer.commonName, signer.organizationalUnit, signer.organization].filter((n) => n).join(", ") ||
-          "a certificate without a subject name",
+        name: signerName(signer),
         certificateSha256: signer.certificateSha256,
       },
     }),

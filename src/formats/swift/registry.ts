@@ -18,7 +18,7 @@ import { type ArchiveInspection, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, ins
 import { packageId, type PackageRef } from "./identity.ts";
 import { type IdentifierIndex, keys, type PackageIndex, type ReleaseRecord, wholeSecondIso } from "./release.ts";
 import { nextSigning } from "./continuity.ts";
-import type { SignerRecord } from "./signer_certificate.ts";
+import { signerName, type SignerRecord } from "./signer_certificate.ts";
 import type { ReleaseSignatures, SigningPolicy } from "./signing.ts";
 import { normalizeRepositoryUrl } from "./repository_url.ts";
 import { sortVersionsDescending } from "./version.ts";
@@ -227,6 +227,7 @@ export function catalogEntry(ref: PackageRef, pkg: PackageIndex): CatalogEntry |
   const live = sortVersionsDescending(Object.keys(pkg.releases)).filter((v) => !pkg.releases[v].takedown);
   if (live.length === 0) return undefined;
   const latestVersion = newestAvailable(live, (v) => pkg.releases[v].yanked !== undefined)!;
+  const { signer } = pkg.releases[latestVersion];
   return {
     format: "swift",
     key: ref.key,
@@ -237,6 +238,7 @@ export function catalogEntry(ref: PackageRef, pkg: PackageIndex): CatalogEntry |
     latestVersion,
     versions: live.length,
     updatedAt: live.map((v) => pkg.releases[v].publishedAt).sort().at(-1)!,
+    ...(signer === undefined ? {} : { signer: signerName(signer) }),
     origin: "local",
   };
 }

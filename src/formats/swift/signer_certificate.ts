@@ -27,6 +27,12 @@ export interface SignerRecord {
   trustedRootSha256?: string;
 }
 
+/** How a signer is named to people: its subject's CN, OU and O. */
+export function signerName(signer: SignerRecord): string {
+  return [signer.commonName, signer.organizationalUnit, signer.organization].filter((n) => n).join(", ") ||
+    "a certificate without a subject name";
+}
+
 /** What the certificate is checked against. */
 export interface CertificatePolicy {
   /** Roots the chain must reach (`REGISTRY_SWIFT_TRUSTED_ROOTS`); empty: any chain that holds together. */
