@@ -32,6 +32,7 @@ import { swiftPublishBody } from "../tests/support/multipart.ts";
 import { packageTarball, publishBody } from "../tests/support/npm.ts";
 import { PIP_ACCEPT, upload, wheel } from "../tests/support/pypi.ts";
 import { ADMIN_TOKEN } from "../tests/support/server.ts";
+import { startFakeNpmUpstream } from "../tests/support/fake_npm_upstream.ts";
 import { type RegistryProcess, startRegistryProcess } from "./registry_process.ts";
 
 const { values } = parseArgs({
@@ -62,6 +63,8 @@ for (const tool of ["nginx", "wrk"]) {
 
 const TOKEN = ADMIN_TOKEN;
 const work = await Deno.makeTempDir({ prefix: "registry-bench-" });
+/** An upstream npm registry (REGISTRY_NPM_UPSTREAM) for the packument and tarball cached from it. */
+const npmUpstream = await startFakeNpmUpstream([{ name: "bench-upstream", version: "1.0.0" }]);
 // nginx workers started by root run as an unprivileged user: they must be able to read what they serve.
 await Deno.chmod(work, 0o755);
 const mainTs = values.main ?? fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -85,7 +88,13 @@ async function startRegistry(
     main: mainTs,
     denoFlags: ["--unstable-net"],
     serverArgs: ["--data-dir", dataDir],
-    env: { REGISTRY_ADMIN_TOKEN: TOKEN, REGISTRY_LOG_LEVEL: "info", REGISTRY_WORKERS: String(workers), ...env },
+    env: {
+      REGISTRY_ADMIN_TOKEN: TOKEN,
+      REGISTRY_LOG_LEVEL: "info",
+      REGISTRY_WORKERS: String(workers),
+      REGISTRY_NPM_UPSTREAM: npmUpstream.url,
+      ...env,
+    },
   });
 }
 
@@ -158,6 +167,13 @@ async function setupNpm(base: string): Promise<Target[]> {
       accept: "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*",
     },
     { label: `npm tarball ${(tarball.length / 1024).toFixed(1)} KiB`, path: "/npm/bench-lib/-/bench-lib-1.0.0.tgz" },
+    // Cached from the upstream by the first request (the one that writes nginx's copy).
+    {
+      label: "npm packument, upstream",
+      path: "/npm/bench-upstream",
+      accept: "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*",
+    },
+    { label: "npm tarball, upstream", path: "/npm/bench-upstream/-/bench-upstream-1.0.0.tgz" },
   ];
 }
 
@@ -471,5 +487,6 @@ try {
     await registry.stop();
   }
 } finally {
+  await npmUpstream.close();
   await Deno.remove(work, { recursive: true });
 }
