@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTestS3 } from "./support/s3.ts";
 import { ADMIN_TOKEN, startTestServer } from "./support/server.ts";
-import { npmClient, writePackage } from "./support/npm.ts";
+import { npmClient, packageTarball, publishBody, writePackage } from "./support/npm.ts";
 
 Deno.test("two nodes on one bucket: an npm publish on one is installable through the other within 2 s", async () => {
   await using s3 = await startTestS3();
@@ -34,4 +34,27 @@ Deno.test("two nodes on one bucket: an npm publish on one is installable through
     lock.packages["node_modules/@acme/clustered"].resolved,
     `${b.url}/npm/@acme/clustered/-/clustered-1.1.0.tgz`,
   );
+});
+
+Deno.test("two nodes on one bucket: one npm version published on both at once has exactly one winner", async () => {
+  await using s3 = await startTestS3();
+  await using a = await startTestServer({ env: s3.env });
+  await using b = await startTestServer({ env: s3.env });
+  const put = async (base: string, content: string) => {
+    const tarball = await packageTarball("@acme/raced", "1.0.0", [{ name: "package/raced.js", content }]);
+    return await fetch(`${base}/npm/@acme%2fraced`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: publishBody("@acme/raced", "1.0.0", tarball),
+    });
+  };
+  const answers = await Promise.all([put(a.url, "module.exports = 'a';\n"), put(b.url, "module.exports = 'b';\n")]);
+  const statuses = await Promise.all(answers.map(async (r) => (await r.body?.cancel(), r.status)));
+  assert.deepEqual(statuses.sort(), [201, 403], "one wins; the other is refused as a republish");
+  // Both nodes serve the winner's bytes.
+  const [onA, onB] = await Promise.all([a, b].map(async (t) => {
+    const packument = await (await fetch(`${t.url}/npm/@acme%2fraced`)).json();
+    return packument.versions["1.0.0"].dist.integrity;
+  }));
+  assert.equal(onA, onB);
 });
