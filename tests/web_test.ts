@@ -538,6 +538,21 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
     .json();
   const formats = status.upstreams.map((u: { format: string; lastSuccessAt?: string }) => u.lastSuccessAt && u.format);
   assert.deepEqual(formats.sort(), ["go", "npm", "pypi", "swift"]);
+
+  // The operator page shows the same: each upstream answering, the storage and the rate limits.
+  const admin = await signIn(edge.url, ADMIN_TOKEN);
+  const operator = await open(`${edge.url}/-/web/admin`, { headers: { Cookie: admin.cookie } });
+  assert.equal(operator.status, 200);
+  for (const [format, url] of [["swift", central.swift], ["npm", `${central.url}/npm`]]) {
+    assert.match(
+      operator.text,
+      new RegExp(`<td>${format}</td>\\s*<td>${url}</td>\\s*<td><span class="badge ok">answering</span>`),
+      format,
+    );
+  }
+  assert.equal([...operator.text.matchAll(/badge ok">answering/g)].length, 4);
+  assert.match(operator.text, /<dt>Source of truth<\/dt><dd>local disk<\/dd>/);
+  assert.match(operator.text, /<dt>Per client IP<\/dt>\s*<dd>off<\/dd>/);
 });
 
 Deno.test("the pages' forms refuse oversized, chunked or malformed bodies with a 4xx, and odd tokens or cookies never 500", async () => {
