@@ -183,3 +183,38 @@ Deno.test("npm unpublish needs an admin; the version's tarball is deleted and it
   assert.equal(all.status, 404);
   assert.match((await all.json()).error, /every version was unpublished/);
 });
+
+Deno.test("npm login at a terminal (the legacy prompts) stores the token, and npm whoami works with it", async () => {
+  await using t = await startTestServer();
+  await using npm = await npmClient(`${t.url}/npm/`);
+  // npm prompts only at a terminal: `script` gives it one. Each answer is typed once its prompt shows (npm
+  // switches the terminal's mode for the password, which drops anything typed before).
+  const login = new Deno.Command("script", {
+    args: ["-qec", `npm login --userconfig ${npm.npmrc} --cache ${npm.dir}/cache`, "/dev/null"],
+    cwd: npm.dir,
+    env: { NO_COLOR: "1", npm_config_progress: "false", HOME: npm.dir },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const hangGuard = setTimeout(() => login.kill(), 60_000); // a prompt never answered must not hang the suite
+  const input = login.stdin.getWriter();
+  const answers: [RegExp, string][] = [[/Username:/, "mona"], [/Password:/, ADMIN_TOKEN], [
+    /Email:/,
+    "mona@example.com",
+  ]];
+  let stdout = "";
+  for await (const text of login.stdout.pipeThrough(new TextDecoderStream())) {
+    stdout += text;
+    while (answers.length > 0 && answers[0][0].test(stdout)) {
+      await input.write(new TextEncoder().encode(`${answers.shift()![1]}\n`));
+    }
+  }
+  await input.close().catch(() => {});
+  const status = await login.status;
+  clearTimeout(hangGuard);
+  assert.equal(status.code, 0, stdout);
+  assert.match(stdout, /Logged in on/);
+  assert.match(await Deno.readTextFile(npm.npmrc), new RegExp(`:_authToken=${ADMIN_TOKEN}`));
+  assert.equal((await npm.ok(["whoami"])).stdout.trim(), "token:admin");
+});
