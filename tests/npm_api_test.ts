@@ -426,3 +426,18 @@ Deno.test("search finds only packages the caller may read", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("with REGISTRY_PUBLIC_URL, tarball URLs are built from it (a registry behind a proxy, under a path)", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_PUBLIC_URL: "https://registry.example.com/base" } });
+  await publishOk(t, "@acme/hello", "1.0.0");
+  for (const accept of ["application/json", "application/vnd.npm.install-v1+json"]) {
+    const packument = await (await fetch(`${t.url}/npm/@acme%2fhello`, { headers: { Accept: accept } })).json();
+    assert.equal(
+      packument.versions["1.0.0"].dist.tarball,
+      "https://registry.example.com/base/npm/@acme/hello/-/hello-1.0.0.tgz",
+      accept,
+    );
+  }
+  const version = await (await fetch(`${t.url}/npm/@acme%2fhello/1.0.0`)).json();
+  assert.equal(version.dist.tarball, "https://registry.example.com/base/npm/@acme/hello/-/hello-1.0.0.tgz");
+});

@@ -112,3 +112,53 @@ Deno.test("transforms and afterPublish hooks see npm releases with format npm; s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("auth plugins see npm packages with format npm and the npm scope as the package scope", async () => {
+  const dir = await Deno.makeTempDir();
+  const log = join(dir, "seen.jsonl");
+  await Deno.writeTextFile(
+    join(dir, "watch.ts"),
+    `export default ({ options }) => ({ name: "watch", auth: {
+      authenticate: () => "abstain",
+      async authorize(principal, action, pkg) {
+        if (pkg !== undefined) {
+          await Deno.writeTextFile(options.log, JSON.stringify({ action, ...pkg }) + "\\n", { append: true });
+        }
+        return pkg?.format === "npm" && pkg.name === "hidden" && action === "read" ? "deny" : "abstain";
+      },
+    } });\n`,
+  );
+  try {
+    await using t = await startTestServer({
+      env: { REGISTRY_CONFIG: await configWith(dir, { use: join(dir, "watch.ts"), options: { log } }) },
+    });
+    const tarball = await packageTarball("@acme/widget", "1.0.0");
+    const published = await fetch(`${t.url}/npm/@acme%2fwidget`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: publishBody("@acme/widget", "1.0.0", tarball),
+    });
+    assert.equal(published.status, 201, await published.text());
+    const widget = await fetch(`${t.url}/npm/@acme%2fwidget`);
+    assert.equal(widget.status, 200);
+    await widget.body?.cancel();
+    const hidden = await fetch(`${t.url}/npm/hidden`);
+    assert.equal(hidden.status, 401, "the plugin's deny for format npm applies (to an anonymous reader: 401)");
+    assert.equal(typeof (await hidden.json()).error, "string");
+    const seen = (await Deno.readTextFile(log)).trim().split("\n").map((line) => JSON.parse(line));
+    assert.ok(
+      seen.some((s) => s.action === "read" && s.format === "npm" && s.scope === "acme" && s.name === "widget"),
+      JSON.stringify(seen),
+    );
+    assert.ok(seen.some((s) => s.action === "read" && s.format === "npm" && s.name === "hidden"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A REGISTRY_CONFIG file in `dir` listing `plugin`. */
+async function configWith(dir: string, plugin: Record<string, unknown>): Promise<string> {
+  const path = join(dir, "config.json");
+  await Deno.writeTextFile(path, JSON.stringify({ plugins: [plugin] }));
+  return path;
+}

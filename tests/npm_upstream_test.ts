@@ -39,6 +39,8 @@ Deno.test("npm installs an upstream-only package with its dependency, and again 
   assert.equal(upstream.count("/@up/main/-/main-2.0.0.tgz"), 1);
   assert.equal(upstream.count("/up-dep/-/up-dep-1.0.0.tgz"), 1);
   assert.ok(t.logs.some((line) => line.includes("serving a stale copy")));
+  const metrics = await (await fetch(`${t.url}/metrics`)).text();
+  assert.match(metrics, /^registry_upstream_stale_total\{format="npm"\} [1-9]\d*$/m, "and counted");
 
   // Upstream packages are in the catalog, marked.
   const search = await (await fetch(`${t.url}/npm/-/v1/search?text=up`)).json();
