@@ -194,6 +194,20 @@ Deno.test("a package page shows versions newest first, the README, links, checks
   assert.match(npm.text, /href="https:\/\/github\.com\/mona\/left-pad"/);
   assert.match(npm.text, /integrity: sha512-/);
   assert.match(npm.text, /Pads strings on the left/);
+  assert.match(npm.text, /<dt>Published<\/dt>\s*<dd><time datetime="\d{4}-/, "the publish time");
+
+  // A deprecated version is marked, with the reason, escaped (npm deprecate sends the packument back).
+  const packument = await (await fetch(`${t.url}/npm/@mona%2fleft-pad?write=true`)).json();
+  packument.versions["1.0.0"].deprecated = "use <b>1.1</b>";
+  const deprecated = await fetch(`${t.url}/npm/@mona%2fleft-pad`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify(packument),
+  });
+  assert.equal(deprecated.status, 200, await deprecated.text());
+  const oldNpm = await open(`${t.url}/-/web/packages/npm/@mona/left-pad?version=1.0.0`);
+  assert.match(oldNpm.text, /Version 1\.0\.0 is deprecated: use &lt;b&gt;1\.1&lt;\/b&gt;/);
+  assert.match(oldNpm.text, /<span class="badge warn" title="use &lt;b&gt;1\.1&lt;\/b&gt;">deprecated<\/span>/);
 
   const pypi = await open(`${t.url}/-/web/packages/pypi/tiny-tool`);
   assert.equal(pypi.status, 200);
