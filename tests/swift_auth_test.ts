@@ -22,6 +22,8 @@ Deno.test("every 401 under /swift challenges with Bearer only, reads of private 
     "/mona/LinkedList/1.0.0/Package.swift?swift-version=5.9",
     "/identifiers?url=https://github.com/mona/LinkedList",
     "/-/status",
+    "/-/signer-change/mona/LinkedList",
+    "/search?q=linked",
   ];
   const credentials = [undefined, "Bearer wrong-token", `Basic ${btoa("token:wrong-token")}`];
   const attempts: Array<{ method: string; path: string; authorization?: string }> = [];
@@ -33,6 +35,10 @@ Deno.test("every 401 under /swift challenges with Bearer only, reads of private 
       { method: "POST", path: "", authorization },
       { method: "POST", path: "/login", authorization },
       { method: "PUT", path: "/mona/LinkedList/2.0.0", authorization },
+      { method: "POST", path: "/-/signer-change/mona/LinkedList", authorization },
+      { method: "POST", path: "/-/yank/mona/LinkedList/1.0.0", authorization },
+      { method: "DELETE", path: "/-/yank/mona/LinkedList/1.0.0", authorization },
+      { method: "POST", path: "/-/takedown/mona/LinkedList/1.0.0", authorization },
     );
   }
   for (const { method, path, authorization } of attempts) {
