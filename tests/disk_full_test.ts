@@ -99,7 +99,8 @@ Deno.test({
       }
       assert.equal(response.status, 507, step);
       assert.ok(Number(response.headers.get("retry-after")) > 0, `${step}: Retry-After`);
-      assert.match((await problem(response)).detail, detail, step);
+      const { detail: said } = await problem(response);
+      assert.match(said, detail, `${step}: ${said}`);
 
       const list = await get(`${t.swift}/mona/LinkedList`);
       assert.equal(list.status, 404, `${step}: nothing is listed`);
