@@ -28,7 +28,7 @@ import type { Context } from "hono";
 import { LruCache } from "../util/lru_cache.ts";
 import type { AccessLog } from "./access_log.ts";
 import { type Metrics, type RouteMetrics, routePattern } from "./metrics.ts";
-import { requestIdOf } from "./middleware.ts";
+import { clientRequestId, localRequestId } from "./middleware.ts";
 import type { PreparedResponse } from "./prepared.ts";
 import type { PublicUrlPolicy } from "./public_url.ts";
 import type { RateLimiter } from "./rate_limit.ts";
@@ -98,10 +98,10 @@ export class HotResponses {
     ) {
       return undefined;
     }
-    const id = requestIdOf(headers);
+    const clientId = clientRequestId(headers);
     let response: Response;
     try {
-      response = entry.prepared.respond(request, id);
+      response = entry.prepared.respond(request, clientId);
     } catch {
       return undefined; // e.g. an unsatisfiable range: the routes answer it in the format's error shape
     }
@@ -114,7 +114,8 @@ export class HotResponses {
       : 0;
     const ms = performance.now() - started;
     entry.route.record(method, status, ms / 1000, bytes);
-    this.#options.accessLog.record(method, entry.path, status, ms, id);
+    const log = this.#options.accessLog;
+    if (log.enabled) log.record(method, entry.path, status, ms, clientId ?? localRequestId());
     return response;
   }
 

@@ -16,10 +16,27 @@ export type AppEnv = { Variables: { requestId: string; urlPolicy: PublicUrlPolic
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 
+/** The client's `X-Request-ID` when it sent a sane one. */
+export function clientRequestId(headers: Headers): string | undefined {
+  const incoming = headers.get("x-request-id");
+  return incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : undefined;
+}
+
 /** The id of a request: the client's `X-Request-ID` when it is sane, else a new UUID. */
 export function requestIdOf(headers: Headers): string {
-  const incoming = headers.get("x-request-id");
-  return incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  return clientRequestId(headers) ?? crypto.randomUUID();
+}
+
+const LOCAL_ID_PREFIX = crypto.randomUUID().slice(0, 8);
+let localIds = 0;
+
+/**
+ * A cheap id, unique in this process and very likely across processes (a
+ * random prefix and a counter), for log lines of hot reads that are not sent
+ * back: a UUID and a response header would cost more than the rest of a hot read.
+ */
+export function localRequestId(): string {
+  return `${LOCAL_ID_PREFIX}-${(localIds++).toString(36)}`;
 }
 
 /** Sets `X-Request-ID`: the client's, when it sent a sane one, else a new UUID. */

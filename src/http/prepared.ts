@@ -31,8 +31,11 @@ type HeaderList = [string, string][];
 
 /** A response body and its headers, computed once and answered many times. */
 export class PreparedResponse {
-  /** The body: text (sent as UTF-8) or bytes. */
-  readonly body: string | Uint8Array<ArrayBuffer>;
+  /**
+   * The body's bytes (text is encoded once here: Deno would encode a string
+   * body again for every response).
+   */
+  readonly body: Uint8Array<ArrayBuffer>;
   /** Bytes of the body. */
   readonly size: number;
   /** The strong ETag, quoted (`"…"`), when the response has one. */
@@ -57,14 +60,14 @@ export class PreparedResponse {
    * whose headers say `Accept-Ranges: bytes`.
    */
   constructor(body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string>) {
-    this.body = body;
-    this.size = typeof body === "string" ? utf8Length(body) : body.byteLength;
+    this.body = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    this.size = this.body.byteLength;
     const all: Record<string, string> = { ...headers, ...COMMON_HEADERS };
     this.etag = all.ETag ?? all.etag;
     this.#ranges = typeof body !== "string" && /^bytes$/i.test(all["Accept-Ranges"] ?? "");
     this.#headers = Object.entries(all);
     const withLength: HeaderList = [...this.#headers, ["Content-Length", String(this.size)]];
-    this.#ok = new Response(body, { headers: withLength });
+    this.#ok = new Response(this.body, { headers: withLength });
     this.#head = new Response(null, { headers: withLength });
     // A 304 carries what a 200 would, except the body's length (RFC 9110 §15.4.5) and, since it has no body,
     // any X-Accel-Redirect (nginx would send the file instead: src/http/artifact_response.ts).
@@ -121,7 +124,7 @@ export class PreparedResponse {
       ["Content-Length", String(end - start + 1)],
     ];
     if (requestId !== undefined) headers.push(["X-Request-ID", requestId]);
-    const body = head ? null : (this.body as Uint8Array<ArrayBuffer>).subarray(start, end + 1);
+    const body = head ? null : this.body.subarray(start, end + 1);
     return new Response(body, { status: 206, headers });
   }
 }
@@ -134,17 +137,6 @@ function withId(response: Response, requestId: string | undefined): Response {
 /** A strong ETag for `body`: its SHA-1, hex, quoted. */
 export function strongEtag(body: string | Uint8Array): string {
   return `"${createHash("sha1").update(body).digest("hex")}"`;
-}
-
-function utf8Length(text: string): number {
-  let ascii = true;
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  return ascii ? text.length : new TextEncoder().encode(text).byteLength;
 }
 
 /**
