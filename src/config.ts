@@ -350,7 +350,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     description:
       "comma-separated proxy IPs whose X-Forwarded-For/-Proto/-Host are believed (rate limits, links); no per-IP connection bound",
   },
-  { env: "REGISTRY_DISK_MAX_BYTES", default: "10GiB", description: "disk cache budget with S3 (e.g. 500MB, 20GiB)" },
+  {
+    env: "REGISTRY_DISK_MAX_BYTES",
+    default: "10GiB",
+    description: "disk cache budget with S3; on local disk, of copies pulled from upstreams (e.g. 500MB)",
+  },
   {
     env: "REGISTRY_MAX_CONNECTIONS",
     default: "auto",

@@ -200,7 +200,9 @@ Deno.test("lists and metadata revalidate after REGISTRY_UPSTREAM_TTL: new releas
     assert.match((await problem(gone)).detail, /taken down: legal/);
   }
   const kept: string[] = [];
-  for await (const file of walk(`${edge.dataDir}/objects/swift/upstream`)) if (file.endsWith(".zip")) kept.push(file);
+  for await (const file of walk(`${edge.dataDir}/objects/upstream/swift/archives`)) {
+    if (file.endsWith(".zip")) kept.push(file);
+  }
   assert.equal(kept.some((f) => f.includes("/1.0.0/")), false, "the edge dropped its copy of the taken-down archive");
 });
 

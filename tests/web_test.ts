@@ -566,6 +566,7 @@ Deno.test("packages cached from upstreams are listed, searched and shown as such
   }
   assert.equal([...operator.text.matchAll(/badge ok">answering/g)].length, 4);
   assert.match(operator.text, /<dt>Source of truth<\/dt><dd>local disk<\/dd>/);
+  assert.match(operator.text, /<dt>Upstream copies<\/dt>\s*<dd>\d+ files, [\d.]+ \w+ of 10\.0 GiB \(0 evicted\)<\/dd>/);
   assert.match(operator.text, /<dt>Per client IP<\/dt>\s*<dd>off<\/dd>/);
 });
 

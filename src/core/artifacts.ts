@@ -61,6 +61,11 @@ export class Artifacts {
     await this.#store.delete(key);
   }
 
+  /** True when storage has the artifact (a copy of an upstream's bytes may have been evicted). */
+  async exists(info: ArtifactInfo): Promise<boolean> {
+    return await this.#store.head(info.key) !== null;
+  }
+
   /** True when an artifact of `size` bytes is kept in memory once read (see {@link bytes}). */
   keepsInMemory(size: number): boolean {
     return size <= this.#smallArtifactBytes;
@@ -70,7 +75,7 @@ export class Artifacts {
    * The whole bytes of a small artifact ({@link keepsInMemory}), kept in
    * memory once read. The caller checks the length against its record.
    *
-   * @throws {ServiceUnavailableError} when storage no longer has it.
+   * @throws {MissingArtifactError} when storage no longer has it.
    */
   async bytes(info: ArtifactInfo): Promise<Uint8Array<ArrayBuffer>> {
     return this.#memory.get(info.key) ?? await this.#readSmall(info);
@@ -80,7 +85,7 @@ export class Artifacts {
    * Opens an artifact (or a range of it) for streaming; small ones are
    * served from memory.
    *
-   * @throws {ServiceUnavailableError} when storage no longer has it.
+   * @throws {MissingArtifactError} when storage no longer has it.
    */
   async open(info: ArtifactInfo, range?: ByteRange): Promise<ObjectBody> {
     if (this.keepsInMemory(info.size)) {
@@ -96,7 +101,7 @@ export class Artifacts {
   /**
    * The whole bytes of a small file (kept in memory once read).
    *
-   * @throws {ServiceUnavailableError} when storage no longer has it.
+   * @throws {MissingArtifactError} when storage no longer has it.
    */
   async read(key: string, maxBytes = 16 * 1024 * 1024): Promise<Uint8Array<ArrayBuffer>> {
     const cached = this.#smallFiles.get(key);
@@ -116,6 +121,17 @@ export class Artifacts {
   }
 }
 
-function missing(key: string): ServiceUnavailableError {
-  return new ServiceUnavailableError(`${key.split("/").pop()} is missing from storage`);
+/**
+ * Storage does not have an artifact a record points at: damage, or (for a
+ * copy of an upstream's bytes on a node without S3) an eviction, which the
+ * format repairs by fetching it again (`ArtifactToServe.recover`). Maps to 503.
+ */
+export class MissingArtifactError extends ServiceUnavailableError {
+  constructor(key: string) {
+    super(`${key.split("/").pop()} is missing from storage`);
+  }
+}
+
+function missing(key: string): MissingArtifactError {
+  return new MissingArtifactError(key);
 }

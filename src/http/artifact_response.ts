@@ -20,7 +20,7 @@
  * @module
  */
 import type { Context } from "hono";
-import type { ArtifactInfo, Artifacts } from "../core/artifacts.ts";
+import { type ArtifactInfo, type Artifacts, MissingArtifactError } from "../core/artifacts.ts";
 import { RangeNotSatisfiableError, ServiceUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Freshness, HotResponses } from "./hot_responses.ts";
@@ -42,6 +42,13 @@ export interface ArtifactToServe {
   resource: string;
   /** How long an answer may be remembered by the hot path (absent: it is not). */
   fresh?: Freshness;
+  /**
+   * For a copy of an upstream's bytes, which a node without S3 may have
+   * evicted: stores it again (fetched from the upstream and checked as the
+   * first time) and returns what is stored. Called once when storage no
+   * longer has the artifact; without it, that is a 503.
+   */
+  recover?: () => Promise<ArtifactInfo>;
 }
 
 /** What {@link ArtifactResponder} needs. */
@@ -69,8 +76,19 @@ export class ArtifactResponder {
    * @throws {ServiceUnavailableError} when the stored bytes are missing or damaged.
    */
   async respond(c: Context, artifact: ArtifactToServe): Promise<Response> {
+    try {
+      return await this.#respond(c, artifact);
+    } catch (error) {
+      if (!(error instanceof MissingArtifactError) || artifact.recover === undefined) throw error;
+      this.#options.logger.log("info", "fetching an evicted upstream copy again", { key: artifact.info.key });
+      return await this.#respond(c, { ...artifact, info: await artifact.recover() });
+    }
+  }
+
+  async #respond(c: Context, artifact: ArtifactToServe): Promise<Response> {
     const { artifacts, prepared, hot, accelRedirect } = this.#options;
-    const { info, document, resource, fresh } = artifact;
+    const { info, document, resource } = artifact;
+    let fresh = artifact.fresh;
     const headers = {
       ...artifact.headers,
       ETag: info.etag,
@@ -78,7 +96,12 @@ export class ArtifactResponder {
     };
     let response: PreparedResponse | undefined;
     if (accelRedirect !== undefined) {
-      // nginx sends the bytes (and answers ranges); an If-None-Match that matches is answered here.
+      // nginx sends the bytes (and answers ranges); an If-None-Match that matches is answered here. A copy that
+      // can be evicted is looked for on each request (a stat), so nginx is never sent to a file that is gone.
+      if (artifact.recover !== undefined) {
+        if (!await artifacts.exists(info)) throw new MissingArtifactError(info.key);
+        fresh = undefined;
+      }
       response = await prepared.get(
         document,
         `${resource} offloaded`,

@@ -1,7 +1,8 @@
 /**
  * Chooses the storage a configuration asks for: local disk alone (the source
- * of truth, never evicted), or S3 as the source of truth with disk as a
- * bounded cache.
+ * of truth, never evicted, except copies pulled through from upstream
+ * registries, bounded by `REGISTRY_DISK_MAX_BYTES`: src/storage/evicting_store.ts),
+ * or S3 as the source of truth with disk as a bounded cache.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { type Config, ConfigError } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { ChangeCounters, ChangeCountingStore } from "./change_counters.ts";
 import { DiskStore } from "./disk_store.ts";
+import { EvictingStore, type EvictingStoreStats } from "./evicting_store.ts";
 import { type ObjectStore, StorageUnavailableError } from "./object_store.ts";
 import { createS3Clients, type S3Clients, S3Store } from "./s3_store.ts";
 import { TieredStore, type TieredStoreStats } from "./tiered_store.ts";
@@ -35,7 +37,12 @@ export interface StorageStatus {
   };
   /** The disk caches in front of S3: the main one and any format's own. */
   diskCaches: Array<{ name: string; usedBytes: number; maxBytes: number } & TieredStoreStats>;
+  /** On local disk alone: the copies of upstream registries' bytes this worker bounds. */
+  upstreamCopies?: EvictingStoreStats;
 }
+
+/** Keys of everything pulled through from an upstream registry: copies a node may evict and fetch again. */
+export const UPSTREAM_COPIES_PREFIX = "upstream/";
 
 /** The storage of one process. */
 export interface OpenStorage {
@@ -62,7 +69,8 @@ export interface OpenStorageOptions {
   /**
    * With S3: keep a disk cache in `<data>/cache` (default `true`). The cache
    * belongs to one process: commands that run beside a server (`token`,
-   * `sync`) turn it off and talk to S3 directly.
+   * `sync`) turn it off and talk to S3 directly. On local disk alone, they do
+   * not take on the bound of upstream copies either.
    */
   diskCache?: boolean;
   /**
@@ -92,12 +100,19 @@ export async function openStorage(
   if (config.s3 === undefined) {
     const disk = new DiskStore(join(config.dataDir, "objects"), join(config.dataDir, "tmp", "objects"));
     await disk.init();
-    const store = counted(disk);
+    const bounded = new EvictingStore(disk, {
+      prefix: UPSTREAM_COPIES_PREFIX,
+      maxBytes: Math.floor(config.diskMaxBytes / count),
+      logger,
+    });
+    // Commands beside a server (diskCache: false) leave the copies to the server's first worker.
+    if (index === 0 && options.diskCache !== false) await bounded.adoptExisting();
+    const store = counted(bounded);
     return {
       store,
       metadataMaxAgeMs: SHARED_METADATA_MAX_AGE_MS,
       separateStore: () => Promise.resolve(store),
-      status: () => Promise.resolve({ backend: "disk", diskCaches: [] }),
+      status: () => Promise.resolve({ backend: "disk", diskCaches: [], upstreamCopies: bounded.stats }),
       close: () => disk.close(),
     };
   }

@@ -195,6 +195,13 @@ ${
         ? html`<span class="badge ok">reachable</span>`
         : html`<span class="badge bad">unreachable</span> ${status.storage.s3.error}`}</dd>
     `}
+    ${status.storage.upstreamCopies === undefined ? "" : html`
+      <dt>Upstream copies</dt>
+      <dd>${status.storage.upstreamCopies.copies} files, ${formatBytes(
+        status.storage.upstreamCopies.usedBytes,
+      )} of ${formatBytes(status.storage.upstreamCopies.maxBytes)} (${status.storage.upstreamCopies
+        .evictions} evicted)</dd>
+    `}
     </dl>
     ${status.storage.diskCaches.length === 0 ? "" : table(
       ["Disk cache", "Used", "Budget", "Hits", "Misses", "Evictions", "Disk errors"],

@@ -49,7 +49,7 @@ export async function goPage(
     versions,
     version,
     readme: zip === undefined ? undefined : await readmes.fromZip(
-      { key: storageKey(ref, version, "zip", zip.sha256), size: zip.size },
+      { key: storageKey(ref, version, "zip", zip.sha256, local ? "local" : "upstream"), size: zip.size },
       `${ref.name}@${version}/`,
     ),
     links: REPOSITORY_HOSTS.has(host) && repo !== undefined

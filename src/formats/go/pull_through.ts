@@ -62,6 +62,8 @@ export class PullThrough {
   readonly #options: PullThroughOptions;
   /** Downloads in progress, by module, version and part: concurrent misses share one. */
   readonly #inFlight = new Map<string, Promise<StoredFile>>();
+  /** Evicted parts being stored again. */
+  readonly #restoring = new Map<string, Promise<void>>();
 
   constructor(options: PullThroughOptions) {
     this.#options = options;
@@ -136,6 +138,45 @@ export class PullThrough {
     return pending;
   }
 
+  /**
+   * Stores a pinned part again after its copy was evicted: downloaded from
+   * the upstream and kept only when it is the pinned bytes.
+   *
+   * @throws {BadGatewayError} when the upstream fails, no longer has it, or serves other bytes.
+   */
+  restore(ref: PackageRef, version: string, part: StoredPart, pinned: StoredFile): Promise<void> {
+    const id = `${ref.key}@${version}/${part} again`;
+    let pending = this.#restoring.get(id);
+    if (pending === undefined) {
+      pending = this.#restore(ref, version, part, pinned).finally(() => this.#restoring.delete(id));
+      this.#restoring.set(id, pending);
+    }
+    return pending;
+  }
+
+  async #restore(ref: PackageRef, version: string, part: StoredPart, pinned: StoredFile): Promise<void> {
+    const path = `${escapeCase(ref.name)}/@v/${escapeCase(version)}.${part}`;
+    const staged = await this.#options.upstream.stage(path);
+    if (staged === null) {
+      throw new BadGatewayError(`the upstream no longer has ${path}, and this node's copy was evicted`);
+    }
+    try {
+      if (staged.sha256Hex !== pinned.sha256) {
+        this.#options.logger.log("error", "the upstream serves other bytes for a pinned module version; not stored", {
+          module: ref.name,
+          version,
+          part,
+          pinned: pinned.sha256,
+          received: staged.sha256Hex,
+        });
+        throw new BadGatewayError(`the upstream's ${path} is not the copy pinned here; it was not stored`);
+      }
+      await this.#options.registry.storePart(ref, version, part, staged, pinned.sha256);
+    } finally {
+      await staged.dispose();
+    }
+  }
+
   async #fetch(ref: PackageRef, version: string, part: StoredPart): Promise<StoredFile> {
     const { upstream, registry } = this.#options;
     const path = `${escapeCase(ref.name)}/@v/${escapeCase(version)}.${part}`;
@@ -155,7 +196,7 @@ export class PullThrough {
           pinned: kept.sha256,
           received: file.sha256,
         });
-        await registry.deletePart(ref, version, part, file.sha256);
+        await registry.deletePart(ref, version, part, file.sha256, "upstream");
       } else {
         const document = await registry.read(ref);
         if (document !== null) await this.#options.catalog.record(summarize(ref, document, "upstream"));

@@ -146,9 +146,16 @@ export class GoRegistry {
   }
 
   /** A stored file of a version, as served (its ETag is the quoted SHA-256; `time` is its Last-Modified). */
-  fileInfo(ref: PackageRef, version: string, part: StoredPart, file: StoredFile, time: string): ArtifactInfo {
+  fileInfo(
+    ref: PackageRef,
+    version: string,
+    part: StoredPart,
+    file: StoredFile,
+    time: string,
+    origin: PartOrigin,
+  ): ArtifactInfo {
     return {
-      key: storageKey(ref, version, part, file.sha256),
+      key: storageKey(ref, version, part, file.sha256, origin),
       size: file.size,
       etag: `"${file.sha256}"`,
       lastModified: new Date(time),
@@ -156,21 +163,21 @@ export class GoRegistry {
   }
 
   /** The bytes of a stored `.mod` (kept in memory once read). */
-  readMod(ref: PackageRef, version: string, file: StoredFile): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#artifacts.read(storageKey(ref, version, "mod", file.sha256));
+  readMod(ref: PackageRef, version: string, file: StoredFile, origin: PartOrigin): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#artifacts.read(storageKey(ref, version, "mod", file.sha256, origin));
   }
 
   /** Stores a part of an upstream version under its checksum (see {@link pin}). */
   async storePart(ref: PackageRef, version: string, part: StoredPart, file: StagedFile | Uint8Array, sha256: string) {
-    const key = storageKey(ref, version, part, sha256);
+    const key = storageKey(ref, version, part, sha256, "upstream");
     const type = part === "zip" ? "application/zip" : "text/plain; charset=utf-8";
     if (file instanceof Uint8Array) await this.#artifacts.putBytes(key, file, type);
     else await this.#artifacts.putFile(key, file, type);
   }
 
   /** Removes a stored part (a copy that lost to another). */
-  deletePart(ref: PackageRef, version: string, part: StoredPart, sha256: string): Promise<void> {
-    return this.#artifacts.delete(storageKey(ref, version, part, sha256));
+  deletePart(ref: PackageRef, version: string, part: StoredPart, sha256: string, origin: PartOrigin): Promise<void> {
+    return this.#artifacts.delete(storageKey(ref, version, part, sha256, origin));
   }
 
   /**
@@ -242,17 +249,30 @@ export class GoRegistry {
       discard: async (final, inspection, winner) => {
         const { zip, mod } = recordOf(final, inspection);
         const kept = winner?.versions[version];
-        if (kept?.zip.sha256 !== zip.sha256) await this.deletePart(ref, version, "zip", zip.sha256);
-        if (kept?.mod.sha256 !== mod.sha256) await this.deletePart(ref, version, "mod", mod.sha256);
+        if (kept?.zip.sha256 !== zip.sha256) await this.deletePart(ref, version, "zip", zip.sha256, "local");
+        if (kept?.mod.sha256 !== mod.sha256) await this.deletePart(ref, version, "mod", mod.sha256, "local");
       },
       summarize: (document) => summarize(ref, document),
     }, options);
   }
 }
 
-/** Where a part of a version is stored: `go/packages/<key>/<version>/<sha256>/{module.zip,go.mod}`. */
-export function storageKey(ref: PackageRef, version: string, part: StoredPart, sha256: string): string {
-  return `${packagePrefix(ref)}/${keySegment(version)}/${sha256}/${part === "zip" ? "module.zip" : "go.mod"}`;
+/** Whether a version's files were published here or copied from the upstream (which may be evicted and fetched again). */
+export type PartOrigin = "local" | "upstream";
+
+/**
+ * Where a part of a version is stored: `go/packages/<key>/<version>/<sha256>/{module.zip,go.mod}`,
+ * or, copied from the upstream, the same under `upstream/go/parts/<key>/`.
+ */
+export function storageKey(
+  ref: PackageRef,
+  version: string,
+  part: StoredPart,
+  sha256: string,
+  origin: PartOrigin = "local",
+): string {
+  const prefix = origin === "local" ? packagePrefix(ref) : `upstream/go/parts/${ref.key}`;
+  return `${prefix}/${keySegment(version)}/${sha256}/${part === "zip" ? "module.zip" : "go.mod"}`;
 }
 
 /** The `.mod` of a version: its go.mod, or the one the go command assumes for code without one. */

@@ -9,6 +9,7 @@
 import { type Context, Hono } from "hono";
 import { authorizeAction, authorizeRead, requireWritable } from "../../auth/access.ts";
 import type { Authenticator } from "../../auth/auth.ts";
+import { MissingArtifactError } from "../../core/artifacts.ts";
 import type { PackageRef } from "../../core/package.ts";
 import { stageStream } from "../../core/staging.ts";
 import type { Upstream } from "../../core/upstream.ts";
@@ -35,6 +36,7 @@ import {
   hasLocalVersions,
   type ModuleDocument,
   moduleRef,
+  type PartOrigin,
   type StoredFile,
   wholeSecondTime,
 } from "./registry.ts";
@@ -147,7 +149,8 @@ async function readLocal(
     const { version, time } = record;
     return deps.serve(c, await deps.prepare(document, `info ${version}`, () => infoResponse(version, time)), fresh);
   }
-  return await fileResponse(c, deps, ref, document, record.version, request.kind, record[request.kind], record.time);
+  const file = record[request.kind];
+  return await fileResponse(c, deps, ref, document, record.version, request.kind, file, record.time, "local");
 }
 
 /**
@@ -186,7 +189,7 @@ async function readThrough(
     return deps.serve(c, prepared, deps.registry.stillCurrent(ref, current));
   }
   const time = pinned.time ?? wholeSecondTime(0);
-  return await fileResponse(c, deps, ref, current, version, request.kind, pinned[request.kind]!, time);
+  return await fileResponse(c, deps, ref, current, version, request.kind, pinned[request.kind]!, time, "upstream");
 }
 
 /** A stored `.mod` (prepared from memory) or `.zip` (an artifact: from memory when small, else streamed or sent by nginx). */
@@ -199,9 +202,15 @@ async function fileResponse(
   part: "mod" | "zip",
   file: StoredFile,
   time: string,
+  origin: PartOrigin,
 ): Promise<Response> {
-  const info = deps.registry.fileInfo(ref, version, part, file, time);
+  const info = deps.registry.fileInfo(ref, version, part, file, time, origin);
   const fresh = deps.registry.stillCurrent(ref, document);
+  // A copy of the upstream's evicted from this node's disk is fetched again, and kept only if it is the pinned one.
+  const pull = deps.pullThrough;
+  const restore = origin === "upstream" && pull !== undefined
+    ? () => pull.restore(ref, version, part, file)
+    : undefined;
   if (part === "zip") {
     return await deps.serveArtifact(c, {
       info,
@@ -209,13 +218,18 @@ async function fileResponse(
       document,
       resource: `zip ${version}`,
       fresh,
+      ...(restore === undefined ? {} : { recover: () => restore().then(() => info) }),
     });
   }
-  const prepared = await deps.prepare(
-    document,
-    `mod ${version}`,
-    async () => modResponse(await deps.registry.readMod(ref, version, file), info),
-  );
+  const readMod = () => deps.registry.readMod(ref, version, file, origin);
+  const prepared = await deps.prepare(document, `mod ${version}`, async () => {
+    const bytes = await readMod().catch(async (error) => {
+      if (!(error instanceof MissingArtifactError) || restore === undefined) throw error;
+      await restore();
+      return await readMod();
+    });
+    return modResponse(bytes, info);
+  });
   return deps.serve(c, prepared, fresh);
 }
 

@@ -202,12 +202,14 @@ export function createNpmApi(deps: NpmApiDeps): Hono<AppEnv> {
     const packument = await upstream.packument(ref);
     const fresh = upstreamFresh(ref, packument);
     if (path.kind === "tarball") {
+      const info = await upstream.tarball(ref, packument, path.file);
       return await deps.serveArtifact(c, {
-        info: await upstream.tarball(ref, packument, path.file),
+        info,
         headers: TARBALL_HEADERS,
         document: packument,
         resource: `tarball ${path.file}`,
         fresh,
+        recover: () => (upstream.forget(info.key), upstream.tarball(ref, packument, path.file)),
       });
     }
     const urls = urlsFor(c);

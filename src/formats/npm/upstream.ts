@@ -174,6 +174,11 @@ export class NpmUpstream {
     return asObject(packument.raw["dist-tags"]);
   }
 
+  /** Forgets that the tarball at `key` is stored (it was evicted): the next request downloads it again. */
+  forget(key: string): void {
+    this.#stored.delete(key);
+  }
+
   /**
    * Where the tarball `filename` of an upstream package is stored: downloaded
    * and verified on first use.

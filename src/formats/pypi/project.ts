@@ -80,9 +80,9 @@ export const keys = {
   /** A wheel's `METADATA`, beside the wheel. */
   metadata: (ref: PackageRef, file: Pick<FileRecord, "version" | "sha256" | "filename">) =>
     `${keys.file(ref, file)}.metadata`,
-  /** A file cached from the upstream. */
+  /** A file copied from the upstream (under `upstream/`: a node without S3 may evict it and fetch it again). */
   upstreamFile: (ref: PackageRef, sha256: string, filename: string) =>
-    `${packagePrefix(ref)}/upstream/${sha256}/${keySegment(filename)}`,
+    `upstream/pypi/files/${ref.key}/${sha256}/${keySegment(filename)}`,
 };
 
 /** A project's files by the identity of their release (the keys of `project.releases`), each parsed once. */

@@ -109,6 +109,11 @@ export class UpstreamProjects {
     return await this.#ensure(`${file.url}.metadata`, key, { sha256 }, "text/plain; charset=utf-8");
   }
 
+  /** Forgets that `key` is stored (it was evicted): the next request for it downloads it again. */
+  forget(key: string): void {
+    this.#stored.delete(key);
+  }
+
   /** Downloads `url` to `key` unless it is there, verified against `expected`. */
   async #ensure(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<ArtifactInfo> {
     const known = this.#stored.get(key);

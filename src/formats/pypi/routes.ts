@@ -151,14 +151,17 @@ export function createPypiApi(deps: PypiApiDeps): Hono<AppEnv> {
     }
     const upstream = deps.upstream === undefined ? null : await deps.upstream.project(ref);
     if (upstream === null) throw new NotFoundError(`project ${ref.id} not found`);
+    const proxy = deps.upstream!;
+    const stored = () =>
+      wantsMetadata ? proxy.metadata(ref, upstream, distribution) : proxy.file(ref, upstream, distribution);
+    const info = await stored();
     return await deps.serveArtifact(c, {
-      info: wantsMetadata
-        ? await deps.upstream!.metadata(ref, upstream, distribution)
-        : await deps.upstream!.file(ref, upstream, distribution),
+      info,
       headers,
       document: upstream,
       resource: `file ${filename}`,
       fresh: upstreamFresh(ref, upstream),
+      recover: () => (proxy.forget(info.key), stored()),
     });
   });
 

@@ -101,6 +101,7 @@ export function addReadRoutes(app: Hono<AppEnv>, deps: SwiftApiDeps, urlsFor: (c
         headers: archiveHeaders(ref, version, release),
         document: release,
         resource: `archive ${version}`,
+        recover: () => upstream.archive(ref, release, version),
       });
     }
     return jsonResponse(release.prepared, c.req.header("if-none-match"), {

@@ -113,8 +113,9 @@ export const keys = {
   takedowns: () => "swift/takedowns.json",
   /** The checksums first seen for a package filled from the upstream (they never change after). */
   upstreamPins: (ref: PackageRef) => `swift/upstream/${ref.key}/pins.json`,
+  /** An archive copied from the upstream (under `upstream/`: a node without S3 may evict it and fetch it again). */
   upstreamArchive: (ref: PackageRef, version: string, checksum: string) =>
-    `swift/upstream/${ref.key}/${version}/${checksum}/source-archive.zip`,
+    `upstream/swift/archives/${ref.key}/${version}/${checksum}/source-archive.zip`,
 };
 
 /** Largest accepted `metadata` part. */
