@@ -126,8 +126,8 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     if (reason === "reclaimed") counts.reclaimed++;
     else counts.timedOut++;
     logger.log("debug", "closing connection", { ip: connection.ip, reason, mode });
-    if (mode === "force") entry.abort.abort();
-    else entry.server.shutdown().catch(() => entry.abort.abort());
+    if (mode === "force") forceClose(entry.abort);
+    else entry.server.shutdown().catch(() => forceClose(entry.abort));
   };
 
   const serve = (conn: Deno.Conn) => {
@@ -249,9 +249,37 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
       clearInterval(sweeper);
       listener.close();
       await accepting;
-      await Promise.all([...served.values()].map(({ server, abort }) => server.shutdown().catch(() => abort.abort())));
+      await Promise.all(
+        [...served.values()].map(({ server, abort }) => server.shutdown().catch(() => forceClose(abort))),
+      );
     },
   };
+}
+
+let forceClosing = false;
+let forceCloseGuarded = false;
+
+/**
+ * Drops a connection at once through the abort signal its server was given.
+ * Deno's listener on that signal cancels the connection's resource and, when
+ * the peer closed it a moment before (its server not yet finished), throws
+ * BadResource inside the event dispatch, where nothing can catch it and the
+ * process would end. That error, raised while this call runs, means the
+ * connection is gone already, which is what was asked: it is ignored.
+ */
+export function forceClose(abort: AbortController): void {
+  if (!forceCloseGuarded) {
+    forceCloseGuarded = true;
+    globalThis.addEventListener("error", (event) => {
+      if (forceClosing && event.error instanceof Deno.errors.BadResource) event.preventDefault();
+    });
+  }
+  forceClosing = true;
+  try {
+    abort.abort();
+  } finally {
+    forceClosing = false;
+  }
 }
 
 function isClosedListener(error: unknown): boolean {
