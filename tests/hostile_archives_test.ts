@@ -75,17 +75,22 @@ Deno.test({
     const centralDirectory = new DataView(archive.buffer).getUint32(archive.length - 22 + 16, true);
     let answered = false;
     const publishing = publish(t.swift, "mona/LinkedList/1.0.0", { archive }).finally(() => answered = true);
-    // The inspection is reading entries once the server holds the upload open before its central directory;
-    // waiting until it is in the first half leaves the rest of the walk for /health to be answered in.
+    // The inspection is reading entries once the server holds the upload open before its central directory.
     const readingEntries = async () =>
-      (await readingOffsets(`${t.dataDir}/tmp/uploads`)).some((pos) => pos > 0 && pos < centralDirectory / 2);
+      (await readingOffsets(`${t.dataDir}/tmp/uploads`)).some((pos) => pos > 0 && pos < centralDirectory);
     while (!answered && !(await readingEntries())) await new Promise((resolve) => setTimeout(resolve, 1));
     assert.equal(answered, false, "the publish was answered before the server read the archive's entries");
 
-    const health = await fetch(`${t.url}/health`);
-    assert.equal(health.status, 200);
-    await health.body?.cancel();
-    assert.equal(answered, false, "/health was answered only after the inspection");
+    // /health, asked again and again for as long as the walk lasts, is answered during it (how often depends on
+    // how fast this machine is; that it is answered at all is what shows the walk lets other requests run).
+    let answeredDuringInspection = 0;
+    while (!answered) {
+      const health = await fetch(`${t.url}/health`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+      if (!answered) answeredDuringInspection++;
+    }
+    assert.ok(answeredDuringInspection > 0, "/health was answered only after the inspection");
     const refused = await publishing;
     assert.equal(refused.status, 422);
     assert.match((await problem(refused)).detail, /"README\.md" is a file at the top level/);
