@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { packageZip } from "./support/archives.ts";
 import { runMain } from "./support/cli.ts";
+import { randomBytes } from "./support/cache.ts";
+import { walk } from "./support/files.ts";
 import { seen } from "./support/hot.ts";
 import { ADMIN_TOKEN, get, problem, publish, startTestServer, type TestServer } from "./support/server.ts";
 
@@ -99,6 +101,44 @@ Deno.test("hot reads answer exactly as the routes do: headers, 304, HEAD, ranges
   const v2 = await get(`${t.swift}/mona/LinkedList/1.0.0`, { accept: "application/vnd.swift.registry.v2+json" });
   assert.equal(v2.status, 415);
   await problem(v2);
+});
+
+Deno.test("archives not held in memory are hot reads of their local file, answered exactly as the routes do", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_MEMORY_CACHE_BYTES: "0" } });
+  const small = await packageZip();
+  const large = await packageZip({ extra: [{ name: "LinkedList/blob.bin", content: randomBytes(300 * 1024) }] });
+  await publishOk(t, "mona/LinkedList/1.0.0", small);
+  await publishOk(t, "mona/LinkedList/2.0.0", large);
+  for (const [version, bytes] of [["1.0.0", small], ["2.0.0", large]] as const) {
+    const url = `${t.swift}/mona/LinkedList/${version}.zip`;
+    const etag = (await get(url, { method: "HEAD" })).headers.get("etag")!;
+    for (
+      const init of [
+        {},
+        { method: "HEAD" },
+        { headers: { "If-None-Match": etag } },
+        { headers: { Range: "bytes=5-14" } },
+        { headers: { "X-Request-ID": "file-read" } },
+      ] as RequestInit[]
+    ) {
+      const label = `${version} ${JSON.stringify(init)}`;
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await seen(await get(url, init)));
+      assert.deepEqual(answers[1], answers[0], label);
+      assert.deepEqual(answers[2], answers[0], label);
+    }
+    const hot = await get(url);
+    assert.equal(hot.headers.get("x-request-id"), null, "answered by the hot path (it sends no id of its own)");
+    assert.deepEqual(new Uint8Array(await hot.arrayBuffer()), bytes, version);
+  }
+  // A file that is gone or damaged is left to the routes (which say so), never served short.
+  const files: string[] = [];
+  for await (const path of walk(`${t.dataDir}/objects/swift`)) if (path.endsWith(".zip")) files.push(path);
+  for (const path of files) await Deno.truncate(path, 10);
+  const damaged = await get(`${t.swift}/mona/LinkedList/1.0.0.zip`);
+  assert.equal(damaged.status, 503);
+  assert.notEqual(damaged.headers.get("x-request-id"), null, "answered by the routes");
+  await problem(damaged);
 });
 
 Deno.test("a hot read never outlives its document: a new release is listed at once, links and neighbours follow", async () => {

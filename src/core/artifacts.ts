@@ -66,6 +66,16 @@ export class Artifacts {
     return await this.#store.head(info.key) !== null;
   }
 
+  /** The local file of an artifact on disk that may be read without the store (see `ObjectStore.localFile`). */
+  localFile(info: ArtifactInfo): string | undefined {
+    return this.#store.localFile?.(info.key);
+  }
+
+  /** Tells the store an artifact was read from its {@link localFile}. */
+  touched(info: ArtifactInfo): void {
+    this.#store.touched?.(info.key);
+  }
+
   /** True when an artifact of `size` bytes is kept in memory once read (see {@link bytes}). */
   keepsInMemory(size: number): boolean {
     return size <= this.#smallArtifactBytes;

@@ -11,7 +11,8 @@
  *   built once;
  * - streamed: a larger one is streamed from storage (from disk, Deno's own
  *   file stream, copied to the socket without JavaScript), one range of it
- *   with 206.
+ *   with 206; when the store keeps it in a local file, the hot path opens that
+ *   file for the next identical request (src/http/prepared_file.ts).
  *
  * The first two are remembered by the hot path when the format says how long
  * they hold (`fresh`). `If-None-Match` (304), `If-Range`, HEAD and 416 work in
@@ -25,6 +26,7 @@ import { RangeNotSatisfiableError, ServiceUnavailableError } from "../errors.ts"
 import type { Logger } from "../log.ts";
 import type { Freshness, HotResponses } from "./hot_responses.ts";
 import { type PreparedCache, PreparedResponse } from "./prepared.ts";
+import { PreparedFileResponse } from "./prepared_file.ts";
 import { ifNoneMatchHits, parseRange } from "./range.ts";
 
 /** An artifact a format answers a request with. */
@@ -117,7 +119,14 @@ export class ArtifactResponder {
     if (response !== undefined) {
       return fresh === undefined ? response.respond(c.req.raw) : hot.serve(c, response, fresh);
     }
-    return await this.#stream(c, info, { ...headers, "Accept-Ranges": "bytes" });
+    const streamed = { ...headers, "Accept-Ranges": "bytes" };
+    const answer = await this.#stream(c, info, streamed);
+    // The next identical read opens the local file on the hot path (the store hears of it, for its eviction order).
+    const file = artifacts.localFile(info);
+    if (fresh !== undefined && file !== undefined && answer.status === 200) {
+      hot.remember(c, new PreparedFileResponse(file, info.size, streamed), fresh, () => artifacts.touched(info));
+    }
+    return answer;
   }
 
   /** A large artifact streamed from storage, or a range of it. */

@@ -39,8 +39,22 @@ export type Freshness = () => boolean;
 /** Told of each request the hot path answers with a remembered response (e.g. to count a use of what it serves). */
 export type HotUse = (request: Request) => void;
 
+/**
+ * An answer the hot path can give again: a {@link PreparedResponse} from
+ * memory, or a `PreparedFileResponse` from a local file (src/http/prepared_file.ts). `respond`
+ * answers a GET or HEAD, or returns `undefined` (or throws) when the routes
+ * must answer it.
+ */
+export interface HotAnswer {
+  /** Bytes of a whole body. */
+  readonly size: number;
+  /** Bytes held in memory by this answer. */
+  readonly weight: number;
+  respond(request: Request, requestId?: string): Response | undefined;
+}
+
 interface HotEntry {
-  prepared: PreparedResponse;
+  prepared: HotAnswer;
   fresh: Freshness;
   used: HotUse | undefined;
   route: RouteMetrics;
@@ -99,12 +113,13 @@ export class HotResponses {
       return undefined;
     }
     const clientId = clientRequestId(headers);
-    let response: Response;
+    let response: Response | undefined;
     try {
       response = entry.prepared.respond(request, clientId);
     } catch {
       return undefined; // e.g. an unsatisfiable range: the routes answer it in the format's error shape
     }
+    if (response === undefined) return undefined;
     entry.used?.(request);
     const status = response.status;
     const bytes = status === 200
@@ -126,19 +141,28 @@ export class HotResponses {
    * request answered from memory (the routes account for this one).
    */
   serve(c: Context, prepared: PreparedResponse, fresh: Freshness, used?: HotUse): Response {
+    const response = prepared.respond(c.req.raw);
+    this.remember(c, prepared, fresh, used);
+    return response;
+  }
+
+  /**
+   * When reads are public, remembers `answer` for requests with the same key
+   * as that of `c` (a GET or HEAD) while `fresh()` holds; the routes answer
+   * `c` themselves.
+   */
+  remember(c: Context, answer: HotAnswer, fresh: Freshness, used?: HotUse): void {
     const request = c.req.raw;
-    const response = prepared.respond(request);
     if (this.#options.enabled && (request.method === "GET" || request.method === "HEAD")) {
       const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
       this.#entries.set(this.#key(request, peer), {
-        prepared,
+        prepared: answer,
         fresh,
         used,
         route: this.#options.metrics.route(routePattern(c)),
         path: c.req.path,
       });
     }
-    return response;
   }
 
   /** Everything a remembered answer may depend on. */

@@ -129,7 +129,8 @@ export class PreparedResponse {
   }
 }
 
-function withId(response: Response, requestId: string | undefined): Response {
+/** `response` with `X-Request-ID: requestId` when an id is given. */
+export function withId(response: Response, requestId: string | undefined): Response {
   if (requestId !== undefined) response.headers.set("X-Request-ID", requestId);
   return response;
 }

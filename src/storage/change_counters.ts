@@ -88,6 +88,14 @@ export class ChangeCountingStore implements ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo> {
     return this.#inner.list(prefix);
   }
+
+  localFile(key: string): string | undefined {
+    return this.#inner.localFile?.(key);
+  }
+
+  touched(key: string): void {
+    this.#inner.touched?.(key);
+  }
 }
 
 /**

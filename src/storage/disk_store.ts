@@ -199,6 +199,10 @@ export class DiskStore implements ObjectStore {
     }
   }
 
+  localFile(key: string): string {
+    return this.#path(key);
+  }
+
   /** A fresh path in this store's scratch directory, for a file later moved in with {@link importFile}. */
   tempPath(): string {
     return join(this.scratchDir, crypto.randomUUID());
@@ -377,7 +381,7 @@ export async function syncDirectory(dir: string): Promise<void> {
 }
 
 /** Up to `size` bytes from the start of `file` (fewer if it is shorter). */
-function readWholeSync(file: Deno.FsFile, size: number): Uint8Array<ArrayBuffer> {
+export function readWholeSync(file: Deno.FsFile, size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);
   let filled = 0;
   while (filled < size) {

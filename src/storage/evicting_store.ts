@@ -120,6 +120,15 @@ export class EvictingStore implements ObjectStore {
     return this.#inner.list(prefix);
   }
 
+  localFile(key: string): string | undefined {
+    return this.#inner.localFile?.(key);
+  }
+
+  touched(key: string): void {
+    this.#touch(key);
+    this.#inner.touched?.(key);
+  }
+
   #track(key: string, size: number, lastAccess: number): void {
     this.#copies.set(key, { size, lastAccess });
     this.#usedBytes += size;

@@ -109,6 +109,15 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * The local file holding `key`'s bytes, when this store keeps them on disk
+   * and trusts them (a disk cache: a checked copy), so that a hot read can
+   * open it without the store; `undefined` otherwise. The file may be gone by
+   * the time it is opened (evicted, deleted): the reader then asks the store.
+   */
+  localFile?(key: string): string | undefined;
+  /** Tells the store `key` was read from its {@link localFile} (for least-recently-used eviction). */
+  touched?(key: string): void;
 }
 
 const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/;

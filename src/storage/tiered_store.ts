@@ -278,6 +278,20 @@ export class TieredStore implements ObjectStore {
     return this.#remote.list(prefix);
   }
 
+  /** The cached file of `key`, once its bytes were checked in this process (and the disk is up). */
+  localFile(key: string): string | undefined {
+    const entry = this.#entries.get(key);
+    return entry?.verified && !this.#diskIsDown() ? this.#data.localFile(key) : undefined;
+  }
+
+  touched(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      this.#touch(entry);
+      this.stats.hits++;
+    }
+  }
+
   /** Serves a cached file, or returns `null` (and drops it) when it is missing or damaged. */
   /**
    * Serves a cached file, or returns `null` when it is gone or damaged (a
