@@ -18,7 +18,7 @@ import { ArtifactResponder } from "./artifact_response.ts";
 import { HotResponses } from "./hot_responses.ts";
 import { PreparedCache } from "./prepared.ts";
 import type { Handler } from "./listen.ts";
-import { accessLog, type AppEnv, contentVersion, headContentLength, requestId, requestTimeout } from "./middleware.ts";
+import { type AppEnv, requestFrame, requestTimeout } from "./middleware.ts";
 import { problemFromError } from "./problem.ts";
 import { digestsEqual, presentedSecret, sha256Hex } from "../../plugins/credentials.ts";
 import { NotFoundError, RegistryError, UnauthorizedError } from "../errors.ts";
@@ -105,11 +105,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     surfaces.find((surface) => surface.paths.some((p) => path === p || path.startsWith(`${p}/`)));
   app.use(
     "*",
-    requestId(),
-    accessLog(log),
-    deps.metrics.middleware(),
-    contentVersion(),
-    headContentLength(),
+    requestFrame(log, (c, seconds) => deps.metrics.recordResponse(c, seconds)),
     authorityCheck(urlPolicy),
     contentLengthLimit((path) => formatOf(path)?.uploadLimit ?? DEFAULT_UPLOAD_LIMIT),
     limiter.middleware(),

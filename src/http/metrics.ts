@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { TieredStore } from "../storage/tiered_store.ts";
 import { type CounterSeries, type HistogramSeries, MetricRegistry, type RegistrySnapshot } from "../util/prometheus.ts";
 import type { AppEnv } from "./middleware.ts";
@@ -126,19 +126,13 @@ export class Metrics {
     return metrics;
   }
 
-  /** Middleware recording every request: count, latency, bytes. Routes are the matched patterns (bounded). */
-  middleware(): MiddlewareHandler<AppEnv> {
-    return async (c, next) => {
-      const started = performance.now();
-      await next();
-      const length = c.res.headers.get("content-length");
-      this.route(routePattern(c)).record(
-        c.req.method,
-        c.res.status,
-        (performance.now() - started) / 1000,
-        length === null ? 0 : Number(length),
-      );
-    };
+  /**
+   * Records a request the routes answered: count, latency, bytes. Routes are
+   * the matched patterns (bounded). Called by the request frame (src/http/middleware.ts).
+   */
+  recordResponse(c: Context<AppEnv>, seconds: number): void {
+    const length = c.res.headers.get("content-length");
+    this.route(routePattern(c)).record(c.req.method, c.res.status, seconds, length === null ? 0 : Number(length));
   }
 
   /** The metrics in Prometheus text format, with other workers' snapshots added in. */

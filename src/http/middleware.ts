@@ -1,6 +1,6 @@
 /**
- * Cross-cutting HTTP middleware, each doing one thing: request ids, access
- * logging, deadlines, and response headers every answer carries. (Hot reads
+ * Cross-cutting HTTP middleware: the frame every answer of the routes gets
+ * (request id, headers, metrics, access log) and deadlines. (Hot reads
  * answered by src/http/hot_responses.ts do the same work without Hono.)
  *
  * @module
@@ -39,48 +39,43 @@ export function localRequestId(): string {
   return `${LOCAL_ID_PREFIX}-${(localIds++).toString(36)}`;
 }
 
-/** Sets `X-Request-ID`: the client's, when it sent a sane one, else a new UUID. */
-export function requestId(): MiddlewareHandler<AppEnv> {
+/** Records a finished request: its route's counters, latency and bytes (src/http/metrics.ts). */
+export type ResponseRecorder = (c: Context<AppEnv>, seconds: number) => void;
+
+/**
+ * What every answer of the routes gets, in one layer (each layer of
+ * middleware costs a few microseconds): a request id (`X-Request-ID`, the
+ * client's when it sent a sane one, else a new UUID), `Content-Version: 1`
+ * (SE-0292 §3.5), the `Content-Length` a HEAD's GET would have, the request's
+ * metrics and its access-log line (method, path without query, status, ms,
+ * id).
+ */
+export function requestFrame(log: AccessLog, record: ResponseRecorder): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const started = performance.now();
     const id = requestIdOf(c.req.raw.headers);
     c.set("requestId", id);
     await next();
+    if (c.req.method === "HEAD") await headContentLength(c);
+    setHeader(c, "Content-Version", "1");
+    const ms = performance.now() - started;
+    record(c, ms / 1000);
+    if (log.enabled) log.record(c.req.method, c.req.path, c.res.status, ms, id);
     setHeader(c, "X-Request-ID", id);
   };
 }
 
-/** One access-log line per request (src/http/access_log.ts): method, path (no query), status, ms, id. */
-export function accessLog(log: AccessLog): MiddlewareHandler<AppEnv> {
-  if (!log.enabled) return (_c, next) => next();
-  return async (c, next) => {
-    const started = performance.now();
-    await next();
-    log.record(c.req.method, c.req.path, c.res.status, performance.now() - started, c.get("requestId"));
-  };
-}
-
-/** Adds `Content-Version: 1` to every response (SE-0292 §3.5). */
-export function contentVersion(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    await next();
-    setHeader(c, "Content-Version", "1");
-  };
-}
-
 /**
- * Gives HEAD responses the Content-Length their GET would have. Hono answers
+ * Gives a HEAD response the Content-Length its GET would have. Hono answers
  * HEAD by running the GET handler; handlers that stream large bodies set the
  * length themselves and skip the body, so only small bodies are measured here.
  */
-export function headContentLength(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    await next();
-    if (c.req.method !== "HEAD" || c.res.body === null || c.res.headers.has("content-length")) return;
-    const length = (await c.res.arrayBuffer()).byteLength;
-    const headers = new Headers(c.res.headers);
-    headers.set("Content-Length", String(length));
-    c.res = new Response(null, { status: c.res.status, headers });
-  };
+async function headContentLength(c: Context<AppEnv>): Promise<void> {
+  if (c.res.body === null || c.res.headers.has("content-length")) return;
+  const length = (await c.res.arrayBuffer()).byteLength;
+  const headers = new Headers(c.res.headers);
+  headers.set("Content-Length", String(length));
+  c.res = new Response(null, { status: c.res.status, headers });
 }
 
 /**
@@ -94,9 +89,9 @@ export function headContentLength(): MiddlewareHandler<AppEnv> {
 export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
   const timeout = () =>
     new ServiceUnavailableError(`the request took longer than ${timeoutMs} ms (REGISTRY_REQUEST_TIMEOUT)`);
-  return async (c, next) => {
-    if (c.req.method === "PUT" || c.req.method === "POST") return await next();
-    await withDeadline(next(), timeoutMs, timeout);
+  return (c, next) => {
+    if (c.req.method === "PUT" || c.req.method === "POST") return next();
+    return withDeadline(next(), timeoutMs, timeout);
   };
 }
 
