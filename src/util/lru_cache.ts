@@ -12,8 +12,10 @@
  * const cache = new LruCache<string, Uint8Array>(64 * 1024 * 1024, (v) => v.byteLength);
  */
 export class LruCache<K, V> {
-  #entries = new Map<K, { value: V; weight: number }>();
+  #entries = new Map<K, { value: V; weight: number; moved: number }>();
   #weight = 0;
+  /** Entries moved to the newest end (set, or read after a while) so far. */
+  #moves = 0;
   readonly maxWeight: number;
   readonly #weigh: (value: V) => number;
 
@@ -22,12 +24,21 @@ export class LruCache<K, V> {
     this.#weigh = weigh;
   }
 
-  /** The value for `key`, marking it most recently used. */
+  /**
+   * The value for `key`, marking it recently used. Moving an entry to the
+   * newest end costs a delete and an insert; one already moved there within
+   * the last quarter of the cache's moves stays where it is, so a hot entry
+   * read on every request is moved now and then, not each time, and the
+   * eviction order is exact to within that quarter.
+   */
   get(key: K): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    if (this.#moves - entry.moved > this.#entries.size >> 2) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      entry.moved = ++this.#moves;
+    }
     return entry.value;
   }
 
@@ -36,7 +47,7 @@ export class LruCache<K, V> {
     this.delete(key);
     const weight = this.#weigh(value);
     if (weight > this.maxWeight) return;
-    this.#entries.set(key, { value, weight });
+    this.#entries.set(key, { value, weight, moved: ++this.#moves });
     this.#weight += weight;
     for (const [oldest, entry] of this.#entries) {
       if (this.#weight <= this.maxWeight) break;

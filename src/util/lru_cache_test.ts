@@ -140,3 +140,16 @@ Deno.test("LruCache stores falsy values and distinguishes them from misses", () 
 Deno.test("LruCache exposes its budget", () => {
   assert.equal(new LruCache<string, number>(42).maxWeight, 42);
 });
+
+Deno.test("LruCache keeps an entry read all the time, however many others come and go", () => {
+  const cache = new LruCache<string, number>(100);
+  cache.set("hot", 0);
+  for (let i = 0; i < 10_000; i++) {
+    cache.set(`cold-${i}`, i);
+    assert.equal(cache.get("hot"), 0, `after ${i} others`);
+  }
+  assert.equal(cache.size, 100);
+  assert.equal(cache.get("cold-9900"), undefined, "the oldest of the others went first");
+  assert.equal(cache.get("cold-9901"), 9901);
+  assert.equal(cache.get("cold-9999"), 9999);
+});
