@@ -68,11 +68,14 @@ export class EvictingStore implements ObjectStore {
 
   /**
    * Tracks the copies already stored (least recently modified first out) and
-   * evicts down to the budget. Only one of the workers sharing a directory adopts them.
+   * evicts down to the budget. Workers sharing a directory each adopt their
+   * share (`worker` of `workers`, by a hash of the key), as each has a share of the budget.
    */
-  async adoptExisting(): Promise<void> {
+  async adoptExisting(worker = 0, workers = 1): Promise<void> {
     const found: ObjectInfo[] = [];
-    for await (const info of this.#inner.list(this.#options.prefix)) found.push(info);
+    for await (const info of this.#inner.list(this.#options.prefix)) {
+      if (workers === 1 || shareOf(info.key, workers) === worker) found.push(info);
+    }
     found.sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime());
     for (const info of found) this.#track(info.key, info.size, info.lastModified.getTime());
     await this.#evictIfNeeded(undefined);
@@ -164,29 +167,45 @@ export class EvictingStore implements ObjectStore {
     const { maxBytes, lowWatermark = 0.75, logger } = this.#options;
     const target = maxBytes * lowWatermark;
     const victims: string[] = [];
+    const chosen = new Map<string, { copy: Copy; lastAccess: number }>();
     let bytes = this.#usedBytes;
     for (const [key, copy] of this.#copies) {
       if (bytes <= target) break;
       if (key === keep) continue;
       victims.push(key);
+      chosen.set(key, { copy, lastAccess: copy.lastAccess });
       bytes -= copy.size;
     }
     let freed = 0;
     for (const key of victims) {
       const copy = this.#copies.get(key);
-      if (copy === undefined) continue; // deleted or replaced meanwhile
+      const seen = chosen.get(key)!;
+      // Deleted, read or stored again since the victims were chosen: it stays.
+      if (copy !== seen.copy || copy.lastAccess !== seen.lastAccess) continue;
       try {
         await this.#inner.delete(key);
       } catch (error) {
         logger.log("warn", "could not evict an upstream copy", { key, error: (error as Error).message });
         continue;
       }
-      this.#forget(key);
-      this.#evictions++;
-      freed += copy.size;
+      const now = this.#copies.get(key);
+      if (now === copy) {
+        this.#forget(key);
+        this.#evictions++;
+        freed += copy.size;
+      } else if (now !== undefined && await this.#inner.head(key) === null) {
+        this.#forget(key); // stored again while it was being deleted, and deleted with it
+      }
     }
     if (victims.length > 0) {
       logger.log("info", "evicted upstream copies", { count: victims.length, freedBytes: freed, maxBytes });
     }
   }
+}
+
+/** Which of `workers` adopts `key` at start (FNV-1a of the key): every worker agrees without talking. */
+export function shareOf(key: string, workers: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % workers;
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../log.ts";
 import { DiskStore } from "./disk_store.ts";
-import { EvictingStore } from "./evicting_store.ts";
-import { readObjectBytes } from "./object_store.ts";
+import { EvictingStore, shareOf } from "./evicting_store.ts";
+import { type ObjectStore, readObjectBytes } from "./object_store.ts";
 
 async function openDisk(): Promise<{ disk: DiskStore; dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "evicting-store-" });
@@ -93,4 +93,49 @@ Deno.test("EvictingStore keeps conditional writes of its inner store", async () 
   await assert.rejects(store.put("upstream/doc", kib(1, 2), { ifNoneMatch: "*" }), /precondition/);
   await store.put("upstream/doc", kib(2, 3), { ifMatch: first.etag });
   assert.equal(store.stats.usedBytes, 2 * 1024);
+});
+
+Deno.test("EvictingStore: workers on one directory each adopt a share of the copies, together all of them", async () => {
+  await using t = await openDisk();
+  for (let i = 0; i < 40; i++) await t.disk.put(`upstream/copy-${i}`, kib(1));
+  const workers = [0, 1, 2].map(() =>
+    new EvictingStore(t.disk, { prefix: "upstream/", maxBytes: 1 << 20, logger: silentLogger })
+  );
+  for (const [index, store] of workers.entries()) await store.adoptExisting(index, workers.length);
+  const counts = workers.map((store) => store.stats.copies);
+  assert.equal(counts.reduce((a, b) => a + b), 40, "every copy adopted once");
+  assert.ok(counts.every((n) => n > 0), `each worker has a share: ${counts}`);
+  assert.equal(shareOf("upstream/copy-7", 3), shareOf("upstream/copy-7", 3), "the same answer in every worker");
+});
+
+Deno.test("EvictingStore never evicts a copy read since it was chosen", async () => {
+  await using t = await openDisk();
+  let now = 0;
+  let reading: (() => Promise<unknown>) | undefined;
+  // A store whose deletes let a read happen first, as a concurrent request would.
+  const inner: ObjectStore = {
+    head: (key) => t.disk.head(key),
+    get: (key, options) => t.disk.get(key, options),
+    put: (key, body, options) => t.disk.put(key, body, options),
+    list: (prefix) => t.disk.list(prefix),
+    async delete(key) {
+      const read = reading;
+      reading = undefined;
+      await read?.();
+      await t.disk.delete(key);
+    },
+  };
+  const store = new EvictingStore(inner, {
+    prefix: "upstream/",
+    maxBytes: 20 * 1024,
+    logger: silentLogger,
+    clock: () => ++now,
+  });
+  await store.put("upstream/a", kib(8));
+  await store.put("upstream/b", kib(8));
+  reading = () => readObjectBytes(store, "upstream/b", 1 << 20); // read while a is being evicted
+  await store.put("upstream/c", kib(8)); // 24 KiB > 90%: a and b are chosen
+  assert.equal(await has(store, "upstream/a"), false);
+  assert.ok(await has(store, "upstream/b"), "read after it was chosen: kept");
+  assert.ok(await has(store, "upstream/c"));
 });

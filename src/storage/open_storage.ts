@@ -105,8 +105,8 @@ export async function openStorage(
       maxBytes: Math.floor(config.diskMaxBytes / count),
       logger,
     });
-    // Commands beside a server (diskCache: false) leave the copies to the server's first worker.
-    if (index === 0 && options.diskCache !== false) await bounded.adoptExisting();
+    // Commands beside a server (diskCache: false) leave the copies to the server's workers.
+    if (options.diskCache !== false) await bounded.adoptExisting(index, count);
     const store = counted(bounded);
     return {
       store,
