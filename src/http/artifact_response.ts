@@ -102,6 +102,7 @@ export class ArtifactResponder {
       // can be evicted is looked for on each request (a stat), so nginx is never sent to a file that is gone.
       if (artifact.recover !== undefined) {
         if (!await artifacts.exists(info)) throw new MissingArtifactError(info.key);
+        artifacts.touched(info); // nginx reads it: the store counts it as read, for its eviction order
         fresh = undefined;
       }
       response = await prepared.get(
