@@ -183,3 +183,62 @@ Deno.test("with REGISTRY_ACCEL_REDIRECT, nginx is never sent to an evicted copy:
   assert.ok((await Deno.stat(first)).isFile, "stored again before nginx is sent to it");
   assert.equal(upstream.count(`/${names[0]}/-/${names[0]}-1.0.0.tgz`), 2);
 });
+
+/** Moves the stored file under `objects/` whose path contains `marker` from `from` to `to` (path prefixes). */
+async function moveStored(t: TestServer, from: string, to: string, marker: string): Promise<string> {
+  for await (const path of walk(`${t.dataDir}/objects/${from}`)) {
+    if (!path.includes(marker)) continue;
+    const target = path.replace(`/objects/${from}`, `/objects/${to}`);
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.rename(path, target);
+    return target;
+  }
+  throw new Error(`nothing stored under ${from} matches ${marker}`);
+}
+
+Deno.test("copies kept where earlier versions kept them are moved under upstream/ on first use, upstream or not", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "edge-" });
+  await using central = await startTestServer();
+  const archive = await packageZip();
+  assert.equal((await publish(central.swift, "mona/LinkedList/1.0.0", { archive })).status, 201);
+  const whl = await wheel("alpha", "1.0");
+  await using index = await startFakeIndex({ alpha: [whl] });
+  const module = "example.org/a/lib";
+  const proxy = startFakeGoProxy([await fakeLibrary(module, "v1.0.0", "hi")]);
+  const env = {
+    REGISTRY_SWIFT_UPSTREAM: central.swift,
+    REGISTRY_PYPI_UPSTREAM: index.url,
+    REGISTRY_GO_UPSTREAM: proxy.url,
+    REGISTRY_MEMORY_CACHE_BYTES: "0",
+  };
+  const zipUrl = (t: TestServer) => `${t.swift}/mona/LinkedList/1.0.0.zip`;
+  const goZip = (t: TestServer) => `${t.url}/go/${escapeCase(module)}/@v/v1.0.0.zip`;
+  let edge = await startTestServer({ env, dataDir });
+  const wheelUrl = (await projectJson(edge.url, "alpha")).files[0].url;
+  for (const url of [zipUrl(edge), wheelUrl, goZip(edge)]) assert.equal((await fetch(url)).status, 200, url);
+  // As an earlier version of this registry kept them.
+  const legacy = [
+    await moveStored(edge, "upstream/swift/archives/", "swift/upstream/", "source-archive.zip"),
+    await moveStored(edge, "upstream/pypi/files/alpha/", "pypi/packages/alpha/upstream/", ".whl"),
+    await moveStored(edge, "upstream/go/parts/", "go/packages/", "module.zip"),
+  ];
+  await edge.close();
+  await proxy.close();
+  await index.stop();
+  await central.close();
+
+  // Nothing upstream answers now: each is served from the copy kept before, moved to its new place.
+  edge = await startTestServer({ env, dataDir });
+  const swift = await fetch(zipUrl(edge));
+  assert.equal(swift.status, 200);
+  assert.deepEqual(new Uint8Array(await swift.arrayBuffer()), archive);
+  const python = await fetch(wheelUrl.replace(/^http:\/\/[^/]+/, edge.url));
+  assert.equal(python.status, 200);
+  assert.deepEqual(new Uint8Array(await python.arrayBuffer()), whl.bytes);
+  const go = await fetch(goZip(edge));
+  assert.equal(go.status, 200);
+  await go.body?.cancel();
+  for (const path of legacy) assert.equal(await Deno.stat(path).then(() => true, () => false), false, path);
+  await edge.close();
+  await Deno.remove(dataDir, { recursive: true });
+});

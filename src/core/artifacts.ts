@@ -7,7 +7,13 @@
  * @module
  */
 import { ServiceUnavailableError } from "../errors.ts";
-import { type ByteRange, type ObjectBody, type ObjectStore, readObjectBytes } from "../storage/object_store.ts";
+import {
+  type ByteRange,
+  moveObject,
+  type ObjectBody,
+  type ObjectStore,
+  readObjectBytes,
+} from "../storage/object_store.ts";
 import { bytesStream } from "../util/bytes_stream.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import type { StagedFile } from "./staging.ts";
@@ -52,6 +58,11 @@ export class Artifacts {
   /** Stores bytes at `key`. */
   async putBytes(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
     await this.#store.put(key, bytes, { contentType });
+  }
+
+  /** Moves the artifact at `from` to `to`; false when there is none at `from`. */
+  async move(from: string, to: string, contentType: string): Promise<boolean> {
+    return await moveObject(this.#store, from, to, contentType);
   }
 
   /** Removes the artifact at `key` (absent keys are fine). */

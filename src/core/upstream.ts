@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import { BadGatewayError, GatewayTimeoutError, RegistryError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { readJsonDocument } from "../storage/json_document.ts";
-import type { ObjectInfo, ObjectStore } from "../storage/object_store.ts";
+import { moveObject, type ObjectInfo, type ObjectStore } from "../storage/object_store.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import { hashFile, type StagedFile, stageStream } from "./staging.ts";
 
@@ -184,17 +184,27 @@ export class Upstream {
    * Makes sure the artifact at `url` is stored at `key`: downloaded once
    * (concurrent callers share the download), checked against `expected`, and
    * stored; nothing is stored when it does not match. Returns the stored object.
+   * A copy kept at `legacyKey` (where an earlier version of this registry
+   * stored it, checked then) is moved to `key` instead of downloading it again.
    *
    * @throws {BadGatewayError} when the upstream fails or its bytes do not match its checksums.
    */
-  async fetchArtifact(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<ObjectInfo> {
+  async fetchArtifact(
+    url: string,
+    key: string,
+    expected: ExpectedDigests,
+    contentType: string,
+    legacyKey?: string,
+  ): Promise<ObjectInfo> {
     // Join a fetch in progress before anything else, so concurrent callers can never start two.
     let pending = this.#artifacts.get(key);
     if (pending === undefined) {
       pending = (async () => {
-        const stored = await this.#options.store.head(key);
+        const store = this.#options.store;
+        const stored = await store.head(key);
         if (stored !== null) return stored;
-        await this.#download(url, key, expected, contentType);
+        const moved = legacyKey !== undefined && await moveObject(store, legacyKey, key, contentType);
+        if (!moved) await this.#download(url, key, expected, contentType);
         // As every node will see it (a bucket's own modification time, not this node's clock).
         const kept = await this.#options.store.head(key);
         if (kept === null) throw new BadGatewayError(`${url} could not be kept; try again`);

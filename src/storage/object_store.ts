@@ -149,6 +149,18 @@ export function assertValidKey(key: string): void {
   }
 }
 
+/**
+ * Moves the object at `from` to `to` (streamed: a copy, then a delete of
+ * `from`); false when there is nothing at `from`.
+ */
+export async function moveObject(store: ObjectStore, from: string, to: string, contentType?: string): Promise<boolean> {
+  const object = await store.get(from);
+  if (object === null) return false;
+  await store.put(to, object.body, contentType === undefined ? {} : { contentType });
+  await store.delete(from);
+  return true;
+}
+
 /** Reads a whole small object into memory, refusing objects over `maxBytes`. */
 export async function readObjectBytes(
   store: ObjectStore,

@@ -139,8 +139,9 @@ export class PullThrough {
   }
 
   /**
-   * Stores a pinned part again after its copy was evicted: downloaded from
-   * the upstream and kept only when it is the pinned bytes.
+   * Stores a pinned part again after its copy was evicted (or was kept where
+   * earlier versions of this registry kept it: then it is moved): downloaded
+   * from the upstream and kept only when it is the pinned bytes.
    *
    * @throws {BadGatewayError} when the upstream fails, no longer has it, or serves other bytes.
    */
@@ -155,6 +156,7 @@ export class PullThrough {
   }
 
   async #restore(ref: PackageRef, version: string, part: StoredPart, pinned: StoredFile): Promise<void> {
+    if (await this.#options.registry.moveLegacyPart(ref, version, part, pinned.sha256)) return;
     const path = `${escapeCase(ref.name)}/@v/${escapeCase(version)}.${part}`;
     const staged = await this.#options.upstream.stage(path);
     if (staged === null) {

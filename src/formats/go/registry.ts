@@ -175,6 +175,20 @@ export class GoRegistry {
     else await this.#artifacts.putFile(key, file, type);
   }
 
+  /**
+   * Moves a part of an upstream version from where registries before the
+   * bound on upstream copies kept it (beside local versions) to its place
+   * under `upstream/`; false when there is none there.
+   */
+  moveLegacyPart(ref: PackageRef, version: string, part: StoredPart, sha256: string): Promise<boolean> {
+    const type = part === "zip" ? "application/zip" : "text/plain; charset=utf-8";
+    return this.#artifacts.move(
+      storageKey(ref, version, part, sha256, "local"),
+      storageKey(ref, version, part, sha256, "upstream"),
+      type,
+    );
+  }
+
   /** Removes a stored part (a copy that lost to another). */
   deletePart(ref: PackageRef, version: string, part: StoredPart, sha256: string, origin: PartOrigin): Promise<void> {
     return this.#artifacts.delete(storageKey(ref, version, part, sha256, origin));

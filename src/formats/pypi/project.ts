@@ -83,6 +83,9 @@ export const keys = {
   /** A file copied from the upstream (under `upstream/`: a node without S3 may evict it and fetch it again). */
   upstreamFile: (ref: PackageRef, sha256: string, filename: string) =>
     `upstream/pypi/files/${ref.key}/${sha256}/${keySegment(filename)}`,
+  /** Where registries before the bound on upstream copies kept them (moved on first use). */
+  legacyUpstreamFile: (ref: PackageRef, sha256: string, filename: string) =>
+    `${packagePrefix(ref)}/upstream/${sha256}/${keySegment(filename)}`,
 };
 
 /** A project's files by the identity of their release (the keys of `project.releases`), each parsed once. */

@@ -92,6 +92,7 @@ export class UpstreamProjects {
       keys.upstreamFile(ref, file.sha256, filename),
       expected,
       contentTypeOf(filename),
+      keys.legacyUpstreamFile(ref, file.sha256, filename),
     );
   }
 
@@ -106,7 +107,8 @@ export class UpstreamProjects {
     const sha256 = file.coreMetadataSha256;
     if (sha256 === undefined) throw new NotFoundError(`${filename} has no metadata file`);
     const key = `${keys.upstreamFile(ref, file.sha256, filename)}.metadata`;
-    return await this.#ensure(`${file.url}.metadata`, key, { sha256 }, "text/plain; charset=utf-8");
+    const legacy = `${keys.legacyUpstreamFile(ref, file.sha256, filename)}.metadata`;
+    return await this.#ensure(`${file.url}.metadata`, key, { sha256 }, "text/plain; charset=utf-8", legacy);
   }
 
   /** Forgets that `key` is stored (it was evicted): the next request for it downloads it again. */
@@ -114,11 +116,17 @@ export class UpstreamProjects {
     this.#stored.delete(key);
   }
 
-  /** Downloads `url` to `key` unless it is there, verified against `expected`. */
-  async #ensure(url: string, key: string, expected: ExpectedDigests, contentType: string): Promise<ArtifactInfo> {
+  /** Downloads `url` to `key` unless it is there (or at `legacyKey`), verified against `expected`. */
+  async #ensure(
+    url: string,
+    key: string,
+    expected: ExpectedDigests,
+    contentType: string,
+    legacyKey: string,
+  ): Promise<ArtifactInfo> {
     const known = this.#stored.get(key);
     if (known !== undefined) return known;
-    const head = await this.#options.upstream.fetchArtifact(url, key, expected, contentType);
+    const head = await this.#options.upstream.fetchArtifact(url, key, expected, contentType, legacyKey);
     const info = { key, size: head.size, etag: `"${expected.sha256}"`, lastModified: head.lastModified };
     this.#stored.set(key, info);
     return info;

@@ -116,6 +116,9 @@ export const keys = {
   /** An archive copied from the upstream (under `upstream/`: a node without S3 may evict it and fetch it again). */
   upstreamArchive: (ref: PackageRef, version: string, checksum: string) =>
     `upstream/swift/archives/${ref.key}/${version}/${checksum}/source-archive.zip`,
+  /** Where registries before the bound on upstream copies kept them (moved on first use). */
+  legacyUpstreamArchive: (ref: PackageRef, version: string, checksum: string) =>
+    `swift/upstream/${ref.key}/${version}/${checksum}/source-archive.zip`,
 };
 
 /** Largest accepted `metadata` part. */

@@ -222,6 +222,7 @@ export class SwiftUpstream {
       key,
       { sha256: release.checksum },
       "application/zip",
+      keys.legacyUpstreamArchive(ref, version, release.checksum),
     );
     return {
       key,
@@ -289,7 +290,9 @@ export class SwiftUpstream {
   /** Drops the stored archive of a release the upstream no longer serves (taken down there). */
   async #forget(ref: PackageRef, version: string): Promise<void> {
     const pinned = (await this.#options.documents.read<PinnedReleases>(keys.upstreamPins(ref)))?.releases[version];
-    if (pinned !== undefined) await this.#options.artifacts.delete(keys.upstreamArchive(ref, version, pinned.checksum));
+    if (pinned === undefined) return;
+    await this.#options.artifacts.delete(keys.upstreamArchive(ref, version, pinned.checksum));
+    await this.#options.artifacts.delete(keys.legacyUpstreamArchive(ref, version, pinned.checksum));
   }
 
   /** Records (or refreshes) the package's catalog entry, origin "upstream", when it changed. */
