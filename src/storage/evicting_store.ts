@@ -32,7 +32,6 @@ export interface EvictingStoreOptions {
   highWatermark?: number;
   /** Fraction of `maxBytes` an eviction goes down to (default 0.75). */
   lowWatermark?: number;
-  clock?: () => number;
 }
 
 /** Counters for the operators' status and tests. */
@@ -46,14 +45,14 @@ export interface EvictingStoreStats {
 
 interface Copy {
   size: number;
-  lastAccess: number;
+  /** Reads so far: a copy read since an eviction chose it stays. */
+  reads: number;
 }
 
 /** An {@link ObjectStore} whose objects under a prefix are evicted beyond a budget (see the module doc). */
 export class EvictingStore implements ObjectStore {
   readonly #inner: ObjectStore;
   readonly #options: EvictingStoreOptions;
-  readonly #now: () => number;
   /** Tracked copies, least recently used first (a read moves one to the end). */
   readonly #copies = new Map<string, Copy>();
   #usedBytes = 0;
@@ -63,7 +62,6 @@ export class EvictingStore implements ObjectStore {
   constructor(inner: ObjectStore, options: EvictingStoreOptions) {
     this.#inner = inner;
     this.#options = options;
-    this.#now = options.clock ?? Date.now;
   }
 
   /**
@@ -77,7 +75,7 @@ export class EvictingStore implements ObjectStore {
       if (workers === 1 || shareOf(info.key, workers) === worker) found.push(info);
     }
     found.sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime());
-    for (const info of found) this.#track(info.key, info.size, info.lastModified.getTime());
+    for (const info of found) this.#track(info.key, info.size);
     await this.#evictIfNeeded(undefined);
   }
 
@@ -108,7 +106,7 @@ export class EvictingStore implements ObjectStore {
     const info = await this.#inner.put(key, body, options);
     if (key.startsWith(this.#options.prefix)) {
       this.#forget(key);
-      this.#track(key, info.size, this.#now());
+      this.#track(key, info.size);
       await this.#evictIfNeeded(key);
     }
     return info;
@@ -132,15 +130,15 @@ export class EvictingStore implements ObjectStore {
     this.#inner.touched?.(key);
   }
 
-  #track(key: string, size: number, lastAccess: number): void {
-    this.#copies.set(key, { size, lastAccess });
+  #track(key: string, size: number): void {
+    this.#copies.set(key, { size, reads: 0 });
     this.#usedBytes += size;
   }
 
   #touch(key: string): void {
     const copy = this.#copies.get(key);
     if (copy === undefined) return;
-    copy.lastAccess = this.#now();
+    copy.reads++;
     this.#copies.delete(key);
     this.#copies.set(key, copy);
   }
@@ -167,13 +165,13 @@ export class EvictingStore implements ObjectStore {
     const { maxBytes, lowWatermark = 0.75, logger } = this.#options;
     const target = maxBytes * lowWatermark;
     const victims: string[] = [];
-    const chosen = new Map<string, { copy: Copy; lastAccess: number }>();
+    const chosen = new Map<string, { copy: Copy; reads: number }>();
     let bytes = this.#usedBytes;
     for (const [key, copy] of this.#copies) {
       if (bytes <= target) break;
       if (key === keep) continue;
       victims.push(key);
-      chosen.set(key, { copy, lastAccess: copy.lastAccess });
+      chosen.set(key, { copy, reads: copy.reads });
       bytes -= copy.size;
     }
     let freed = 0;
@@ -181,7 +179,7 @@ export class EvictingStore implements ObjectStore {
       const copy = this.#copies.get(key);
       const seen = chosen.get(key)!;
       // Deleted, read or stored again since the victims were chosen: it stays.
-      if (copy !== seen.copy || copy.lastAccess !== seen.lastAccess) continue;
+      if (copy !== seen.copy || copy.reads !== seen.reads) continue;
       try {
         await this.#inner.delete(key);
       } catch (error) {
