@@ -50,6 +50,8 @@ const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
     auth: {
       // Never denies a read, so public reads need not consult it.
       restrictsReads: false,
+      // A token and its scopes decide alone (a revoked token fails its next authentication).
+      decidesFromCredentials: true,
       authenticate(request) {
         const secret = presentedSecret(request);
         if (typeof secret !== "string") return "abstain";

@@ -96,6 +96,8 @@ const tokenStore: PluginFactory = ({ storage, now: clock }) => {
     auth: {
       // Never denies a read, so public reads need not consult it.
       restrictsReads: false,
+      // A token and its scopes decide alone (a revoked token fails its next authentication).
+      decidesFromCredentials: true,
       async authenticate(request) {
         const secret = presentedSecret(request);
         const match = typeof secret === "string" ? TOKEN.exec(secret) : null;

@@ -67,6 +67,14 @@ export interface AuthProvider {
    * is authenticated and authorized through this provider.
    */
   restrictsReads?: boolean;
+  /**
+   * `true` when this provider's answers depend on nothing but the credentials a request presents and the
+   * package asked for: not on the time, the client's address or anything outside. Then, when every provider
+   * says so, a read answered once for some credentials may be answered again from memory for the same
+   * credentials (after authenticating them again), as hot reads are for everyone when reads are public.
+   * Default `false`.
+   */
+  decidesFromCredentials?: boolean;
   /** Decides who sent the request. */
   authenticate(request: Request): AuthenticateResult | Promise<AuthenticateResult>;
   /** Decides whether `principal` (or an anonymous caller, `null`) may perform `action`. */

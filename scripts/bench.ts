@@ -9,11 +9,13 @@
  * worker processes and serves files holding exactly the bodies the registry
  * answers. With `--offload`, archives are also fetched through README's nginx
  * configuration, nginx asking a registry with `REGISTRY_ACCEL_REDIRECT` and
- * sending the file itself (CPU: the registry's and nginx's together).
+ * sending the file itself (CPU: the registry's and nginx's together). With
+ * `--private`, every read is measured again with a bearer token against a
+ * registry that requires one for reads (`REGISTRY_REQUIRE_AUTH_FOR_READ`).
  *
  * Needs nginx and wrk (Debian: `apt-get install nginx-light wrk`).
  *
- * Usage: deno task bench [--seconds 3] [--rounds 5] [--connections 50] [--workers 1,2] [--offload]
+ * Usage: deno task bench [--seconds 3] [--rounds 5] [--connections 50] [--workers 1,2] [--offload] [--private]
  *        [--only swift,npm] [--soak 1000000] [--main /other/checkout/main.ts]
  *
  * Archives are measured from memory and again streamed from disk
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "50" },
     workers: { type: "string", default: "1,2" },
     offload: { type: "boolean", default: false },
+    private: { type: "boolean", default: false },
     only: { type: "string" },
     soak: { type: "string" },
     main: { type: "string" },
@@ -248,7 +251,7 @@ interface Run {
   errors: number;
 }
 
-async function wrk(url: string, pids: number[], accept?: string): Promise<Run> {
+async function wrk(url: string, pids: number[], accept?: string, authorization?: string): Promise<Run> {
   const before = await cpuTicks(pids);
   const output = await new Deno.Command("wrk", {
     args: [
@@ -257,6 +260,7 @@ async function wrk(url: string, pids: number[], accept?: string): Promise<Run> {
       `-d${seconds}s`,
       "--latency",
       ...(accept ? ["-H", `Accept: ${accept}`] : []),
+      ...(authorization ? ["-H", `Authorization: ${authorization}`] : []),
       url,
     ],
     stdout: "piped",
@@ -458,6 +462,18 @@ try {
         fromDisk.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept));
       }
       rows.push({ label: `${target.label} (from disk)`, ours: summarize(fromDisk), nginx: nginxRuns.get(target)! });
+    }
+    if (values.private) {
+      // The same data, read with a token by a registry that requires one (REGISTRY_REQUIRE_AUTH_FOR_READ).
+      await registry.stop();
+      registry = await startRegistry(workers, dataDir, { REGISTRY_REQUIRE_AUTH_FOR_READ: "true" });
+      for (const target of targets) {
+        const withToken: Run[] = [];
+        for (let round = 0; round < rounds; round++) {
+          withToken.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept, `Bearer ${TOKEN}`));
+        }
+        rows.push({ label: `${target.label} (token)`, ours: summarize(withToken), nginx: nginxRuns.get(target)! });
+      }
     }
     if (values.offload) {
       // The same data, a registry whose artifacts nginx sends (README: "Serving artifacts through nginx").

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../src/config.ts";
 import { packageZip } from "./support/archives.ts";
 import { runMain } from "./support/cli.ts";
 import { randomBytes } from "./support/cache.ts";
+import { eventually } from "./support/eventually.ts";
 import { walk } from "./support/files.ts";
 import { seen } from "./support/hot.ts";
 import { ADMIN_TOKEN, get, problem, publish, startTestServer, type TestServer } from "./support/server.ts";
@@ -217,6 +218,50 @@ Deno.test("with REGISTRY_REQUIRE_AUTH_FOR_READ, an answer given to a reader is n
     const anonymous = await get(`${t.swift}/mona/LinkedList`);
     assert.equal(anonymous.status, 401);
     await problem(anonymous);
+  }
+});
+
+Deno.test("with REGISTRY_REQUIRE_AUTH_FOR_READ and the built-in tokens, reads are hot per token, and a revoked token gets 401", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_PLUGINS: "token-store" };
+  try {
+    const create = async (name: string) => {
+      const out = await runMain(["token", "create", "--name", name, "--scopes", "read"], env);
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout.trim();
+    };
+    const [alice, bob] = [await create("alice"), await create("bob")];
+    await using t = await startTestServer({ dataDir, env: { ...env, REGISTRY_REQUIRE_AUTH_FOR_READ: "true" } });
+    await publishOk(t, "mona/LinkedList/1.0.0");
+    const read = async (token?: string) => {
+      const response = await get(
+        `${t.swift}/mona/LinkedList`,
+        token ? { headers: { Authorization: `Bearer ${token}` } } : {},
+      );
+      const routed = response.headers.get("x-request-id") !== null; // the hot path sends no id of its own
+      return { status: response.status, routed, body: await response.text() };
+    };
+    const first = await read(alice);
+    assert.deepEqual([first.status, first.routed], [200, true]);
+    const again = await read(alice);
+    assert.deepEqual([again.status, again.routed, again.body], [200, false, first.body], "alice's read is hot");
+    assert.deepEqual([(await read(bob)).routed, (await read(bob)).routed], [true, false], "bob's own answer, then hot");
+    for (let i = 0; i < 2; i++) {
+      const anonymous = await read();
+      assert.deepEqual([anonymous.status, anonymous.routed], [401, true], "never an answer given to a token");
+      const wrong = await read(`${alice}x`);
+      assert.deepEqual([wrong.status, wrong.routed], [401, true]);
+    }
+
+    const revoke = await runMain(["token", "revoke", alice.split("_")[1]], env);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    // The revocation reaches the server within 2 s; from then on the remembered answer is not given to alice.
+    await eventually("alice's token refused", async () => (await read(alice)).status === 401);
+    const refused = await read(alice);
+    assert.deepEqual([refused.status, refused.routed], [401, true]);
+    assert.deepEqual([(await read(bob)).status, (await read(bob)).routed], [200, false], "bob still reads, hot");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
   }
 });
 

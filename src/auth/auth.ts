@@ -21,6 +21,13 @@ export interface Authenticator {
    */
   readonly publicReads: boolean;
   /**
+   * `true` when reads are not public but every provider decides from the
+   * credentials alone (`AuthProvider.decidesFromCredentials`): a read answered
+   * for some credentials may be answered again for the same ones once they
+   * authenticate again.
+   */
+  readonly decidesFromCredentials: boolean;
+  /**
    * The caller behind the request's credentials; `null` when the request
    * carries none.
    *

@@ -26,9 +26,13 @@ export function createAuthChain(
   providers: NamedAuthProvider[],
   options: { requireAuthForRead: boolean },
 ): Authenticator {
+  const publicReads = !options.requireAuthForRead &&
+    providers.every(({ provider }) => provider.restrictsReads === false);
   return {
     acceptsCredentials: providers.length > 0,
-    publicReads: !options.requireAuthForRead && providers.every(({ provider }) => provider.restrictsReads === false),
+    publicReads,
+    decidesFromCredentials: !publicReads &&
+      providers.every(({ provider }) => provider.decidesFromCredentials === true),
 
     async authenticate(request) {
       for (const { plugin, provider } of providers) {

@@ -94,7 +94,8 @@ export function createApp(deps: AppDeps): RegistryApp {
   const urlPolicy = { publicUrl: deps.publicUrl, trustedProxies: new Set(deps.rateLimit.trustedProxies) };
   const prepared = new PreparedCache(deps.hotCacheBytes);
   const hot = new HotResponses({
-    enabled: deps.auth.publicReads,
+    reads: deps.auth.publicReads ? "public" : deps.auth.decidesFromCredentials ? "per-credential" : "off",
+    authenticate: (request) => deps.auth.authenticate(request),
     maxBytes: deps.hotCacheBytes,
     metrics: deps.metrics,
     accessLog: log,
@@ -162,5 +163,11 @@ export function createApp(deps: AppDeps): RegistryApp {
   };
   for (const format of deps.formats) app.route("/", format.routes(http));
   if (deps.pages !== undefined) app.route("/", deps.pages.routes());
-  return { fetch: (request, info) => hot.answer(request, info) ?? app.fetch(request, info) };
+  return {
+    fetch: (request, info) => {
+      const answer = hot.answer(request, info);
+      if (answer instanceof Promise) return answer.then((response) => response ?? app.fetch(request, info));
+      return answer ?? app.fetch(request, info);
+    },
+  };
 }

@@ -17,13 +17,20 @@
  * `Authorization` header while rate limits are on, an unsatisfiable range, a
  * stale entry) goes on to the routes.
  *
- * Only public reads are remembered (`Authenticator.publicReads`): when reads
- * need the auth chain, every request goes through the routes, which still use
- * the prepared responses. Entries are bounded in bytes (least recently used
+ * When reads are public (`Authenticator.publicReads`) a remembered answer is
+ * given to any request with the same key. When they need the auth chain but
+ * every provider decides from the credentials alone
+ * (`Authenticator.decidesFromCredentials`: the built-in tokens), the key also
+ * holds the request's credentials (hashed), and they are authenticated again
+ * before the answer is given: an answer reaches only the credentials the
+ * routes allowed it to, listings filtered per caller included. Otherwise
+ * every request goes through the routes, which still use the prepared
+ * responses. Entries are bounded in bytes (least recently used
  * first out), so clients varying `Host` or query strings cannot grow memory.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { LruCache } from "../util/lru_cache.ts";
 import type { AccessLog } from "./access_log.ts";
@@ -62,10 +69,18 @@ interface HotEntry {
   path: string;
 }
 
+/**
+ * Who a remembered answer is given to: any request (reads are public), only
+ * requests presenting the same credentials, once those authenticate again
+ * (`Authenticator.decidesFromCredentials`), or none.
+ */
+export type HotReads = "public" | "per-credential" | "off";
+
 /** What the hot path needs. */
 export interface HotResponsesOptions {
-  /** Remember responses at all (`Authenticator.publicReads`). */
-  enabled: boolean;
+  reads: HotReads;
+  /** Authenticates a request again before a per-credential answer is given (rejects when the credentials fail). */
+  authenticate: (request: Request) => Promise<unknown>;
   /** Bytes of remembered responses (bodies and headers). */
   maxBytes: number;
   metrics: Metrics;
@@ -93,7 +108,10 @@ export class HotResponses {
    * Answers `request` from memory when a remembered response for it stands;
    * `undefined` when the routes must answer it.
    */
-  answer(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response | undefined {
+  answer(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Response | Promise<Response | undefined> | undefined {
     const method = request.method;
     if ((method !== "GET" && method !== "HEAD") || this.#entries.size === 0) return undefined;
     const started = performance.now();
@@ -112,6 +130,19 @@ export class HotResponses {
     ) {
       return undefined;
     }
+    if (this.#options.reads === "per-credential") {
+      // The same credentials were allowed this answer; they must still authenticate (a revoked token fails).
+      return this.#options.authenticate(request).then(
+        () => this.#respond(request, entry, started),
+        () => undefined, // the routes answer 401 in the format's shape
+      );
+    }
+    return this.#respond(request, entry, started);
+  }
+
+  #respond(request: Request, entry: HotEntry, started: number): Response | undefined {
+    const method = request.method;
+    const headers = request.headers;
     const clientId = clientRequestId(headers);
     let response: Response | undefined;
     try {
@@ -153,7 +184,7 @@ export class HotResponses {
    */
   remember(c: Context, answer: HotAnswer, fresh: Freshness, used?: HotUse): void {
     const request = c.req.raw;
-    if (this.#options.enabled && (request.method === "GET" || request.method === "HEAD")) {
+    if (this.#options.reads !== "off" && (request.method === "GET" || request.method === "HEAD")) {
       const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
       this.#entries.set(this.#key(request, peer), {
         prepared: answer,
@@ -165,10 +196,17 @@ export class HotResponses {
     }
   }
 
-  /** Everything a remembered answer may depend on. */
+  /**
+   * Everything a remembered answer may depend on: with per-credential reads,
+   * the credentials too (hashed: no secret is kept as a key).
+   */
   #key(request: Request, peer: string | undefined): string {
     const headers = request.headers;
-    const key = `${headers.get("accept")}\n${request.url}`;
+    let key = `${headers.get("accept")}\n${request.url}`;
+    if (this.#options.reads === "per-credential") {
+      const credentials = headers.get("authorization");
+      key += `\n${credentials === null ? "" : createHash("sha256").update(credentials).digest("hex")}`;
+    }
     if (peer === undefined || !this.#options.urlPolicy.trustedProxies.has(peer)) return key;
     return `${key}\n${headers.get("x-forwarded-proto")}\n${headers.get("x-forwarded-host")}`;
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { createMemoryLogger } from "../log.ts";
 import { AccessLog } from "./access_log.ts";
-import { HotResponses } from "./hot_responses.ts";
+import { type HotReads, HotResponses } from "./hot_responses.ts";
 import { Metrics } from "./metrics.ts";
 import type { AppEnv } from "./middleware.ts";
 import { PreparedResponse } from "./prepared.ts";
@@ -13,10 +13,13 @@ const INFO = { remoteAddr: { hostname: "127.0.0.1", port: 40000, transport: "tcp
 >;
 
 /** An app whose one route counts how often it runs and answers through `hot.serve`, as a format does. */
-function appWith(options: { enabled?: boolean; maxBytes?: number } = {}) {
+function appWith(
+  options: { reads?: HotReads; authenticate?: (request: Request) => Promise<unknown>; maxBytes?: number } = {},
+) {
   const logger = createMemoryLogger();
   const hot = new HotResponses({
-    enabled: options.enabled ?? true,
+    reads: options.reads ?? "public",
+    authenticate: options.authenticate ?? (() => Promise.resolve(null)),
     maxBytes: options.maxBytes ?? 1024 * 1024,
     metrics: new Metrics(),
     accessLog: new AccessLog(logger),
@@ -34,9 +37,9 @@ function appWith(options: { enabled?: boolean; maxBytes?: number } = {}) {
     state.routed++;
     return hot.serve(c, state.prepared, () => state.current, (request) => state.used.push(request.method));
   });
-  const fetch = (path: string, init?: RequestInit) => {
+  const fetch = async (path: string, init?: RequestInit): Promise<Response> => {
     const request = new Request(`http://registry.test${path}`, init);
-    return hot.answer(request, INFO) ?? app.fetch(request, INFO);
+    return await hot.answer(request, INFO) ?? await app.fetch(request, INFO);
   };
   return { hot, state, fetch, logger };
 }
@@ -81,7 +84,7 @@ Deno.test("HotResponses keys answers by URL and Accept, and only remembers GET a
   assert.equal(await head.text(), "");
   assert.equal(state.routed, 3, "HEAD is answered from the GET's entry");
 
-  const closed = appWith({ enabled: false });
+  const closed = appWith({ reads: "off" });
   for (let i = 0; i < 3; i++) await (await closed.fetch("/doc/a")).body?.cancel();
   assert.equal(closed.state.routed, 3, "reads that need the auth chain always go through the routes");
 });
@@ -94,4 +97,25 @@ Deno.test("HotResponses holds at most its byte budget, least recently used out f
   assert.equal(hot.size, 3);
   await (await fetch("/doc/a")).body?.cancel();
   assert.equal(state.routed, 5, "the oldest answer was dropped");
+});
+
+Deno.test("HotResponses per credential: an answer goes only to the same credentials, authenticated again", async () => {
+  const valid = new Set(["Bearer alice", "Bearer bob"]);
+  const { state, fetch } = appWith({
+    reads: "per-credential",
+    authenticate: (request) =>
+      valid.has(request.headers.get("authorization") ?? "") ? Promise.resolve({}) : Promise.reject(new Error("401")),
+  });
+  const as = async (authorization: string) =>
+    await (await fetch("/doc/a", { headers: { Authorization: authorization } })).body?.cancel();
+  await as("Bearer alice");
+  await as("Bearer alice");
+  assert.equal(state.routed, 1, "alice's second read is answered from memory");
+  await as("Bearer bob");
+  assert.equal(state.routed, 2, "bob never gets alice's answer: his own read goes through the routes");
+  await (await fetch("/doc/a")).body?.cancel();
+  assert.equal(state.routed, 3, "nor does a request without credentials");
+  valid.delete("Bearer alice");
+  await as("Bearer alice");
+  assert.equal(state.routed, 4, "credentials that no longer authenticate go to the routes (which answer 401)");
 });

@@ -226,6 +226,9 @@ function checkShape(use: string, value: unknown): asserts value is Plugin {
     if (auth.restrictsReads !== undefined && typeof auth.restrictsReads !== "boolean") {
       fail("auth.restrictsReads must be true or false");
     }
+    if (auth.decidesFromCredentials !== undefined && typeof auth.decidesFromCredentials !== "boolean") {
+      fail("auth.decidesFromCredentials must be true or false");
+    }
   }
   if (plugin.transforms !== undefined) {
     if (!Array.isArray(plugin.transforms)) fail("transforms must be an array");
