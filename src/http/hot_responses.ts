@@ -133,7 +133,8 @@ export class HotResponses {
     if (this.#options.reads === "per-credential") {
       // The same credentials were allowed this answer; they must still authenticate (a revoked token fails).
       return this.#options.authenticate(request).then(
-        () => this.#respond(request, entry, started),
+        // Authenticating may have taken a while (a token store in S3): the answer must still stand.
+        () => entry.fresh() ? this.#respond(request, entry, started) : undefined,
         () => undefined, // the routes answer 401 in the format's shape
       );
     }
@@ -184,7 +185,8 @@ export class HotResponses {
    */
   remember(c: Context, answer: HotAnswer, fresh: Freshness, used?: HotUse): void {
     const request = c.req.raw;
-    if (this.#options.reads !== "off" && (request.method === "GET" || request.method === "HEAD")) {
+    // An answer that never stands (a listing filtered for its caller) is not kept.
+    if (this.#options.reads !== "off" && (request.method === "GET" || request.method === "HEAD") && fresh()) {
       const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
       this.#entries.set(this.#key(request, peer), {
         prepared: answer,

@@ -28,14 +28,16 @@ function appWith(
   });
   const state = {
     routed: 0,
-    current: true,
+    /** The version of the document answers come from; an answer stands while it is current. */
+    version: 1,
     prepared: PreparedResponse.json({ n: 1 }, { "Cache-Control": "no-cache" }),
     /** The methods of the requests answered from memory, as told to the route's `used`. */
     used: [] as string[],
   };
   const app = new Hono<AppEnv>().get("/doc/:name", (c) => {
     state.routed++;
-    return hot.serve(c, state.prepared, () => state.current, (request) => state.used.push(request.method));
+    const version = state.version;
+    return hot.serve(c, state.prepared, () => state.version === version, (request) => state.used.push(request.method));
   });
   const fetch = async (path: string, init?: RequestInit): Promise<Response> => {
     const request = new Request(`http://registry.test${path}`, init);
@@ -50,13 +52,12 @@ Deno.test("HotResponses answers a repeated request from memory, without routing,
   assert.equal(state.routed, 1, "routed once, then answered from memory");
   assert.equal(logger.lines.filter((l) => JSON.parse(l).msg === "request").length, 2, "hot answers are logged");
 
-  state.current = false;
+  state.version++;
   state.prepared = PreparedResponse.json({ n: 2 });
   assert.deepEqual(await (await fetch("/doc/a")).json(), { n: 2 }, "a stale answer is never served");
   assert.equal(state.routed, 2);
-  state.current = true;
   assert.deepEqual(await (await fetch("/doc/a")).json(), { n: 2 });
-  assert.equal(state.routed, 2);
+  assert.equal(state.routed, 2, "the new answer is remembered in its turn");
 });
 
 Deno.test("HotResponses tells the route of each request it answers from memory, 304s and HEADs included", async () => {
@@ -68,7 +69,7 @@ Deno.test("HotResponses tells the route of each request it answers from memory, 
   const notModified = await fetch("/doc/a", { headers: { "If-None-Match": state.prepared.etag! } });
   assert.equal(notModified.status, 304);
   assert.deepEqual(state.used, ["GET", "HEAD", "GET"]);
-  state.current = false;
+  state.version++;
   await (await fetch("/doc/a")).body?.cancel();
   assert.deepEqual(state.used, ["GET", "HEAD", "GET"], "a request a stale entry could not answer is not told");
 });
@@ -118,4 +119,40 @@ Deno.test("HotResponses per credential: an answer goes only to the same credenti
   valid.delete("Bearer alice");
   await as("Bearer alice");
   assert.equal(state.routed, 4, "credentials that no longer authenticate go to the routes (which answer 401)");
+});
+
+Deno.test("HotResponses per credential: an answer that went stale while its credentials were checked is not given", async () => {
+  let onAuthenticate = () => {};
+  const { state, fetch, hot } = appWith({
+    reads: "per-credential",
+    authenticate: () => Promise.resolve(onAuthenticate()),
+  });
+  const read = async () => await (await fetch("/doc/a", { headers: { Authorization: "Bearer alice" } })).json();
+  assert.deepEqual(await read(), { n: 1 });
+  onAuthenticate = () => {
+    state.version++; // a publish lands while the token is being checked
+    state.prepared = PreparedResponse.json({ n: 2 }, { "Cache-Control": "no-cache" });
+    onAuthenticate = () => {};
+  };
+  assert.deepEqual(await read(), { n: 2 }, "the routes answer with what is current");
+  assert.equal(state.routed, 2);
+  assert.deepEqual(await read(), { n: 2 });
+  assert.equal(state.routed, 2);
+  assert.equal(hot.size, 1);
+});
+
+Deno.test("HotResponses keeps no answer that never stands (a listing built for its caller)", async () => {
+  const logger = createMemoryLogger();
+  const hot = new HotResponses({
+    reads: "per-credential",
+    authenticate: () => Promise.resolve({}),
+    maxBytes: 1024 * 1024,
+    metrics: new Metrics(),
+    accessLog: new AccessLog(logger),
+    rateLimiter: new RateLimiter({ perIp: 0, perPrincipal: 0, auth: {} as never }),
+    urlPolicy: { trustedProxies: new Set() },
+  });
+  const app = new Hono<AppEnv>().get("/index", (c) => hot.serve(c, PreparedResponse.json({ mine: true }), () => false));
+  for (let i = 0; i < 3; i++) await (await app.fetch(new Request("http://registry.test/index"), INFO)).body?.cancel();
+  assert.equal(hot.size, 0);
 });
