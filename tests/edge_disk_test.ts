@@ -184,6 +184,26 @@ Deno.test("with REGISTRY_ACCEL_REDIRECT, nginx is never sent to an evicted copy:
   assert.equal(upstream.count(`/${names[0]}/-/${names[0]}-1.0.0.tgz`), 2);
 });
 
+Deno.test("with REGISTRY_ACCEL_REDIRECT, a copy nginx keeps sending counts as read and is not the one evicted", async () => {
+  const names = ["one-pkg", "two-pkg", "three-pkg", "four-pkg", "five-pkg", "six-pkg"];
+  await using upstream = await startFakeNpmUpstream(names.map((name) => ({ name, version: "1.0.0" })));
+  await using edge = await startTestServer({
+    env: { REGISTRY_NPM_UPSTREAM: upstream.url, REGISTRY_ACCEL_REDIRECT: "/_files/", ...edgeEnv("3KiB") },
+  });
+  const offload = async (name: string) => {
+    const response = await fetch(`${edge.url}/npm/${name}/-/${name}-1.0.0.tgz`);
+    assert.equal(response.status, 200, name);
+    await response.body?.cancel();
+  };
+  for (const name of names.slice(1)) {
+    await offload(names[0]); // the popular one, read between every other
+    await offload(name);
+  }
+  await offload(names[0]);
+  assert.ok((await status(edge)).evictions > 0);
+  assert.equal(upstream.count(`/${names[0]}/-/${names[0]}-1.0.0.tgz`), 1, "never evicted, never fetched again");
+});
+
 /** Moves the stored file under `objects/` whose path contains `marker` from `from` to `to` (path prefixes). */
 async function moveStored(t: TestServer, from: string, to: string, marker: string): Promise<string> {
   for await (const path of walk(`${t.dataDir}/objects/${from}`)) {
