@@ -1,11 +1,9 @@
 /**
  * The hot path's answer for an artifact on local disk that is not held in
- * memory: headers computed once, the file opened per request. A GET of a
- * small file is read whole with synchronous calls (as nginx reads files in
- * its event loop: an asynchronous call would cost a trip through Deno's
- * thread pool); a larger one is Deno's own file stream, copied to the socket
- * without JavaScript. HEAD and a matching `If-None-Match` (304) touch no
- * file.
+ * memory: headers computed once, the file opened per request and read as
+ * `DiskStore.get` reads it (`wholeFileBody`: small files at once with
+ * synchronous calls, larger ones as Deno's own file stream). HEAD and a
+ * matching `If-None-Match` (304) touch no file.
  *
  * Whatever it cannot answer exactly as the routes would, it leaves to them
  * (`undefined`): a range, a file that is gone (evicted) or not the size its
@@ -13,12 +11,9 @@
  *
  * @module
  */
-import { readWholeSync } from "../storage/disk_store.ts";
+import { wholeFileBody } from "../storage/disk_store.ts";
 import { COMMON_HEADERS, withId } from "./prepared.ts";
 import { ifNoneMatchHits } from "./range.ts";
-
-/** Files up to this size are read whole; larger ones stream. */
-const READ_WHOLE_BYTES = 128 * 1024;
 
 type HeaderList = [string, string][];
 
@@ -69,24 +64,21 @@ export class PreparedFileResponse {
     } catch {
       return undefined;
     }
+    let body: ReturnType<typeof wholeFileBody>;
     try {
       if (file.statSync().size !== this.size) {
         file.close();
         return undefined;
       }
-      const list = requestId === undefined ? this.#headers : [...this.#headers, ["X-Request-ID", requestId]];
-      if (this.size <= READ_WHOLE_BYTES) {
-        const bytes = readWholeSync(file, this.size);
-        file.close();
-        return bytes.byteLength === this.size ? new Response(bytes, { headers: list as HeaderList }) : undefined;
-      }
-      // The stream closes the file when it ends or the client goes away.
-      return new Response(file.readable, { headers: list as HeaderList });
+      body = wholeFileBody(file, this.size);
     } catch {
       try {
         file.close();
       } catch { /* closed already */ }
       return undefined;
     }
+    if (body instanceof Uint8Array && body.byteLength !== this.size) return undefined; // shortened meanwhile
+    const list: HeaderList = requestId === undefined ? this.#headers : [...this.#headers, ["X-Request-ID", requestId]];
+    return new Response(body, { headers: list });
   }
 }

@@ -115,13 +115,13 @@ export class DiskStore implements ObjectStore {
         return Promise.resolve(null);
       }
       const info = toInfo(key, stat);
-      if (options.range === undefined && info.size <= WHOLE_READ_BYTES) {
-        const bytes = readWholeSync(file, info.size);
-        file.close();
-        return Promise.resolve({ ...info, size: bytes.byteLength, body: bytesStream(bytes) });
+      if (options.range === undefined) {
+        const body = wholeFileBody(file, info.size);
+        return Promise.resolve(
+          body instanceof Uint8Array ? { ...info, size: body.byteLength, body: bytesStream(body) } : { ...info, body },
+        );
       }
-      const start = options.range?.start ?? 0;
-      const end = options.range?.end ?? info.size - 1;
+      const { start, end } = options.range;
       if (start > 0) file.seekSync(start, Deno.SeekMode.Start);
       // To the end of the file: Deno's own file stream, which its HTTP server copies to the socket without JavaScript.
       const body = end >= info.size - 1 ? file.readable : fileRangeStream(file, Math.max(0, end - start + 1));
@@ -380,8 +380,24 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * All of an open `file` of `size` bytes, to serve: at most
+ * {@link WHOLE_READ_BYTES} are read at once with synchronous calls (fewer if
+ * the file is shorter) and the file is closed; a larger file is Deno's own
+ * file stream, which its HTTP server copies to the socket without JavaScript
+ * and which closes the file when done.
+ */
+export function wholeFileBody(file: Deno.FsFile, size: number): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> {
+  if (size > WHOLE_READ_BYTES) return file.readable;
+  try {
+    return readWholeSync(file, size);
+  } finally {
+    file.close();
+  }
+}
+
 /** Up to `size` bytes from the start of `file` (fewer if it is shorter). */
-export function readWholeSync(file: Deno.FsFile, size: number): Uint8Array<ArrayBuffer> {
+function readWholeSync(file: Deno.FsFile, size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);
   let filled = 0;
   while (filled < size) {
