@@ -167,10 +167,10 @@ export class HotResponses {
   }
 
   /**
-   * Answers the request of `c` (a GET or HEAD) with `prepared` and, when reads
-   * are public, remembers it for requests with the same key while `fresh()`
-   * holds. Call it after the request was authorized. `used` is told of each
-   * request answered from memory (the routes account for this one).
+   * Answers the request of `c` (a GET or HEAD) with `prepared` and remembers
+   * it as {@link remember} does. Call it after the request was authorized.
+   * `used` is told of each request answered from memory (the routes account
+   * for this one).
    */
   serve(c: Context, prepared: PreparedResponse, fresh: Freshness, used?: HotUse): Response {
     const response = prepared.respond(c.req.raw);
@@ -179,9 +179,9 @@ export class HotResponses {
   }
 
   /**
-   * When reads are public, remembers `answer` for requests with the same key
-   * as that of `c` (a GET or HEAD) while `fresh()` holds; the routes answer
-   * `c` themselves.
+   * Remembers `answer` for requests with the same key as that of `c` (a GET
+   * or HEAD; with per-credential reads, the same credentials too) while
+   * `fresh()` holds, unless hot reads are off; the routes answer `c` themselves.
    */
   remember(c: Context, answer: HotAnswer, fresh: Freshness, used?: HotUse): void {
     const request = c.req.raw;
