@@ -162,13 +162,14 @@ Deno.test("Swift: an edge fetches an evicted archive again from its central regi
   assert.match((await problem(evicted)).detail, /upstream/);
 });
 
-Deno.test("with REGISTRY_ACCEL_REDIRECT, nginx is never sent to an evicted copy: it is fetched again first", async () => {
-  const names = ["one-pkg", "two-pkg", "three-pkg", "four-pkg"];
-  await using upstream = await startFakeNpmUpstream(names.map((name) => ({ name, version: "1.0.0" })));
-  await using edge = await startTestServer({
+/** An edge behind nginx (REGISTRY_ACCEL_REDIRECT) pulling npm packages `names` through, on a 3 KiB budget. */
+async function offloadingEdge(names: string[]) {
+  const upstream = await startFakeNpmUpstream(names.map((name) => ({ name, version: "1.0.0" })));
+  const edge = await startTestServer({
     env: { REGISTRY_NPM_UPSTREAM: upstream.url, REGISTRY_ACCEL_REDIRECT: "/_files/", ...edgeEnv("3KiB") },
   });
-  const offloaded = async (name: string) => {
+  /** Asks for a tarball as nginx would; returns the file nginx is sent to. */
+  const offload = async (name: string) => {
     const response = await fetch(`${edge.url}/npm/${name}/-/${name}-1.0.0.tgz`);
     assert.equal(response.status, 200, name);
     await response.body?.cancel();
@@ -176,32 +177,40 @@ Deno.test("with REGISTRY_ACCEL_REDIRECT, nginx is never sent to an evicted copy:
     assert.ok(target.startsWith("/_files/upstream/npm/tarballs/"), target);
     return `${edge.dataDir}/objects/${target.slice("/_files/".length)}`;
   };
-  const first = await offloaded(names[0]);
-  for (const name of names.slice(1)) await offloaded(name);
+  /** How often the upstream was asked for a package's tarball. */
+  const downloads = (name: string) => upstream.count(`/${name}/-/${name}-1.0.0.tgz`);
+  return {
+    edge,
+    offload,
+    downloads,
+    async [Symbol.asyncDispose]() {
+      await edge.close();
+      await upstream.close();
+    },
+  };
+}
+
+Deno.test("with REGISTRY_ACCEL_REDIRECT, nginx is never sent to an evicted copy: it is fetched again first", async () => {
+  const names = ["one-pkg", "two-pkg", "three-pkg", "four-pkg"];
+  await using t = await offloadingEdge(names);
+  const first = await t.offload(names[0]);
+  for (const name of names.slice(1)) await t.offload(name);
   assert.equal(await Deno.stat(first).then(() => true, () => false), false, "the first tarball was evicted");
-  assert.equal(await offloaded(names[0]), first);
+  assert.equal(await t.offload(names[0]), first);
   assert.ok((await Deno.stat(first)).isFile, "stored again before nginx is sent to it");
-  assert.equal(upstream.count(`/${names[0]}/-/${names[0]}-1.0.0.tgz`), 2);
+  assert.equal(t.downloads(names[0]), 2);
 });
 
 Deno.test("with REGISTRY_ACCEL_REDIRECT, a copy nginx keeps sending counts as read and is not the one evicted", async () => {
   const names = ["one-pkg", "two-pkg", "three-pkg", "four-pkg", "five-pkg", "six-pkg"];
-  await using upstream = await startFakeNpmUpstream(names.map((name) => ({ name, version: "1.0.0" })));
-  await using edge = await startTestServer({
-    env: { REGISTRY_NPM_UPSTREAM: upstream.url, REGISTRY_ACCEL_REDIRECT: "/_files/", ...edgeEnv("3KiB") },
-  });
-  const offload = async (name: string) => {
-    const response = await fetch(`${edge.url}/npm/${name}/-/${name}-1.0.0.tgz`);
-    assert.equal(response.status, 200, name);
-    await response.body?.cancel();
-  };
+  await using t = await offloadingEdge(names);
   for (const name of names.slice(1)) {
-    await offload(names[0]); // the popular one, read between every other
-    await offload(name);
+    await t.offload(names[0]); // the popular one, read between every other
+    await t.offload(name);
   }
-  await offload(names[0]);
-  assert.ok((await status(edge)).evictions > 0);
-  assert.equal(upstream.count(`/${names[0]}/-/${names[0]}-1.0.0.tgz`), 1, "never evicted, never fetched again");
+  await t.offload(names[0]);
+  assert.ok((await status(t.edge)).evictions > 0);
+  assert.equal(t.downloads(names[0]), 1, "never evicted, never fetched again");
 });
 
 /** Moves the stored file under `objects/` whose path contains `marker` from `from` to `to` (path prefixes). */
