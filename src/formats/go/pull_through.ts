@@ -108,7 +108,7 @@ export class PullThrough {
   async info(ref: PackageRef, version: string, document: ModuleDocument | null): Promise<VersionInfo> {
     const known = document?.upstream?.[version]?.time;
     if (known !== undefined) return { Version: version, Time: known };
-    const path = `${escapeCase(ref.name)}/@v/${escapeCase(version)}.info`;
+    const path = upstreamPath(ref, version, "info");
     const fetched = await this.#options.upstream.document(path);
     if (fetched === null) throw notFound(ref, version);
     const info = parseInfo(fetched.body, path);
@@ -157,20 +157,14 @@ export class PullThrough {
 
   async #restore(ref: PackageRef, version: string, part: StoredPart, pinned: StoredFile): Promise<void> {
     if (await this.#options.registry.moveLegacyPart(ref, version, part, pinned.sha256)) return;
-    const path = `${escapeCase(ref.name)}/@v/${escapeCase(version)}.${part}`;
+    const path = upstreamPath(ref, version, part);
     const staged = await this.#options.upstream.stage(path);
     if (staged === null) {
       throw new BadGatewayError(`the upstream no longer has ${path}, and this node's copy was evicted`);
     }
     try {
       if (staged.sha256Hex !== pinned.sha256) {
-        this.#options.logger.log("error", "the upstream serves other bytes for a pinned module version; not stored", {
-          module: ref.name,
-          version,
-          part,
-          pinned: pinned.sha256,
-          received: staged.sha256Hex,
-        });
+        this.#otherCopy(ref, version, part, pinned.sha256, staged.sha256Hex);
         throw new BadGatewayError(`the upstream's ${path} is not the copy pinned here; it was not stored`);
       }
       await this.#options.registry.storePart(ref, version, part, staged, pinned.sha256);
@@ -181,7 +175,7 @@ export class PullThrough {
 
   async #fetch(ref: PackageRef, version: string, part: StoredPart): Promise<StoredFile> {
     const { upstream, registry } = this.#options;
-    const path = `${escapeCase(ref.name)}/@v/${escapeCase(version)}.${part}`;
+    const path = upstreamPath(ref, version, part);
     const staged = await upstream.stage(path);
     if (staged === null) throw notFound(ref, version);
     try {
@@ -191,13 +185,7 @@ export class PullThrough {
       const kept = pinned[part]!;
       if (kept.sha256 !== file.sha256) {
         // Another copy was served first (by another node): that one stays, this one goes.
-        this.#options.logger.log("error", "the upstream served a different copy of a pinned module version", {
-          module: ref.name,
-          version,
-          part,
-          pinned: kept.sha256,
-          received: file.sha256,
-        });
+        this.#otherCopy(ref, version, part, kept.sha256, file.sha256);
         await registry.deletePart(ref, version, part, file.sha256, "upstream");
       } else {
         const document = await registry.read(ref);
@@ -207,6 +195,17 @@ export class PullThrough {
     } finally {
       await staged.dispose();
     }
+  }
+
+  /** Logs that the upstream sent other bytes than those pinned for a version's part (they are not kept). */
+  #otherCopy(ref: PackageRef, version: string, part: StoredPart, pinned: string, received: string): void {
+    this.#options.logger.log("error", "the upstream served a different copy of a pinned module version", {
+      module: ref.name,
+      version,
+      part,
+      pinned,
+      received,
+    });
   }
 
   /** Checks a downloaded part as the go command would; the `.mod` is small and returned as bytes. */
@@ -239,6 +238,11 @@ export class PullThrough {
       throw error;
     }
   }
+}
+
+/** The upstream path of a version's `.info`, `.mod` or `.zip`. */
+function upstreamPath(ref: PackageRef, version: string, extension: "info" | StoredPart): string {
+  return `${escapeCase(ref.name)}/@v/${escapeCase(version)}.${extension}`;
 }
 
 /** True when `version` is canonical and valid for the module's path. */
