@@ -206,7 +206,7 @@ export class Upstream {
         const moved = legacyKey !== undefined && await moveObject(store, legacyKey, key, contentType);
         if (!moved) await this.#download(url, key, expected, contentType);
         // As every node will see it (a bucket's own modification time, not this node's clock).
-        const kept = await this.#options.store.head(key);
+        const kept = await store.head(key);
         if (kept === null) throw new BadGatewayError(`${url} could not be kept; try again`);
         return kept;
       })().finally(() => this.#artifacts.delete(key));
