@@ -76,9 +76,9 @@ Deno.test({
     let answered = false;
     const publishing = publish(t.swift, "mona/LinkedList/1.0.0", { archive }).finally(() => answered = true);
     // The inspection is reading entries once the server holds the upload open before its central directory.
-    const readingEntries = async () =>
-      (await readingOffsets(`${t.dataDir}/tmp/uploads`)).some((pos) => pos > 0 && pos < centralDirectory);
-    while (!answered && !(await readingEntries())) await new Promise((resolve) => setTimeout(resolve, 1));
+    const readingEntries = () =>
+      readingOffsets(`${t.dataDir}/tmp/uploads`).some((pos) => pos > 0 && pos < centralDirectory);
+    while (!answered && !readingEntries()) await new Promise((resolve) => setTimeout(resolve, 1));
     assert.equal(answered, false, "the publish was answered before the server read the archive's entries");
 
     // /health, asked again and again for as long as the walk lasts, is answered during it (how often depends on
