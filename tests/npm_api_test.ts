@@ -44,8 +44,9 @@ async function storedNpmFiles(t: TestServer): Promise<string[]> {
 }
 
 /** Files left in the scratch area (each process's lock file aside). */
+/** Uploads left in the upload scratch directory (the store's own writes in progress, e.g. a sweep's lease, are not uploads). */
 async function stagedFiles(t: TestServer): Promise<string[]> {
-  return (await Array.fromAsync(walk(join(t.dataDir, "tmp")))).filter((f) => !f.endsWith(".lock"));
+  return (await Array.fromAsync(walk(join(t.dataDir, "tmp", "uploads")))).filter((f) => !f.endsWith(".lock"));
 }
 
 function withTokens() {
