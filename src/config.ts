@@ -81,6 +81,8 @@ export interface Config {
   workers: number;
   /** `REGISTRY_WORKERS` was set (the default falls back to one worker where several are impossible). */
   workersSet: boolean;
+  /** Hot reads over plain HTTP are answered by the fast lane (`REGISTRY_FAST_LANE`, src/http/fast_lane.ts). */
+  fastLane: boolean;
   /** nginx's internal location of `<data>/objects/` (`REGISTRY_ACCEL_REDIRECT`): artifacts are sent by nginx. */
   accelRedirect?: string;
 }
@@ -246,6 +248,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     env: "REGISTRY_WORKERS",
     default: "(CPU cores)",
     description: "workers (threads) serving the port; more than 1 needs --unstable-net",
+  },
+  {
+    env: "REGISTRY_FAST_LANE",
+    default: "true",
+    description: "plain-HTTP hot reads answered before Deno's HTTP server (false: every request goes through it)",
   },
   {
     env: "REGISTRY_ACCEL_REDIRECT",
@@ -497,6 +504,7 @@ export async function loadConfig(
     hotCacheBytes: parseByteSize(nonEmpty(env.REGISTRY_HOT_CACHE_BYTES) ?? "64MiB", "REGISTRY_HOT_CACHE_BYTES"),
     workers,
     workersSet: workersRaw !== undefined,
+    fastLane: parseBoolean(nonEmpty(env.REGISTRY_FAST_LANE) ?? "true", "REGISTRY_FAST_LANE"),
     accelRedirect: parseAccelRedirect(nonEmpty(env.REGISTRY_ACCEL_REDIRECT), s3),
     formats,
     upstreams: parseUpstreams(env, formats),

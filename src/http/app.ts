@@ -16,6 +16,7 @@ import { AccessLog, type AccessLogSample } from "./access_log.ts";
 import type { Artifacts } from "../core/artifacts.ts";
 import { ArtifactResponder } from "./artifact_response.ts";
 import { HotResponses } from "./hot_responses.ts";
+import type { OpenFilesCache } from "./open_files_cache.ts";
 import { PreparedCache } from "./prepared.ts";
 import type { Handler } from "./listen.ts";
 import { type AppEnv, requestFrame, requestTimeout } from "./middleware.ts";
@@ -72,6 +73,8 @@ export interface AppDeps {
   artifacts: Artifacts;
   /** `REGISTRY_ACCEL_REDIRECT`: artifacts are sent by nginx from this internal location. */
   accelRedirect?: string;
+  /** Local artifact files held open for hot reads (the server closes them when it stops). */
+  openFiles: OpenFilesCache;
   /** The index of this worker (src/http/workers.ts; 0 or absent: the first). */
   worker?: number;
   /** The metrics of every worker but this one, for `/metrics` (absent: this one alone). */
@@ -81,6 +84,8 @@ export interface AppDeps {
 /** The composed app: `fetch` answers hot reads from memory and routes the rest through Hono. */
 export interface RegistryApp {
   fetch: Handler;
+  /** The hot answer to a request head the fast lane read itself (src/http/fast_lane.ts), encoded for it. */
+  answerWire: HotResponses["answerWire"];
 }
 
 /** Builds the app serving every route of the registry. */
@@ -151,6 +156,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     prepared,
     hot,
     accelRedirect: deps.accelRedirect,
+    openFiles: deps.openFiles,
     logger: deps.logger,
   });
   const http: HttpServices = {
@@ -164,6 +170,7 @@ export function createApp(deps: AppDeps): RegistryApp {
   for (const format of deps.formats) app.route("/", format.routes(http));
   if (deps.pages !== undefined) app.route("/", deps.pages.routes());
   return {
+    answerWire: (request, peer) => hot.answerWire(request, peer),
     fetch: (request, info) => {
       const answer = hot.answer(request, info);
       if (answer instanceof Promise) return answer.then((response) => response ?? app.fetch(request, info));

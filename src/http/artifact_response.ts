@@ -26,6 +26,7 @@ import { RangeNotSatisfiableError, ServiceUnavailableError } from "../errors.ts"
 import type { Logger } from "../log.ts";
 import type { Freshness, HotResponses } from "./hot_responses.ts";
 import { type PreparedCache, PreparedResponse } from "./prepared.ts";
+import type { OpenFilesCache } from "./open_files_cache.ts";
 import { PreparedFileResponse } from "./prepared_file.ts";
 import { ifNoneMatchHits, parseRange } from "./range.ts";
 
@@ -60,6 +61,8 @@ export interface ArtifactResponderOptions {
   hot: HotResponses;
   /** `REGISTRY_ACCEL_REDIRECT`: nginx's internal location of the objects directory, when artifacts are offloaded. */
   accelRedirect?: string;
+  /** Local files held open for the fast lane's answers from them. */
+  openFiles: OpenFilesCache;
   logger: Logger;
 }
 
@@ -125,7 +128,8 @@ export class ArtifactResponder {
     // The next identical read opens the local file on the hot path (the store hears of it, for its eviction order).
     const file = artifacts.localFile(info);
     if (fresh !== undefined && file !== undefined && answer.status === 200) {
-      hot.remember(c, new PreparedFileResponse(file, info.size, streamed), fresh, () => artifacts.touched(info));
+      const fromFile = new PreparedFileResponse(file, info.size, streamed, this.#options.openFiles);
+      hot.remember(c, fromFile, fresh, () => artifacts.touched(info));
     }
     return answer;
   }

@@ -34,6 +34,8 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { LruCache } from "../util/lru_cache.ts";
 import type { AccessLog } from "./access_log.ts";
+import type { HeadRequest } from "./http1.ts";
+import type { OpenFile } from "./open_files_cache.ts";
 import { type Metrics, type RouteMetrics, routePattern } from "./metrics.ts";
 import { clientRequestId, localRequestId } from "./middleware.ts";
 import type { PreparedResponse } from "./prepared.ts";
@@ -43,21 +45,44 @@ import type { RateLimiter } from "./rate_limit.ts";
 /** Says whether a remembered response still stands (e.g. the document it came from is still current). */
 export type Freshness = () => boolean;
 
+/**
+ * What the hot path reads of a request: a `Request`, or a request head the
+ * fast lane read itself (src/http/http1.ts).
+ */
+export interface HotRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+}
+
 /** Told of each request the hot path answers with a remembered response (e.g. to count a use of what it serves). */
-export type HotUse = (request: Request) => void;
+export type HotUse = (request: HotRequest) => void;
+
+/** A hot answer encoded as HTTP/1.1 for the fast lane (src/http/fast_lane.ts). */
+export interface WireAnswer {
+  status: number;
+  /** Bytes of the body it sends (for the metrics). */
+  bodyBytes: number;
+  /** The whole response; its head only when `file` follows. */
+  bytes: Uint8Array;
+  /** The body, a file held open: the fast lane sends it and gives it back. */
+  file?: OpenFile;
+}
 
 /**
  * An answer the hot path can give again: a {@link PreparedResponse} from
  * memory, or a `PreparedFileResponse` from a local file (src/http/prepared_file.ts). `respond`
- * answers a GET or HEAD, or returns `undefined` (or throws) when the routes
- * must answer it.
+ * answers a GET or HEAD, and `wire` gives the same answer encoded for the
+ * fast lane; either returns `undefined` (or throws) when the routes must
+ * answer it.
  */
 export interface HotAnswer {
   /** Bytes of a whole body. */
   readonly size: number;
   /** Bytes held in memory by this answer. */
   readonly weight: number;
-  respond(request: Request, requestId?: string): Response | undefined;
+  respond(request: HotRequest, requestId?: string): Response | undefined;
+  wire(request: HotRequest, requestId?: string): WireAnswer | undefined;
 }
 
 interface HotEntry {
@@ -112,11 +137,28 @@ export class HotResponses {
     request: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
   ): Response | Promise<Response | undefined> | undefined {
+    return this.#answer(request, info.remoteAddr.hostname, AS_RESPONSE, () => request);
+  }
+
+  /**
+   * {@link answer} for the fast lane: the answer encoded as HTTP/1.1, for a
+   * request head it read itself from `peer`.
+   */
+  answerWire(request: HeadRequest, peer: string): WireAnswer | Promise<WireAnswer | undefined> | undefined {
+    return this.#answer(request, peer, ON_THE_WIRE, () => request.toRequest());
+  }
+
+  /** `asRequest`: the request as a `Request`, for the auth chain. */
+  #answer<R>(
+    request: HotRequest,
+    peer: string,
+    form: AnswerForm<R>,
+    asRequest: () => Request,
+  ): R | Promise<R | undefined> | undefined {
     const method = request.method;
     if ((method !== "GET" && method !== "HEAD") || this.#entries.size === 0) return undefined;
     const started = performance.now();
     const headers = request.headers;
-    const peer = info.remoteAddr.hostname;
     const key = this.#key(request, peer);
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
@@ -132,38 +174,32 @@ export class HotResponses {
     }
     if (this.#options.reads === "per-credential") {
       // The same credentials were allowed this answer; they must still authenticate (a revoked token fails).
-      return this.#options.authenticate(request).then(
+      return this.#options.authenticate(asRequest()).then(
         // Authenticating may have taken a while (a token store in S3): the answer must still stand.
-        () => entry.fresh() ? this.#respond(request, entry, started) : undefined,
+        () => entry.fresh() ? this.#respond(request, entry, started, form) : undefined,
         () => undefined, // the routes answer 401 in the format's shape
       );
     }
-    return this.#respond(request, entry, started);
+    return this.#respond(request, entry, started, form);
   }
 
-  #respond(request: Request, entry: HotEntry, started: number): Response | undefined {
-    const method = request.method;
-    const headers = request.headers;
-    const clientId = clientRequestId(headers);
-    let response: Response | undefined;
+  #respond<R>(request: HotRequest, entry: HotEntry, started: number, form: AnswerForm<R>): R | undefined {
+    const clientId = clientRequestId(request.headers);
+    let answer: R | undefined;
     try {
-      response = entry.prepared.respond(request, clientId);
+      answer = form.render(entry.prepared, request, clientId);
     } catch {
       return undefined; // e.g. an unsatisfiable range: the routes answer it in the format's error shape
     }
-    if (response === undefined) return undefined;
+    if (answer === undefined) return undefined;
     entry.used?.(request);
-    const status = response.status;
-    const bytes = status === 200
-      ? entry.prepared.size
-      : status === 206
-      ? Number(response.headers.get("content-length"))
-      : 0;
+    const status = form.status(answer);
+    const bytes = form.bodyBytes(answer, entry.prepared);
     const ms = performance.now() - started;
-    entry.route.record(method, status, ms / 1000, bytes);
+    entry.route.record(request.method, status, ms / 1000, bytes);
     const log = this.#options.accessLog;
-    if (log.enabled) log.record(method, entry.path, status, ms, clientId ?? localRequestId());
-    return response;
+    if (log.enabled) log.record(request.method, entry.path, status, ms, clientId ?? localRequestId());
+    return answer;
   }
 
   /**
@@ -202,7 +238,7 @@ export class HotResponses {
    * Everything a remembered answer may depend on: with per-credential reads,
    * the credentials too (hashed: no secret is kept as a key).
    */
-  #key(request: Request, peer: string | undefined): string {
+  #key(request: HotRequest, peer: string | undefined): string {
     const headers = request.headers;
     let key = `${headers.get("accept")}\n${request.url}`;
     if (this.#options.reads === "per-credential") {
@@ -213,3 +249,27 @@ export class HotResponses {
     return `${key}\n${headers.get("x-forwarded-proto")}\n${headers.get("x-forwarded-host")}`;
   }
 }
+
+/** How an answer is given: as a `Response`, or encoded for the fast lane; and what it sent. */
+interface AnswerForm<R> {
+  render(prepared: HotAnswer, request: HotRequest, requestId: string | undefined): R | undefined;
+  status(answer: R): number;
+  bodyBytes(answer: R, prepared: HotAnswer): number;
+}
+
+const AS_RESPONSE: AnswerForm<Response> = {
+  render: (prepared, request, requestId) => prepared.respond(request, requestId),
+  status: (response) => response.status,
+  bodyBytes: (response, prepared) =>
+    response.status === 200
+      ? prepared.size
+      : response.status === 206
+      ? Number(response.headers.get("content-length"))
+      : 0,
+};
+
+const ON_THE_WIRE: AnswerForm<WireAnswer> = {
+  render: (prepared, request, requestId) => prepared.wire(request, requestId),
+  status: (answer) => answer.status,
+  bodyBytes: (answer) => answer.bodyBytes,
+};

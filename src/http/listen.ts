@@ -5,9 +5,10 @@
  *
  * - each accepted connection is admitted by a {@link ConnectionGuard} (a bound
  *   in all and per client IP; when full, the longest idle connection makes
- *   room) and then served by Deno's native HTTP/1.1 and HTTP/2 code
- *   (`serveHttpOnConnection`, the routine behind `Deno.serve`), so request
- *   bytes are never copied in JavaScript;
+ *   room) and then served: over plain HTTP by the fast lane
+ *   (src/http/fast_lane.ts), which answers hot reads itself and hands what it
+ *   does not read to Deno's server; over HTTPS (HTTP/1.1 and HTTP/2) by Deno's
+ *   native code (`serveHttpOnConnection`, the routine behind `Deno.serve`);
  * - one timer sweeps for connections that sent no request head within the
  *   header timeout, or idled past the idle timeout, and closes them; a
  *   request costs two counter updates, no timer;
@@ -27,6 +28,7 @@
 import type { Logger } from "../log.ts";
 import { type Connection, ConnectionGuard, type Eviction, type GuardLimits } from "./connections.ts";
 import type { ConnectionStats } from "./metrics.ts";
+import { FastConnection, type FastLaneOptions, RelayListener } from "./fast_lane.ts";
 import type { KeyPair } from "./tls.ts";
 
 /** The request handler: a Hono app's `fetch`. */
@@ -48,6 +50,13 @@ export interface ServeConnectionsOptions {
   handler: Handler;
   /** Answer for an error the handler throws (the app maps its own; this is the last resort). */
   onError: (error: unknown) => Response;
+  /**
+   * Hot answers for the fast lane (src/http/fast_lane.ts): given, plain-HTTP
+   * connections are served by it (hot reads from these answers, other plain
+   * requests by `handler`) and relayed to Deno's server from the first
+   * request it does not read itself.
+   */
+  fastLane?: Pick<FastLaneOptions, "answer">;
   logger: Logger;
   /** Milliseconds clock for the guard (tests inject one). */
   clock?: () => number;
@@ -92,9 +101,14 @@ export function nativeServeOnConnection(): ServeOnConnection {
   return serve as ServeOnConnection;
 }
 
+/** A connection being served, and how to close it. */
 interface Served {
-  server: Deno.HttpServer<Deno.NetAddr>;
-  abort: AbortController;
+  /** Close once the response in flight is sent. */
+  graceful(): void;
+  /** Close at once. */
+  force(): void;
+  /** Settles once it is closed. */
+  finished: Promise<void>;
 }
 
 /**
@@ -126,8 +140,71 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     if (reason === "reclaimed") counts.reclaimed++;
     else counts.timedOut++;
     logger.log("debug", "closing connection", { ip: connection.ip, reason, mode });
-    if (mode === "force") forceClose(entry.abort);
-    else entry.server.shutdown().catch(() => forceClose(entry.abort));
+    if (mode === "force") entry.force();
+    else entry.graceful();
+  };
+
+  /** The handler for one connection's requests, bounded and timed by the guard as `connection`. */
+  const guarded = (connection: Connection): Handler => {
+    const ended = <T>(value: T): T => {
+      guard.requestEnded(connection);
+      return value;
+    };
+    const failed = (error: unknown): never => {
+      guard.requestEnded(connection);
+      throw error;
+    };
+    return (request, info) => {
+      guard.requestStarted(connection);
+      let result: Response | Promise<Response>;
+      try {
+        result = handler(request, info);
+      } catch (error) {
+        return failed(error);
+      }
+      return result instanceof Promise ? result.then(ended, failed) : ended(result);
+    };
+  };
+
+  /** Serves `conn` with Deno's server; `undefined` (and `conn` closed) when it cannot be. */
+  const serveNatively = (conn: Deno.Conn, handle: Handler, ip: string): Served | undefined => {
+    const abort = new AbortController();
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      server = serveOn(conn, abort.signal, handle, options.onError, () => {});
+    } catch (error) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      complain("connection could not be served", { ip, error: (error as Error).message });
+      return undefined;
+    }
+    return {
+      graceful: () => void server.shutdown().catch(() => forceClose(abort)),
+      force: () => forceClose(abort),
+      // A connection reset ends `finished` with an error; it is not the server's.
+      finished: server.finished.catch(() => {}),
+    };
+  };
+
+  // The fast lane relays what it does not answer to Deno's server, listening on loopback for it.
+  const fastLane = options.tls === undefined ? options.fastLane : undefined;
+  const relays = fastLane === undefined
+    ? undefined
+    : new RelayListener((conn, handle) => serveNatively(conn, handle, "127.0.0.1"));
+
+  /** Serves an admitted connection: in the fast lane, or with Deno's server. */
+  const serveAdmitted = (conn: Deno.Conn, connection: Connection, ip: string): Served | undefined => {
+    if (fastLane === undefined || relays === undefined) return serveNatively(conn, guarded(connection), ip);
+    const fast = new FastConnection(conn, {
+      answer: fastLane.answer,
+      handler,
+      onError: options.onError,
+      requestStarted: () => guard.requestStarted(connection),
+      requestEnded: () => guard.requestEnded(connection),
+      connectRelay: () => relays.connect(conn.remoteAddr as Deno.NetAddr, guarded(connection)),
+    });
+    return { graceful: () => fast.closeGracefully(), force: () => fast.closeNow(), finished: fast.finished };
   };
 
   const serve = (conn: Deno.Conn) => {
@@ -141,44 +218,13 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     }
     if (admission.evict !== undefined) close(admission.evict);
     const connection = admission.connection;
-    const ended = <T>(value: T): T => {
-      guard.requestEnded(connection);
-      return value;
-    };
-    const failed = (error: unknown): never => {
-      guard.requestEnded(connection);
-      throw error;
-    };
-    const abort = new AbortController();
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = serveOn(
-        conn,
-        abort.signal,
-        (request, info) => {
-          guard.requestStarted(connection);
-          let result: Response | Promise<Response>;
-          try {
-            result = handler(request, info);
-          } catch (error) {
-            return failed(error);
-          }
-          return result instanceof Promise ? result.then(ended, failed) : ended(result);
-        },
-        options.onError,
-        () => {},
-      );
-    } catch (error) {
+    const entry = serveAdmitted(conn, connection, ip);
+    if (entry === undefined) {
       guard.release(connection);
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      complain("connection could not be served", { ip, error: (error as Error).message });
       return;
     }
-    served.set(connection, { server, abort });
-    // A connection reset ends `finished` with an error; it is not the server's.
-    server.finished.catch(() => {}).finally(() => {
+    served.set(connection, entry);
+    entry.finished.finally(() => {
       served.delete(connection);
       guard.release(connection);
     });
@@ -249,9 +295,9 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
       clearInterval(sweeper);
       listener.close();
       await accepting;
-      await Promise.all(
-        [...served.values()].map(({ server, abort }) => server.shutdown().catch(() => forceClose(abort))),
-      );
+      const open = [...served.values()];
+      for (const entry of open) entry.graceful();
+      await Promise.all([...open.map((entry) => entry.finished), relays?.close()]);
     },
   };
 }

@@ -17,7 +17,7 @@ export type AppEnv = { Variables: { requestId: string; urlPolicy: PublicUrlPolic
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 
 /** The client's `X-Request-ID` when it sent a sane one. */
-export function clientRequestId(headers: Headers): string | undefined {
+export function clientRequestId(headers: Pick<Headers, "get">): string | undefined {
   const incoming = headers.get("x-request-id");
   return incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : undefined;
 }

@@ -22,6 +22,8 @@
 import { createHash } from "node:crypto";
 import { RangeNotSatisfiableError } from "../errors.ts";
 import { LruCache } from "../util/lru_cache.ts";
+import { EncodedEachSecond, encodeResponse } from "./http1.ts";
+import type { HotRequest, WireAnswer } from "./hot_responses.ts";
 import { ifNoneMatchHits, parseRange } from "./range.ts";
 
 /** Headers every response of the registry carries (SE-0292 §3.5 asks for `Content-Version: 1`). */
@@ -53,6 +55,12 @@ export class PreparedResponse {
   readonly #ok: Response;
   readonly #head: Response;
   readonly #notModified: Response;
+  /** The same three answers encoded for the fast lane (src/http/fast_lane.ts), each kept for the second of its `Date`. */
+  readonly #wireOk = new EncodedEachSecond();
+  readonly #wireHead = new EncodedEachSecond();
+  readonly #wireNotModified = new EncodedEachSecond();
+  readonly #withLength: HeaderList;
+  readonly #notModifiedHeaders: HeaderList;
 
   /**
    * `headers` are those of a 200 answer besides `Content-Length` (computed
@@ -67,15 +75,17 @@ export class PreparedResponse {
     this.#ranges = typeof body !== "string" && /^bytes$/i.test(all["Accept-Ranges"] ?? "");
     this.#headers = Object.entries(all);
     const withLength: HeaderList = [...this.#headers, ["Content-Length", String(this.size)]];
+    this.#withLength = withLength;
     this.#ok = new Response(this.body, { headers: withLength });
     this.#head = new Response(null, { headers: withLength });
     // A 304 carries what a 200 would, except the body's length (RFC 9110 §15.4.5) and, since it has no body,
     // any X-Accel-Redirect (nginx would send the file instead: src/http/artifact_response.ts).
-    const notModified = this.#headers.filter(([name]) => name.toLowerCase() !== "x-accel-redirect");
-    this.#notModified = new Response(null, { status: 304, headers: notModified });
+    this.#notModifiedHeaders = this.#headers.filter(([name]) => name.toLowerCase() !== "x-accel-redirect");
+    this.#notModified = new Response(null, { status: 304, headers: this.#notModifiedHeaders });
     let headerBytes = 0;
     for (const [name, value] of withLength) headerBytes += name.length + value.length;
-    this.weight = this.size + headerBytes + 512;
+    // The body is held once more, encoded with its headers for the fast lane.
+    this.weight = 2 * (this.size + headerBytes) + 512;
   }
 
   /**
@@ -94,14 +104,71 @@ export class PreparedResponse {
    *
    * @throws {RangeNotSatisfiableError} for a range that starts past the end.
    */
-  respond(request: Request, requestId?: string): Response {
+  respond(request: HotRequest, requestId?: string): Response {
+    const answer = this.#decide(request);
+    switch (answer.kind) {
+      case "not modified":
+        return withId(this.#notModified.clone(), requestId);
+      case "head":
+        return withId(this.#head.clone(), requestId);
+      case "ok":
+        return withId(this.#ok.clone(), requestId);
+      case "partial": {
+        const headers: HeaderList = [...this.#partialHeaders(answer.start, answer.end)];
+        if (requestId !== undefined) headers.push(["X-Request-ID", requestId]);
+        const body = request.method === "HEAD" ? null : this.body.subarray(answer.start, answer.end + 1);
+        return new Response(body, { status: 206, headers });
+      }
+    }
+  }
+
+  /**
+   * The same answer as {@link respond}, encoded as HTTP/1.1 for the fast lane.
+   *
+   * @throws {RangeNotSatisfiableError} for a range that starts past the end.
+   */
+  wire(request: HotRequest, requestId?: string): WireAnswer {
+    const answer = this.#decide(request);
+    const extra: HeaderList = requestId === undefined ? [] : [["X-Request-ID", requestId]];
+    switch (answer.kind) {
+      case "not modified": {
+        const build = () => encodeResponse(304, this.#notModifiedHeaders, undefined, extra);
+        return {
+          status: 304,
+          bodyBytes: 0,
+          bytes: requestId === undefined ? this.#wireNotModified.get(build) : build(),
+        };
+      }
+      case "head": {
+        const build = () => encodeResponse(200, this.#withLength, undefined, extra);
+        return {
+          status: 200,
+          bodyBytes: this.size,
+          bytes: requestId === undefined ? this.#wireHead.get(build) : build(),
+        };
+      }
+      case "ok": {
+        const build = () => encodeResponse(200, this.#withLength, this.body, extra);
+        return {
+          status: 200,
+          bodyBytes: this.size,
+          bytes: requestId === undefined ? this.#wireOk.get(build) : build(),
+        };
+      }
+      case "partial": {
+        const head = request.method === "HEAD";
+        const body = head ? undefined : this.body.subarray(answer.start, answer.end + 1);
+        const bytes = encodeResponse(206, this.#partialHeaders(answer.start, answer.end), body, extra);
+        return { status: 206, bodyBytes: body?.byteLength ?? 0, bytes };
+      }
+    }
+  }
+
+  #decide(request: HotRequest): Decision {
     const headers = request.headers;
-    const head = request.method === "HEAD";
     if (this.etag !== undefined) {
       const ifNoneMatch = headers.get("if-none-match");
-      if (ifNoneMatch !== null && ifNoneMatchHits(ifNoneMatch, this.etag)) {
-        return withId(this.#notModified.clone(), requestId);
-      }
+      if (ifNoneMatch !== null && ifNoneMatchHits(ifNoneMatch, this.etag)) return NOT_MODIFIED;
     }
     if (this.#ranges) {
       const range = headers.get("range");
@@ -111,23 +178,26 @@ export class PreparedResponse {
           ? { kind: "full" as const }
           : parseRange(range, this.size);
         if (decision.kind === "unsatisfiable") throw new RangeNotSatisfiableError(this.size);
-        if (decision.kind === "partial") return this.#partial(decision.start, decision.end, head, requestId);
+        if (decision.kind === "partial") return { kind: "partial", start: decision.start, end: decision.end };
       }
     }
-    return withId((head ? this.#head : this.#ok).clone(), requestId);
+    return request.method === "HEAD" ? HEAD : OK;
   }
 
-  #partial(start: number, end: number, head: boolean, requestId: string | undefined): Response {
-    const headers: HeaderList = [
+  #partialHeaders(start: number, end: number): HeaderList {
+    return [
       ...this.#headers,
       ["Content-Range", `bytes ${start}-${end}/${this.size}`],
       ["Content-Length", String(end - start + 1)],
     ];
-    if (requestId !== undefined) headers.push(["X-Request-ID", requestId]);
-    const body = head ? null : this.body.subarray(start, end + 1);
-    return new Response(body, { status: 206, headers });
   }
 }
+
+/** Which answer a request gets. */
+type Decision = { kind: "not modified" | "head" | "ok" } | { kind: "partial"; start: number; end: number };
+const NOT_MODIFIED: Decision = { kind: "not modified" };
+const HEAD: Decision = { kind: "head" };
+const OK: Decision = { kind: "ok" };
 
 /** `response` with `X-Request-ID: requestId` when an id is given. */
 export function withId(response: Response, requestId: string | undefined): Response {

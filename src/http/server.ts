@@ -23,6 +23,7 @@ import { createApp } from "./app.ts";
 import { type ConnectionServer, nativeServeOnConnection, serveConnections } from "./listen.ts";
 import { Metrics } from "./metrics.ts";
 import { defaultMaxConnections, raiseOpenFilesLimit, type RaiseOutcome } from "./open_files.ts";
+import { OpenFilesCache } from "./open_files_cache.ts";
 import { problemResponse } from "./problem.ts";
 import { createStatus, type RegistryStatus } from "./status.ts";
 import { createWebPages } from "../web/pages.ts";
@@ -164,7 +165,9 @@ export async function startServer(
     runJob,
     version: VERSION,
   });
+  const heldFiles = new OpenFilesCache();
   const app = createApp({
+    openFiles: heldFiles,
     formats: open.formats,
     pages,
     auth,
@@ -203,6 +206,7 @@ export async function startServer(
         exemptIps: config.rateLimit.trustedProxies,
       },
       handler: app.fetch,
+      ...(config.fastLane ? { fastLane: { answer: app.answerWire } } : {}),
       onError: (error) => {
         logger.log("error", "unhandled error outside the app", { error: String(error) });
         return problemResponse(500, "Internal Server Error", "internal error");
@@ -281,6 +285,7 @@ export async function startServer(
       sources.stop();
       await scheduler.stop();
       await server.shutdown();
+      heldFiles.clear();
       await open.close();
       peers.close();
     },
