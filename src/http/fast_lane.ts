@@ -371,9 +371,14 @@ export class RelayListener {
     this.#accepting = this.#accept();
   }
 
+  /** The loopback port it listens on. */
+  get port(): number {
+    return (this.#listener.addr as Deno.NetAddr).port;
+  }
+
   /** Connects to Deno's server for a client at `remoteAddr` whose requests `handler` answers. */
   async connect(remoteAddr: Deno.NetAddr, handler: Handler): Promise<Relay> {
-    const inner = await Deno.connect({ hostname: "127.0.0.1", port: (this.#listener.addr as Deno.NetAddr).port });
+    const inner = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
     const port = (inner.localAddr as Deno.NetAddr).port;
     this.#relayed.set(port, { remoteAddr, handler });
     return {

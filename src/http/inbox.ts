@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { BadRequestError } from "../errors.ts";
 
 /** Bytes read from a connection and not consumed yet, in one buffer that grows up to a bound. */
 export class Inbox {
@@ -83,8 +84,8 @@ export interface RequestBody {
   readonly complete: boolean;
 }
 
-/** Thrown into a body stream whose bytes break its framing, or whose connection ended inside it. */
-export class BodyFramingError extends Error {}
+/** Thrown into a body stream whose bytes break its framing, or whose connection ended inside it (a 400). */
+export class BodyFramingError extends BadRequestError {}
 
 const CHUNK_BYTES = 64 * 1024;
 /** The longest chunk-size line, and all trailer fields together, read before the body is refused. */

@@ -95,3 +95,103 @@ export async function rawRequest(
     } catch { /* closed already */ }
   }
 }
+
+/** One response read by a {@link ResponseReader}. */
+export interface RawResponse {
+  status: number;
+  /** The status line and header lines as sent. */
+  head: string;
+  headers: Headers;
+  body: Uint8Array;
+  /** The body was chunked. */
+  chunked: boolean;
+}
+
+/**
+ * Reads HTTP/1.1 responses one after another from a connection, pipelined
+ * ones included: bodies by `Content-Length`, chunked, or none (HEAD, 204,
+ * 304). Throws when the connection closes before a whole response.
+ */
+export class ResponseReader {
+  readonly #conn: Deno.Conn;
+  #bytes = new Uint8Array(0);
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** The next response; `head`: it answers a HEAD (no body whatever its headers say). */
+  async next(options: { head?: boolean } = {}): Promise<RawResponse> {
+    const end = await this.#find(new Uint8Array([13, 10, 13, 10]), 0);
+    const head = new TextDecoder().decode(this.#take(end + 4)).slice(0, -4);
+    const [statusLine, ...lines] = head.split("\r\n");
+    const headers = new Headers();
+    for (const line of lines) {
+      headers.append(line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim());
+    }
+    const status = Number(statusLine.split(" ")[1]);
+    const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+    if (options.head || status === 204 || status === 304) {
+      return { status, head, headers, body: new Uint8Array(), chunked };
+    }
+    if (!chunked) {
+      const length = Number(headers.get("content-length") ?? 0);
+      await this.#fill(length);
+      return { status, head, headers, body: this.#take(length), chunked };
+    }
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const lineEnd = await this.#find(new Uint8Array([13, 10]), 0);
+      const size = parseInt(new TextDecoder().decode(this.#take(lineEnd + 2)), 16);
+      await this.#fill(size + 2);
+      parts.push(this.#take(size));
+      this.#take(2);
+      if (size === 0) break;
+    }
+    const body = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) body.set(part, (offset += part.length) - part.length);
+    return { status, head, headers, body, chunked };
+  }
+
+  /**
+   * True when the server closes the connection (or resets it) before sending
+   * anything more; false when it sends more, or is still open after `boundMs`
+   * (the bound only keeps a broken server from hanging the test run).
+   */
+  async closed(boundMs = 20_000): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), boundMs));
+    const read = this.#fill(this.#bytes.length + 1).then(() => false, () => true);
+    const outcome = await Promise.race([read, bound]);
+    clearTimeout(timer);
+    return outcome;
+  }
+
+  async #find(needle: Uint8Array, from: number): Promise<number> {
+    for (;;) {
+      for (let i = from; i + needle.length <= this.#bytes.length; i++) {
+        if (needle.every((byte, j) => this.#bytes[i + j] === byte)) return i;
+      }
+      await this.#fill(this.#bytes.length + 1);
+    }
+  }
+
+  async #fill(count: number): Promise<void> {
+    const buffer = new Uint8Array(65536);
+    while (this.#bytes.length < count) {
+      const read = await this.#conn.read(buffer);
+      if (read === null) throw new Error(`the connection closed after ${this.#bytes.length} bytes`);
+      const more = new Uint8Array(this.#bytes.length + read);
+      more.set(this.#bytes);
+      more.set(buffer.subarray(0, read), this.#bytes.length);
+      this.#bytes = more;
+    }
+  }
+
+  #take(count: number): Uint8Array {
+    const taken = this.#bytes.slice(0, count);
+    this.#bytes = this.#bytes.slice(count);
+    return taken;
+  }
+}
