@@ -6,14 +6,16 @@
  *
  * - A hot read (src/http/hot_responses.ts) is answered with bytes encoded
  *   once a second (src/http/http1.ts), in one write.
- * - Any other plain GET or HEAD goes to the app as a `Request`, and its
- *   `Response` is written here ({@link sendResponse}: `Content-Length` when
- *   the length is known, else chunked).
- * - The first request the lane does not read itself (a body, any other
- *   method, anything but the plainest head, a head over
- *   {@link MAX_HEAD_BYTES}) hands the connection over for good: its bytes
- *   and everything after are relayed over loopback to Deno's own server
- *   ({@link relay}), which answers them as it answers any connection.
+ * - Any other request with a plain head goes to the app as a `Request`, its
+ *   body read from the connection as the app reads it (src/http/inbox.ts),
+ *   and its `Response` is written here ({@link sendResponse}: with its
+ *   length when known, else chunked). A body the app did not read to its end
+ *   closes the connection after the answer ({@link linger}).
+ * - The first request the lane does not read itself (HTTP/1.0, an unusual
+ *   head, a head over {@link MAX_HEAD_BYTES}) hands the connection over for
+ *   good: its bytes and everything after are relayed over loopback to Deno's
+ *   own server ({@link RelayListener}, {@link relay}), which answers them as
+ *   it answers any connection.
  *
  * @module
  */
@@ -22,7 +24,7 @@ import { Inbox, requestBody } from "./inbox.ts";
 import type { WireAnswer } from "./hot_responses.ts";
 import type { Handler } from "./listen.ts";
 
-/** The longest request head the lane reads before leaving the connection to Deno's server (which answers 431). */
+/** The longest request head the lane reads before leaving the connection to Deno's server to judge. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 const FIRST_BUFFER_BYTES = 4096;
 /** Chunks of files sent: a head and an archive of a few hundred KiB go out in one write. */
@@ -33,7 +35,7 @@ const RELAY_CHUNK_BYTES = 16 * 1024;
 export interface FastLaneOptions {
   /** The hot answer to a request head from `peer`, or `undefined` when the app must answer it. */
   answer(request: HeadRequest, peer: string): WireAnswer | Promise<WireAnswer | undefined> | undefined;
-  /** The app, for the other GET and HEAD requests. */
+  /** The app, for every other request the lane reads. */
   handler: Handler;
   /** The answer when the app throws (its own errors it answers itself). */
   onError(error: unknown): Response;
@@ -472,7 +474,7 @@ function closeWriteQuietly(conn: Deno.Conn): void {
 
 /** Chunks for sending files, kept for reuse (a few: one per file being sent at once). */
 const spareChunks: Uint8Array[] = [];
-const SPARE_CHUNKS = 16;
+const SPARE_CHUNKS = 64;
 
 function takeChunk(): Uint8Array {
   return spareChunks.pop() ?? new Uint8Array(CHUNK_BYTES);
