@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { packageZip } from "./support/archives.ts";
 import { swiftPublishBody } from "./support/multipart.ts";
-import { connect, ResponseReader, send } from "./support/raw_http.ts";
+import { connect, type RawResponse, ResponseReader, send } from "./support/raw_http.ts";
 import { ADMIN_TOKEN, publish, startTestServer, type TestServer } from "./support/server.ts";
 
 const SWIFT_JSON = "application/vnd.swift.registry.v1+json";
@@ -22,6 +22,19 @@ function get(t: TestServer, path: string, headers: Record<string, string> = {}, 
   return `${method} ${path} HTTP/1.1\r\n${lines}\r\n`;
 }
 
+/** Runs `exchange` over a new raw connection to `t`, closed after. */
+async function onConnection(
+  t: TestServer,
+  exchange: (conn: Deno.Conn, reader: ResponseReader) => Promise<void>,
+): Promise<void> {
+  const conn = await connect(portOf(t));
+  try {
+    await exchange(conn, new ResponseReader(conn));
+  } finally {
+    conn.close();
+  }
+}
+
 /** What two answers to the same read must share: everything but when and which request. */
 function comparable(response: { status: number; headers: Headers; body: Uint8Array }) {
   const headers = [...response.headers].filter(([name]) => name !== "date" && name !== "x-request-id");
@@ -31,9 +44,7 @@ function comparable(response: { status: number; headers: Headers; body: Uint8Arr
 Deno.test("pipelined reads on one connection are answered in order, a hot read exactly as the routes answered it", async () => {
   await using t = await startTestServer();
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).status, 201);
-  const conn = await connect(portOf(t));
-  const reader = new ResponseReader(conn);
-  try {
+  await onConnection(t, async (conn, reader) => {
     const paths = ["/swift/mona/LinkedList/1.0.0", "/swift/mona/LinkedList", "/swift/mona/LinkedList/1.0.0.zip"];
     // The first round goes through the routes, the second is hot: all six in one write.
     await send(conn, [...paths, ...paths].map((path) => get(t, path)).join(""));
@@ -63,17 +74,13 @@ Deno.test("pipelined reads on one connection are answered in order, a hot read e
     const range = await reader.next();
     assert.equal(range.status, 206);
     assert.deepEqual(range.body, answers[5].body.subarray(0, 10));
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 Deno.test("a publish with a chunked body is read in the lane, and the connection goes on", async () => {
   await using t = await startTestServer();
   const { body, contentType } = swiftPublishBody({ archive: await packageZip() });
-  const conn = await connect(portOf(t));
-  const reader = new ResponseReader(conn);
-  try {
+  await onConnection(t, async (conn, reader) => {
     await send(
       conn,
       `PUT /swift/mona/LinkedList/1.0.0 HTTP/1.1\r\nHost: 127.0.0.1:${portOf(t)}\r\nAccept: ${SWIFT_JSON}\r\n` +
@@ -92,16 +99,12 @@ Deno.test("a publish with a chunked body is read in the lane, and the connection
     const list = await reader.next();
     assert.equal(list.status, 200);
     assert.deepEqual(Object.keys(JSON.parse(new TextDecoder().decode(list.body)).releases), ["1.0.0"]);
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 Deno.test("a body the app does not read still gets its answer, then the connection closes", async () => {
   await using t = await startTestServer();
-  const conn = await connect(portOf(t));
-  const reader = new ResponseReader(conn);
-  try {
+  await onConnection(t, async (conn, reader) => {
     // No token: refused before the body is read. Only part of the announced body is ever sent.
     await send(
       conn,
@@ -111,16 +114,12 @@ Deno.test("a body the app does not read still gets its answer, then the connecti
     await send(conn, new Uint8Array(64 * 1024));
     assert.equal((await reader.next()).status, 401);
     assert.ok(await reader.closed(), "the server closed the connection");
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 Deno.test("a chunked body that breaks its framing gets a 400 in the format's shape, then the connection closes", async () => {
   await using t = await startTestServer();
-  const conn = await connect(portOf(t));
-  const reader = new ResponseReader(conn);
-  try {
+  await onConnection(t, async (conn, reader) => {
     await send(
       conn,
       `PUT /npm/broken HTTP/1.1\r\nHost: 127.0.0.1:${portOf(t)}\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
@@ -130,40 +129,33 @@ Deno.test("a chunked body that breaks its framing gets a 400 in the format's sha
     assert.equal(refused.status, 400);
     assert.match(JSON.parse(new TextDecoder().decode(refused.body)).error, /chunk size/);
     assert.ok(await reader.closed());
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 Deno.test("Connection: close is honoured, after the routes and after a hot read", async () => {
   await using t = await startTestServer();
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).status, 201);
   for (const round of ["routes", "hot"]) {
-    const conn = await connect(portOf(t));
-    const reader = new ResponseReader(conn);
-    try {
+    await onConnection(t, async (conn, reader) => {
       await send(conn, get(t, "/swift/mona/LinkedList", { Connection: "close" }) + get(t, "/health"));
       const answer = await reader.next();
       assert.equal(answer.status, 200);
       assert.equal(answer.headers.has("x-request-id"), round === "routes", round);
       assert.ok(await reader.closed(), `${round}: closed after the first answer`);
-    } finally {
-      conn.close();
-    }
+    });
   }
 });
 
 Deno.test("what the lane does not read is answered by Deno's server, on the same connection", async () => {
   await using t = await startTestServer();
   const port = portOf(t);
-  const answer = async (request: string, head = false) => {
-    const conn = await connect(port);
-    try {
+  const answer = async (request: string) => {
+    let response: RawResponse | undefined;
+    await onConnection(t, async (conn, reader) => {
       await send(conn, request);
-      return await new ResponseReader(conn).next({ head });
-    } finally {
-      conn.close();
-    }
+      response = await reader.next();
+    });
+    return response!;
   };
   // Deno's server names headers in lower case and writes `date`; the lane writes `Date`.
   const byDeno = (response: { head: string }) => /\r\ndate: /.test(response.head);
@@ -182,31 +174,23 @@ Deno.test("what the lane does not read is answered by Deno's server, on the same
     400,
   );
   // A connection handed over stays with Deno's server, kept alive.
-  const conn = await connect(port);
-  const reader = new ResponseReader(conn);
-  try {
+  await onConnection(t, async (conn, reader) => {
     await send(conn, `GET /health HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`);
     assert.equal((await reader.next()).status, 200);
     await send(conn, get(t, "/health"));
     const next = await reader.next();
     assert.equal(next.status, 200);
     assert.ok(byDeno(next));
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 Deno.test("REGISTRY_FAST_LANE=false leaves every connection to Deno's server", async () => {
   await using t = await startTestServer({ env: { REGISTRY_FAST_LANE: "false" } });
   assert.equal((await publish(t.swift, "mona/LinkedList/1.0.0", { archive: await packageZip() })).status, 201);
-  const conn = await connect(portOf(t));
-  const reader = new ResponseReader(conn);
-  try {
+  await onConnection(t, async (conn, reader) => {
     await send(conn, get(t, "/swift/mona/LinkedList") + get(t, "/swift/mona/LinkedList"));
     const [first, hot] = [await reader.next(), await reader.next()];
     assert.deepEqual(comparable(hot), comparable(first));
     assert.match(hot.head, /\r\ndate: /, "written by Deno's server");
-  } finally {
-    conn.close();
-  }
+  });
 });

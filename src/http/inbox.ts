@@ -68,9 +68,18 @@ export class Inbox {
     if (this.start === this.end) this.start = this.end = 0;
   }
 
-  /** Reads from the connection into `bytes` directly (when nothing is unconsumed): bytes read, or null at the end. */
-  readDirect(bytes: Uint8Array): Promise<number | null> {
-    return this.#conn.read(bytes);
+  /**
+   * The next bytes of a body, at most `max`: those read already, else read
+   * straight from the connection into a buffer of their own.
+   *
+   * @throws {BodyFramingError} when the connection ends first.
+   */
+  async next(max: number): Promise<Uint8Array> {
+    if (this.size > 0) return this.take(Math.min(max, this.size));
+    const chunk = new Uint8Array(Math.min(max, CHUNK_BYTES));
+    const read = await this.#conn.read(chunk);
+    if (read === null) throw new BodyFramingError("the connection ended inside the body");
+    return chunk.subarray(0, read);
   }
 }
 
@@ -104,13 +113,10 @@ function lengthBody(inbox: Inbox, length: number): RequestBody {
     async pull(controller) {
       if (left === 0) return controller.close();
       let bytes: Uint8Array;
-      if (inbox.size > 0) {
-        bytes = inbox.take(Math.min(left, inbox.size));
-      } else {
-        const chunk = new Uint8Array(Math.min(left, CHUNK_BYTES));
-        const read = await inbox.readDirect(chunk);
-        if (read === null) return controller.error(new BodyFramingError("the connection ended inside the body"));
-        bytes = chunk.subarray(0, read);
+      try {
+        bytes = await inbox.next(left);
+      } catch (error) {
+        return controller.error(error);
       }
       left -= bytes.byteLength;
       controller.enqueue(bytes);
@@ -158,15 +164,7 @@ function chunkedBody(inbox: Inbox): RequestBody {
             left = parseInt(size[1], 16);
             state = left === 0 ? "trailers" : "data";
           } else if (state === "data") {
-            let bytes: Uint8Array;
-            if (inbox.size > 0) {
-              bytes = inbox.take(Math.min(left, inbox.size));
-            } else {
-              const chunk = new Uint8Array(Math.min(left, CHUNK_BYTES));
-              const read = await inbox.readDirect(chunk);
-              if (read === null) throw new BodyFramingError("the connection ended inside the body");
-              bytes = chunk.subarray(0, read);
-            }
+            const bytes = await inbox.next(left);
             left -= bytes.byteLength;
             if (left === 0) state = "data end";
             controller.enqueue(bytes);
