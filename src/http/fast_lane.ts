@@ -60,6 +60,9 @@ export class FastConnection {
   /** A request is being answered. */
   #busy = false;
   #closing = false;
+  /** Settles once the connection is being closed from this side ({@link closeGracefully}, {@link closeNow}). */
+  readonly #closed: Promise<void>;
+  #markClosed!: () => void;
   #relay: Relay | undefined;
 
   constructor(conn: Deno.Conn, options: FastLaneOptions) {
@@ -67,6 +70,7 @@ export class FastConnection {
     this.#remoteAddr = conn.remoteAddr as Deno.NetAddr;
     this.#peer = this.#remoteAddr.hostname;
     this.#options = options;
+    this.#closed = new Promise((resolve) => this.#markClosed = resolve);
     this.finished = this.#serve();
   }
 
@@ -77,6 +81,7 @@ export class FastConnection {
    */
   closeGracefully(): void {
     this.#closing = true;
+    this.#markClosed();
     if (this.#relay !== undefined) this.#relay.closeGracefully();
     else if (!this.#busy) closeQuietly(this.#conn);
   }
@@ -84,6 +89,7 @@ export class FastConnection {
   /** Closes the connection now. */
   closeNow(): void {
     this.#closing = true;
+    this.#markClosed();
     closeQuietly(this.#conn);
     if (this.#relay !== undefined) closeQuietly(this.#relay.inner);
   }
@@ -126,7 +132,7 @@ export class FastConnection {
           options.requestEnded();
         }
         if (after === "hand over") return await handOver();
-        if (after === "linger") await linger(this.#conn);
+        if (after === "linger") await linger(this.#conn, this.#closed);
         if (after !== "keep open") return;
       }
     } catch {
@@ -227,24 +233,35 @@ function worse(a: After, b: After): After {
   return a === "linger" || b === "linger" ? "linger" : a === "close" || b === "close" ? "close" : "keep open";
 }
 
-/** Bytes of an unread request body read and dropped after the response, before the connection closes. */
+/** Bytes of an unread request body read and dropped after the response, at most. */
 const LINGER_BYTES = 256 * 1024;
+/** How long a connection with an unread request body stays open after its response, at most. */
+const LINGER_MS = 2000;
 
 /**
  * Ends a connection whose request body was not read to its end: closing at
  * once with unread bytes would reset it, and the client could lose the
- * response before reading it. So the write side is shut, and what the client
- * still sends is read and dropped until it closes too, or up to
- * {@link LINGER_BYTES} (an idle client is closed by the idle timeout).
+ * response before reading it (as nginx's lingering close). So the write side
+ * is shut, and the connection stays open until the client closes it, or for
+ * {@link LINGER_MS}; meanwhile up to {@link LINGER_BYTES} of what it still
+ * sends are read and dropped, then it is left to wait (a client sending more
+ * waits with it). `closed` ends the wait (the server is stopping).
  */
-async function linger(conn: Deno.Conn): Promise<void> {
+async function linger(conn: Deno.Conn, closed: Promise<void>): Promise<void> {
   await conn.closeWrite();
-  const sink = new Uint8Array(RELAY_CHUNK_BYTES);
-  for (let drained = 0; drained < LINGER_BYTES;) {
-    const read = await conn.read(sink);
-    if (read === null) return;
-    drained += read;
-  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<void>((resolve) => timer = setTimeout(resolve, LINGER_MS));
+  const clientClosed = (async () => {
+    const sink = new Uint8Array(RELAY_CHUNK_BYTES);
+    for (let drained = 0; drained < LINGER_BYTES;) {
+      const read = await conn.read(sink);
+      if (read === null) return;
+      drained += read;
+    }
+    await waited;
+  })().catch(() => {});
+  await Promise.race([clientClosed, waited, closed]);
+  clearTimeout(timer);
 }
 
 /**

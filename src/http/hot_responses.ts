@@ -9,8 +9,9 @@
  * proxy, its `X-Forwarded-Proto`/`-Host`: everything a format's answer may
  * depend on. (The key is remembered only by requests the routes answered, so a
  * `Host` in a key passed the routes' checks.) The
- * next request with the same key is answered by {@link HotResponses.answer}:
- * the freshness check the format gave (a document still current), a token from
+ * next request with the same key is answered by {@link HotResponses.answer}
+ * (or, when the fast lane read it, src/http/fast_lane.ts, by
+ * {@link HotResponses.answerWire}, encoded as HTTP/1.1): the freshness check the format gave (a document still current), a token from
  * the rate limiter when limits are on, the prepared answer (304 and ranges
  * included), then the same request id, metrics and access log as any request.
  * A request the hot path cannot answer exactly as the routes would (an
@@ -61,7 +62,7 @@ export type HotUse = (request: HotRequest) => void;
 /** A hot answer encoded as HTTP/1.1 for the fast lane (src/http/fast_lane.ts). */
 export interface WireAnswer {
   status: number;
-  /** Bytes of the body it sends (for the metrics). */
+  /** Bytes of the body, for the metrics (for a HEAD, those of its GET, as the routes count them). */
   bodyBytes: number;
   /** The whole response; its head only when `file` follows. */
   bytes: Uint8Array;

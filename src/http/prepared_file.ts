@@ -1,9 +1,12 @@
 /**
  * The hot path's answer for an artifact on local disk that is not held in
- * memory: headers computed once, the file opened per request and read as
- * `DiskStore.get` reads it (`wholeFileBody`: small files at once with
- * synchronous calls, larger ones as Deno's own file stream). HEAD and a
- * matching `If-None-Match` (304) touch no file.
+ * memory: headers computed once. In the fast lane (`wire`) the file is held
+ * open for a second (src/http/open_files_cache.ts), a small one read before
+ * its answer is sent, a larger one sent by the lane; through Deno's server
+ * (`respond`) it is opened per request and read as `DiskStore.get` reads it
+ * (`wholeFileBody`: small files at once with synchronous calls, larger ones
+ * as Deno's own file stream). HEAD and a matching `If-None-Match` (304)
+ * touch no file.
  *
  * Whatever it cannot answer exactly as the routes would, it leaves to them
  * (`undefined`): a range, a file that is gone (evicted) or not the size its
