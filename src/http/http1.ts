@@ -195,3 +195,19 @@ export class EncodedEachSecond {
     return this.#bytes;
   }
 }
+
+/**
+ * A response encoded by {@link encodeResponse}: with `X-Request-ID:
+ * requestId` when one is given (built for this request), else the one kept
+ * in `kept` for the current second.
+ */
+export function encodedFor(
+  kept: EncodedEachSecond,
+  requestId: string | undefined,
+  status: number,
+  headers: HeaderList,
+  body?: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  if (requestId === undefined) return kept.get(() => encodeResponse(status, headers, body));
+  return encodeResponse(status, headers, body, [["X-Request-ID", requestId]]);
+}

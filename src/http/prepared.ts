@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { RangeNotSatisfiableError } from "../errors.ts";
 import { LruCache } from "../util/lru_cache.ts";
-import { EncodedEachSecond, encodeResponse } from "./http1.ts";
+import { EncodedEachSecond, encodedFor, encodeResponse } from "./http1.ts";
 import type { HotRequest, WireAnswer } from "./hot_responses.ts";
 import { ifNoneMatchHits, parseRange } from "./range.ts";
 
@@ -129,35 +129,24 @@ export class PreparedResponse {
    */
   wire(request: HotRequest, requestId?: string): WireAnswer {
     const answer = this.#decide(request);
-    const extra: HeaderList = requestId === undefined ? [] : [["X-Request-ID", requestId]];
     switch (answer.kind) {
       case "not modified": {
-        const build = () => encodeResponse(304, this.#notModifiedHeaders, undefined, extra);
-        return {
-          status: 304,
-          bodyBytes: 0,
-          bytes: requestId === undefined ? this.#wireNotModified.get(build) : build(),
-        };
+        const bytes = encodedFor(this.#wireNotModified, requestId, 304, this.#notModifiedHeaders);
+        return { status: 304, bodyBytes: 0, bytes };
       }
-      case "head": {
-        const build = () => encodeResponse(200, this.#withLength, undefined, extra);
+      case "head":
         return {
           status: 200,
           bodyBytes: this.size,
-          bytes: requestId === undefined ? this.#wireHead.get(build) : build(),
+          bytes: encodedFor(this.#wireHead, requestId, 200, this.#withLength),
         };
-      }
       case "ok": {
-        const build = () => encodeResponse(200, this.#withLength, this.body, extra);
-        return {
-          status: 200,
-          bodyBytes: this.size,
-          bytes: requestId === undefined ? this.#wireOk.get(build) : build(),
-        };
+        const bytes = encodedFor(this.#wireOk, requestId, 200, this.#withLength, this.body);
+        return { status: 200, bodyBytes: this.size, bytes };
       }
       case "partial": {
-        const head = request.method === "HEAD";
-        const body = head ? undefined : this.body.subarray(answer.start, answer.end + 1);
+        const body = request.method === "HEAD" ? undefined : this.body.subarray(answer.start, answer.end + 1);
+        const extra: HeaderList = requestId === undefined ? [] : [["X-Request-ID", requestId]];
         const bytes = encodeResponse(206, this.#partialHeaders(answer.start, answer.end), body, extra);
         return { status: 206, bodyBytes: body?.byteLength ?? 0, bytes };
       }

@@ -16,7 +16,7 @@
  */
 import { wholeFileBody } from "../storage/disk_store.ts";
 import type { HotRequest, WireAnswer } from "./hot_responses.ts";
-import { EncodedEachSecond, encodeResponse } from "./http1.ts";
+import { EncodedEachSecond, encodedFor } from "./http1.ts";
 import { COMMON_HEADERS, withId } from "./prepared.ts";
 import type { OpenFilesCache } from "./open_files_cache.ts";
 import { ifNoneMatchHits } from "./range.ts";
@@ -94,13 +94,14 @@ export class PreparedFileResponse {
   wire(request: HotRequest, requestId?: string): WireAnswer | undefined {
     const decision = this.#decide(request);
     if (decision === undefined) return undefined;
-    const extra: HeaderList = requestId === undefined ? [] : [["X-Request-ID", requestId]];
     if (decision === "not modified") {
-      const build = () => encodeResponse(304, this.#notModifiedHeaders, undefined, extra);
-      return { status: 304, bodyBytes: 0, bytes: requestId === undefined ? this.#wireNotModified.get(build) : build() };
+      return {
+        status: 304,
+        bodyBytes: 0,
+        bytes: encodedFor(this.#wireNotModified, requestId, 304, this.#notModifiedHeaders),
+      };
     }
-    const build = () => encodeResponse(200, this.#headers, undefined, extra);
-    const head = requestId === undefined ? this.#wireHead.get(build) : build();
+    const head = encodedFor(this.#wireHead, requestId, 200, this.#headers);
     if (decision === "head") return { status: 200, bodyBytes: this.size, bytes: head };
     const file = this.#openFiles.acquire(this.#path, this.size);
     if (file === undefined) return undefined;
