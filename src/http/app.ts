@@ -86,6 +86,8 @@ export interface RegistryApp {
   fetch: Handler;
   /** The hot answer to a request head the fast lane read itself (src/http/fast_lane.ts), encoded for it. */
   answerWire: HotResponses["answerWire"];
+  /** The routes alone, for a request whose hot answer was asked for already (by the fast lane). */
+  routes: Handler;
 }
 
 /** Builds the app serving every route of the registry. */
@@ -171,6 +173,7 @@ export function createApp(deps: AppDeps): RegistryApp {
   if (deps.pages !== undefined) app.route("/", deps.pages.routes());
   return {
     answerWire: (request, peer) => hot.answerWire(request, peer),
+    routes: (request, info) => app.fetch(request, info),
     fetch: (request, info) => {
       const answer = hot.answer(request, info);
       if (answer instanceof Promise) return answer.then((response) => response ?? app.fetch(request, info));

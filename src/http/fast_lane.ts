@@ -35,8 +35,8 @@ const RELAY_CHUNK_BYTES = 16 * 1024;
 export interface FastLaneOptions {
   /** The hot answer to a request head from `peer`, or `undefined` when the app must answer it. */
   answer(request: HeadRequest, peer: string): WireAnswer | Promise<WireAnswer | undefined> | undefined;
-  /** The app, for every other request the lane reads. */
-  handler: Handler;
+  /** The app's routes, for every other request the lane reads (its hot answer was asked for already). */
+  routes: Handler;
   /** The answer when the app throws (its own errors it answers itself). */
   onError(error: unknown): Response;
   /** A connection to Deno's server to relay this one to ({@link RelayListener.connect}). */
@@ -182,7 +182,7 @@ export class FastConnection {
       try {
         let response: Response;
         try {
-          const result = this.#options.handler(asRequest, { remoteAddr: this.#remoteAddr, completed });
+          const result = this.#options.routes(asRequest, { remoteAddr: this.#remoteAddr, completed });
           response = result instanceof Promise ? await result : result;
         } catch (error) {
           response = this.#options.onError(error);

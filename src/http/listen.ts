@@ -51,12 +51,12 @@ export interface ServeConnectionsOptions {
   /** Answer for an error the handler throws (the app maps its own; this is the last resort). */
   onError: (error: unknown) => Response;
   /**
-   * Hot answers for the fast lane (src/http/fast_lane.ts): given, plain-HTTP
-   * connections are served by it (hot reads from these answers, other plain
-   * requests by `handler`) and relayed to Deno's server from the first
-   * request it does not read itself.
+   * The fast lane (src/http/fast_lane.ts): given, plain-HTTP connections are
+   * served by it (hot reads by `answer`, other plain requests by `routes`, the
+   * hot path not asked again) and relayed to Deno's server, answered by
+   * `handler`, from the first request it does not read itself.
    */
-  fastLane?: Pick<FastLaneOptions, "answer">;
+  fastLane?: Pick<FastLaneOptions, "answer" | "routes">;
   logger: Logger;
   /** Milliseconds clock for the guard (tests inject one). */
   clock?: () => number;
@@ -198,7 +198,7 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     if (fastLane === undefined || relays === undefined) return serveNatively(conn, guarded(connection), ip);
     const fast = new FastConnection(conn, {
       answer: fastLane.answer,
-      handler,
+      routes: fastLane.routes,
       onError: options.onError,
       requestStarted: () => guard.requestStarted(connection),
       requestEnded: () => guard.requestEnded(connection),

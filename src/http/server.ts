@@ -206,7 +206,7 @@ export async function startServer(
         exemptIps: config.rateLimit.trustedProxies,
       },
       handler: app.fetch,
-      ...(config.fastLane ? { fastLane: { answer: app.answerWire } } : {}),
+      ...(config.fastLane ? { fastLane: { answer: app.answerWire, routes: app.routes } } : {}),
       onError: (error) => {
         logger.log("error", "unhandled error outside the app", { error: String(error) });
         return problemResponse(500, "Internal Server Error", "internal error");
