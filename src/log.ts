@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { writeFully } from "./util/io.ts";
 
 /** Severity of a log line. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -76,8 +77,8 @@ export function createJsonLogger(
 }
 
 /** Writes `bytes` to stdout in full. */
-async function writeStdout(bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length;) written += await Deno.stdout.write(bytes.subarray(written));
+function writeStdout(bytes: Uint8Array): Promise<void> {
+  return writeFully(Deno.stdout, bytes);
 }
 
 /** Where a logger's lines go: one at a time, or batches of lines already encoded (from another worker). */

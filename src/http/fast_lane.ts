@@ -23,6 +23,7 @@ import { encodeResponse, headEnd, type HeadRequest, parseHead, UNSUPPORTED } fro
 import { Inbox, requestBody } from "./inbox.ts";
 import type { WireAnswer } from "./hot_responses.ts";
 import type { Handler } from "./listen.ts";
+import { closeQuietly, writeFully } from "../util/io.ts";
 
 /** The longest request head the lane reads before leaving the connection to Deno's server to judge. */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -198,7 +199,7 @@ export class FastConnection {
 
   async #send(answer: WireAnswer): Promise<void> {
     const file = answer.file;
-    if (file === undefined) return await writeAll(this.#conn, answer.bytes);
+    if (file === undefined) return await writeFully(this.#conn, answer.bytes);
     const chunk = takeChunk();
     let short = false;
     try {
@@ -216,7 +217,7 @@ export class FastConnection {
           throw new Error("the file ended before its recorded size");
         }
         position += read;
-        await writeAll(this.#conn, chunk.subarray(0, used + read));
+        await writeFully(this.#conn, chunk.subarray(0, used + read));
         used = 0;
       }
     } finally {
@@ -290,7 +291,7 @@ export async function sendResponse(conn: Deno.Conn, response: Response, head: bo
     // A HEAD says the length its GET would have; a 304 may; a 204 does not.
     if (length !== undefined && status !== 204) headers.push(["content-length", length]);
     else if (body === null && !head && status !== 204 && status !== 304) headers.push(["content-length", "0"]);
-    await writeAll(conn, encodeResponse(status, headers));
+    await writeFully(conn, encodeResponse(status, headers));
     return keepOpen;
   }
   const reader = body.getReader();
@@ -302,11 +303,11 @@ export async function sendResponse(conn: Deno.Conn, response: Response, head: bo
       let left = Number(length);
       const start = first.done ? undefined : first.value;
       if (start !== undefined && start.byteLength > left) return false; // longer than it says
-      await writeAll(conn, encodeResponse(status, headers, start));
+      await writeFully(conn, encodeResponse(status, headers, start));
       left -= start?.byteLength ?? 0;
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
         if (chunk.value.byteLength > left) return false;
-        await writeAll(conn, chunk.value);
+        await writeFully(conn, chunk.value);
         left -= chunk.value.byteLength;
       }
       finished = true;
@@ -316,17 +317,17 @@ export async function sendResponse(conn: Deno.Conn, response: Response, head: bo
     if (second.done) {
       const whole = first.done ? new Uint8Array() : first.value;
       headers.push(["content-length", String(whole.byteLength)]);
-      await writeAll(conn, encodeResponse(status, headers, whole));
+      await writeFully(conn, encodeResponse(status, headers, whole));
       finished = true;
       return keepOpen;
     }
     headers.push(["transfer-encoding", "chunked"]);
-    await writeAll(conn, encodeResponse(status, headers, chunked(first.value!)));
-    await writeAll(conn, chunked(second.value));
+    await writeFully(conn, encodeResponse(status, headers, chunked(first.value!)));
+    await writeFully(conn, chunked(second.value));
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      await writeAll(conn, chunked(chunk.value));
+      await writeFully(conn, chunked(chunk.value));
     }
-    await writeAll(conn, LAST_CHUNK);
+    await writeFully(conn, LAST_CHUNK);
     finished = true;
     return keepOpen;
   } finally {
@@ -449,7 +450,7 @@ export class RelayListener {
  */
 export async function relay(client: Deno.Conn, inner: Deno.Conn, first: Uint8Array): Promise<void> {
   const upstream = (async () => {
-    await writeAll(inner, first);
+    await writeFully(inner, first);
     await pump(client, inner);
     closeWriteQuietly(inner);
   })().catch(() => {
@@ -471,18 +472,8 @@ async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   for (;;) {
     const read = await from.read(buffer);
     if (read === null) return;
-    await writeAll(to, buffer.subarray(0, read));
+    await writeFully(to, buffer.subarray(0, read));
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.byteLength;) written += await conn.write(bytes.subarray(written));
-}
-
-function closeQuietly(closable: { close(): void }): void {
-  try {
-    closable.close();
-  } catch { /* closed already */ }
 }
 
 function closeWriteQuietly(conn: Deno.Conn): void {

@@ -30,6 +30,7 @@ import { type Connection, ConnectionGuard, type Eviction, type GuardLimits } fro
 import type { ConnectionStats } from "./metrics.ts";
 import { FastConnection, type FastLaneOptions, RelayListener } from "./fast_lane.ts";
 import type { KeyPair } from "./tls.ts";
+import { closeQuietly } from "../util/io.ts";
 
 /** The request handler: a Hono app's `fetch`. */
 export type Handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
@@ -173,9 +174,7 @@ export function serveConnections(options: ServeConnectionsOptions): ConnectionSe
     try {
       server = serveOn(conn, abort.signal, handle, options.onError, () => {});
     } catch (error) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
+      closeQuietly(conn);
       complain("connection could not be served", { ip, error: (error as Error).message });
       return undefined;
     }

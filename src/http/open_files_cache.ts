@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { closeQuietly } from "../util/io.ts";
 
 /** An open file lent out by an {@link OpenFilesCache}: read it, then give it back. */
 export interface OpenFile {
@@ -121,10 +122,4 @@ export class OpenFilesCache {
     entry.retired = true;
     if (entry.users === 0) closeQuietly(entry.file);
   }
-}
-
-function closeQuietly(file: Deno.FsFile): void {
-  try {
-    file.close();
-  } catch { /* closed already */ }
 }

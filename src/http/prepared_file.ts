@@ -20,6 +20,7 @@ import { EncodedEachSecond, encodedFor } from "./http1.ts";
 import { COMMON_HEADERS, withId } from "./prepared.ts";
 import type { OpenFilesCache } from "./open_files_cache.ts";
 import { ifNoneMatchHits } from "./range.ts";
+import { closeQuietly } from "../util/io.ts";
 
 type HeaderList = [string, string][];
 
@@ -150,10 +151,4 @@ export class PreparedFileResponse {
     closeQuietly(file);
     return undefined;
   }
-}
-
-function closeQuietly(file: Deno.FsFile): void {
-  try {
-    file.close();
-  } catch { /* closed already */ }
 }

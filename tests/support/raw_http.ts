@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { concatBytes } from "../../src/util/bytes.ts";
+import { writeFully } from "../../src/util/io.ts";
 
 /** Opens a TCP connection to 127.0.0.1:`port`. */
 export function connect(port: number): Promise<Deno.TcpConn> {
@@ -13,8 +15,7 @@ export function connect(port: number): Promise<Deno.TcpConn> {
 
 /** Writes `text` (UTF-8) to `conn`. */
 export async function send(conn: Deno.Conn, text: string | Uint8Array): Promise<void> {
-  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  for (let written = 0; written < bytes.length;) written += await conn.write(bytes.subarray(written));
+  await writeFully(conn, typeof text === "string" ? new TextEncoder().encode(text) : text);
 }
 
 /**
@@ -148,10 +149,7 @@ export class ResponseReader {
       this.#take(2);
       if (size === 0) break;
     }
-    const body = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let offset = 0;
-    for (const part of parts) body.set(part, (offset += part.length) - part.length);
-    return { status, head, headers, body, chunked };
+    return { status, head, headers, body: concatBytes(parts), chunked };
   }
 
   /**
@@ -182,10 +180,7 @@ export class ResponseReader {
     while (this.#bytes.length < count) {
       const read = await this.#conn.read(buffer);
       if (read === null) throw new Error(`the connection closed after ${this.#bytes.length} bytes`);
-      const more = new Uint8Array(this.#bytes.length + read);
-      more.set(this.#bytes);
-      more.set(buffer.subarray(0, read), this.#bytes.length);
-      this.#bytes = more;
+      this.#bytes = concatBytes([this.#bytes, buffer.subarray(0, read)]);
     }
   }
 
