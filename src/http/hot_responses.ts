@@ -11,9 +11,10 @@
  * `Host` in a key passed the routes' checks.) The
  * next request with the same key is answered by {@link HotResponses.answer}
  * (or, when the fast lane read it, src/http/fast_lane.ts, by
- * {@link HotResponses.answerWire}, encoded as HTTP/1.1): the freshness check the format gave (a document still current), a token from
- * the rate limiter when limits are on, the prepared answer (304 and ranges
- * included), then the same request id, metrics and access log as any request.
+ * {@link HotResponses.answerWire}, encoded as HTTP/1.1): the freshness check
+ * the format gave (a document still current), a token from the rate limiter
+ * when limits are on, the prepared answer (304 and ranges included), then the
+ * same request id, metrics and access log as any request.
  * A request the hot path cannot answer exactly as the routes would (an
  * `Authorization` header while rate limits are on, an unsatisfiable range, a
  * stale entry) goes on to the routes.

@@ -158,19 +158,19 @@ export function httpDate(now = Date.now()): string {
 }
 
 /**
- * A whole HTTP/1.1 response in one buffer: status line, `headers`, `Date`,
- * `extra` headers (e.g. `X-Request-ID`), the blank line, then `body` if given.
- * Names and values are byte strings (one byte per character).
+ * A whole HTTP/1.1 response in one buffer: status line, `headers`,
+ * `X-Request-ID: requestId` when given, `Date`, the blank line, then `body`
+ * if given. Names and values are byte strings (one byte per character).
  */
 export function encodeResponse(
   status: number,
   headers: HeaderList,
   body?: Uint8Array,
-  extra: HeaderList = [],
+  requestId?: string,
 ): Uint8Array<ArrayBuffer> {
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
-  for (const [name, value] of extra) head += `${name}: ${value}\r\n`;
+  if (requestId !== undefined) head += `X-Request-ID: ${requestId}\r\n`;
   head += `Date: ${httpDate()}\r\n\r\n`;
   const bytes = new Uint8Array(head.length + (body?.byteLength ?? 0));
   for (let i = 0; i < head.length; i++) bytes[i] = head.charCodeAt(i);
@@ -209,5 +209,5 @@ export function encodedFor(
   body?: Uint8Array,
 ): Uint8Array<ArrayBuffer> {
   if (requestId === undefined) return kept.get(() => encodeResponse(status, headers, body));
-  return encodeResponse(status, headers, body, [["X-Request-ID", requestId]]);
+  return encodeResponse(status, headers, body, requestId);
 }

@@ -101,10 +101,8 @@ const CHUNK_BYTES = 64 * 1024;
 const MAX_LINE_BYTES = 4096;
 
 /** The body framed by `framing`, read from `inbox` as the app reads it. */
-export function requestBody(inbox: Inbox, framing: BodyFraming): RequestBody {
-  return framing.kind === "chunked"
-    ? chunkedBody(inbox)
-    : lengthBody(inbox, framing.kind === "none" ? 0 : framing.length);
+export function requestBody(inbox: Inbox, framing: Exclude<BodyFraming, { kind: "none" }>): RequestBody {
+  return framing.kind === "chunked" ? chunkedBody(inbox) : lengthBody(inbox, framing.length);
 }
 
 function lengthBody(inbox: Inbox, length: number): RequestBody {
@@ -137,7 +135,7 @@ function chunkedBody(inbox: Inbox): RequestBody {
   let left = 0;
   let trailerBytes = 0;
 
-  /** The next line (without CRLF), consumed; null at the end of the connection. */
+  /** The next line (without CRLF), consumed; throws at the end of the connection or past {@link MAX_LINE_BYTES}. */
   const line = async (): Promise<string> => {
     for (;;) {
       const bytes = inbox.buffer;

@@ -114,7 +114,7 @@ export class PreparedResponse {
       case "ok":
         return withId(this.#ok.clone(), requestId);
       case "partial": {
-        const headers: HeaderList = [...this.#partialHeaders(answer.start, answer.end)];
+        const headers = this.#partialHeaders(answer.start, answer.end);
         if (requestId !== undefined) headers.push(["X-Request-ID", requestId]);
         const body = request.method === "HEAD" ? null : this.body.subarray(answer.start, answer.end + 1);
         return new Response(body, { status: 206, headers });
@@ -146,8 +146,7 @@ export class PreparedResponse {
       }
       case "partial": {
         const body = request.method === "HEAD" ? undefined : this.body.subarray(answer.start, answer.end + 1);
-        const extra: HeaderList = requestId === undefined ? [] : [["X-Request-ID", requestId]];
-        const bytes = encodeResponse(206, this.#partialHeaders(answer.start, answer.end), body, extra);
+        const bytes = encodeResponse(206, this.#partialHeaders(answer.start, answer.end), body, requestId);
         return { status: 206, bodyBytes: body?.byteLength ?? 0, bytes };
       }
     }
