@@ -102,16 +102,22 @@ Deno.test("HotResponses holds at most its byte budget, least recently used out f
 
 Deno.test("HotResponses per credential: an answer goes only to the same credentials, authenticated again", async () => {
   const valid = new Set(["Bearer alice", "Bearer bob"]);
+  let asked: Request | undefined;
   const { state, fetch } = appWith({
     reads: "per-credential",
-    authenticate: (request) =>
-      valid.has(request.headers.get("authorization") ?? "") ? Promise.resolve({}) : Promise.reject(new Error("401")),
+    authenticate: (request) => {
+      asked = request;
+      return valid.has(request.headers.get("authorization") ?? "")
+        ? Promise.resolve({})
+        : Promise.reject(new Error("401"));
+    },
   });
   const as = async (authorization: string) =>
-    await (await fetch("/doc/a", { headers: { Authorization: authorization } })).body?.cancel();
+    await (await fetch("/doc/a", { headers: { Authorization: authorization, "User-Agent": "test" } })).body?.cancel();
   await as("Bearer alice");
   await as("Bearer alice");
   assert.equal(state.routed, 1, "alice's second read is answered from memory");
+  assert.deepEqual([...asked!.headers], [["authorization", "Bearer alice"]], "the chain is asked with the credentials");
   await as("Bearer bob");
   assert.equal(state.routed, 2, "bob never gets alice's answer: his own read goes through the routes");
   await (await fetch("/doc/a")).body?.cancel();
