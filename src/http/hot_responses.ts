@@ -36,8 +36,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { Context } from "hono";
+import { sha256Hex } from "../../plugins/credentials.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { HeadRequest } from "./http1.ts";
@@ -253,7 +253,7 @@ export class HotResponses {
     let key = `${headers.get("accept")}\n${request.url}`;
     if (this.#options.reads === "per-credential") {
       const credentials = headers.get("authorization");
-      key += `\n${credentials === null ? "" : createHash("sha256").update(credentials).digest("hex")}`;
+      key += `\n${credentials === null ? "" : sha256Hex(credentials)}`;
     }
     if (peer === undefined || !this.#options.urlPolicy.trustedProxies.has(peer)) return key;
     return `${key}\n${headers.get("x-forwarded-proto")}\n${headers.get("x-forwarded-host")}`;
