@@ -10,6 +10,7 @@
  * @module
  */
 import { closeQuietly } from "../util/io.ts";
+import { RecencyMap } from "../util/recency_map.ts";
 
 /** An open file lent out by an {@link OpenFilesCache}: read it, then give it back. */
 export interface OpenFile {
@@ -36,7 +37,8 @@ interface Entry {
 
 /** Open files by path (see the module doc). */
 export class OpenFilesCache {
-  readonly #entries = new Map<string, Entry>();
+  /** Least recently used first. */
+  readonly #entries = new RecencyMap<string, Entry>();
   readonly #max: number;
   readonly #validMs: number;
   readonly #clock: () => number;
@@ -55,7 +57,7 @@ export class OpenFilesCache {
   /** The file at `path` when it is there and `size` bytes long, lent out until released; else `undefined`. */
   acquire(path: string, size: number): OpenFile | undefined {
     const now = this.#clock();
-    let entry = this.#entries.get(path);
+    let entry = this.#entries.use(path);
     if (entry !== undefined && now - entry.openedAt > this.#validMs) {
       this.#retire(entry);
       entry = undefined;
@@ -63,10 +65,6 @@ export class OpenFilesCache {
     if (entry === undefined) {
       entry = this.#open(path, now);
       if (entry === undefined) return undefined;
-    } else {
-      // Most recently used last: the first in the map is closed first.
-      this.#entries.delete(path);
-      this.#entries.set(path, entry);
     }
     if (entry.size !== size) {
       this.#retire(entry);
@@ -94,7 +92,7 @@ export class OpenFilesCache {
 
   /** Closes every file not in use, and the others once they are given back. */
   clear(): void {
-    for (const entry of [...this.#entries.values()]) this.#retire(entry);
+    for (const [, entry] of [...this.#entries]) this.#retire(entry);
   }
 
   #open(path: string, now: number): Entry | undefined {
@@ -113,7 +111,7 @@ export class OpenFilesCache {
     }
     const entry: Entry = { path, file, size, openedAt: now, users: 0, retired: false };
     this.#entries.set(path, entry);
-    if (this.#entries.size > this.#max) this.#retire(this.#entries.values().next().value!);
+    if (this.#entries.size > this.#max) this.#retire(this.#entries.oldest()!);
     return entry;
   }
 

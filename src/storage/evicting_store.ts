@@ -19,6 +19,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
+import { RecencyMap } from "../util/recency_map.ts";
 import type { GetOptions, ObjectBody, ObjectInfo, ObjectStore, PutBody, PutOptions } from "./object_store.ts";
 
 /** Options of an {@link EvictingStore}. */
@@ -54,7 +55,7 @@ export class EvictingStore implements ObjectStore {
   readonly #inner: ObjectStore;
   readonly #options: EvictingStoreOptions;
   /** Tracked copies, least recently used first (a read moves one to the end). */
-  readonly #copies = new Map<string, Copy>();
+  readonly #copies = new RecencyMap<string, Copy>();
   #usedBytes = 0;
   #evictions = 0;
   #evicting: Promise<void> | null = null;
@@ -136,11 +137,8 @@ export class EvictingStore implements ObjectStore {
   }
 
   #touch(key: string): void {
-    const copy = this.#copies.get(key);
-    if (copy === undefined) return;
-    copy.reads++;
-    this.#copies.delete(key);
-    this.#copies.set(key, copy);
+    const copy = this.#copies.use(key);
+    if (copy !== undefined) copy.reads++;
   }
 
   #forget(key: string): void {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { RecencyMap } from "./recency_map.ts";
 
 /**
  * Keeps values up to a total weight (bytes, or 1 per entry), dropping the
@@ -12,10 +13,8 @@
  * const cache = new LruCache<string, Uint8Array>(64 * 1024 * 1024, (v) => v.byteLength);
  */
 export class LruCache<K, V> {
-  #entries = new Map<K, { value: V; weight: number; moved: number }>();
+  readonly #entries = new RecencyMap<K, { value: V; weight: number }>();
   #weight = 0;
-  /** Entries moved to the newest end (set, or read after a while) so far. */
-  #moves = 0;
   readonly maxWeight: number;
   readonly #weigh: (value: V) => number;
 
@@ -24,22 +23,9 @@ export class LruCache<K, V> {
     this.#weigh = weigh;
   }
 
-  /**
-   * The value for `key`, marking it recently used. Moving an entry to the
-   * newest end costs a delete and an insert; one already moved there within
-   * the last quarter of the cache's moves stays where it is, so a hot entry
-   * read on every request is moved now and then, not each time, and the
-   * eviction order is exact to within that quarter.
-   */
+  /** The value for `key`, marking it recently used (to within a quarter of the cache: see `RecencyMap`). */
   get(key: K): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#moves - entry.moved > this.#entries.size >> 2) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-      entry.moved = ++this.#moves;
-    }
-    return entry.value;
+    return this.#entries.use(key)?.value;
   }
 
   /** Stores `value`; values heavier than the whole budget are not kept. */
@@ -47,7 +33,7 @@ export class LruCache<K, V> {
     this.delete(key);
     const weight = this.#weigh(value);
     if (weight > this.maxWeight) return;
-    this.#entries.set(key, { value, weight, moved: ++this.#moves });
+    this.#entries.set(key, { value, weight });
     this.#weight += weight;
     for (const [oldest, entry] of this.#entries) {
       if (this.#weight <= this.maxWeight) break;
