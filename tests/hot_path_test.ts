@@ -142,6 +142,28 @@ Deno.test("archives not held in memory are hot reads of their local file, answer
   await problem(damaged);
 });
 
+Deno.test("small archives read from disk at once each get their own bytes (their buffers are reused only once sent)", async () => {
+  await using t = await startTestServer({ env: { REGISTRY_MEMORY_CACHE_BYTES: "0" } });
+  const archives = new Map<string, Uint8Array>();
+  for (let minor = 0; minor < 4; minor++) {
+    const archive = await packageZip({ extra: [{ name: "LinkedList/blob.bin", content: randomBytes(8 * 1024) }] });
+    archives.set(`1.${minor}.0`, archive);
+    await publishOk(t, `mona/LinkedList/1.${minor}.0`, archive);
+  }
+  for (let round = 0; round < 3; round++) {
+    const reads = [...archives].flatMap(([version, bytes]) =>
+      Array.from({ length: 10 }, async () => {
+        const response = await get(`${t.swift}/mona/LinkedList/${version}.zip`);
+        assert.equal(response.status, 200);
+        assert.deepEqual(new Uint8Array(await response.arrayBuffer()), bytes, version);
+        return response.headers.get("x-request-id") === null;
+      })
+    );
+    const hot = await Promise.all(reads);
+    if (round > 0) assert.ok(hot.every(Boolean), "answered by the hot path once remembered");
+  }
+});
+
 Deno.test("a hot read never outlives its document: a new release is listed at once, links and neighbours follow", async () => {
   await using t = await startTestServer();
   await publishOk(t, "mona/LinkedList/1.0.0");

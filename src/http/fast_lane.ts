@@ -22,14 +22,13 @@
 import { encodeResponse, headEnd, type HeadRequest, parseHead, UNSUPPORTED } from "./http1.ts";
 import { Inbox, requestBody } from "./inbox.ts";
 import type { WireAnswer } from "./hot_responses.ts";
+import { giveBackChunk, takeChunk } from "./file_chunks.ts";
 import type { Handler } from "./listen.ts";
 import { closeQuietly, writeFully } from "../util/io.ts";
 
 /** The longest request head the lane reads before leaving the connection to Deno's server to judge. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 const FIRST_BUFFER_BYTES = 4096;
-/** Chunks of files sent: a head and an archive of a few hundred KiB go out in one write. */
-const CHUNK_BYTES = 512 * 1024;
 const RELAY_CHUNK_BYTES = 16 * 1024;
 
 /** What a fast-lane connection needs. */
@@ -199,7 +198,13 @@ export class FastConnection {
 
   async #send(answer: WireAnswer): Promise<void> {
     const file = answer.file;
-    if (file === undefined) return await writeFully(this.#conn, answer.bytes);
+    if (file === undefined) {
+      try {
+        return await writeFully(this.#conn, answer.bytes);
+      } finally {
+        answer.release?.();
+      }
+    }
     const chunk = takeChunk();
     let short = false;
     try {
@@ -478,16 +483,4 @@ async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
 
 function closeWriteQuietly(conn: Deno.Conn): void {
   conn.closeWrite().catch(() => {});
-}
-
-/** Chunks for sending files, kept for reuse (a few: one per file being sent at once). */
-const spareChunks: Uint8Array[] = [];
-const SPARE_CHUNKS = 64;
-
-function takeChunk(): Uint8Array {
-  return spareChunks.pop() ?? new Uint8Array(CHUNK_BYTES);
-}
-
-function giveBackChunk(chunk: Uint8Array): void {
-  if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
 }

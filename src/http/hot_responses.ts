@@ -73,6 +73,8 @@ export interface WireAnswer {
   bytes: Uint8Array;
   /** The body, a file held open: the fast lane sends it and gives it back. */
   file?: OpenFile;
+  /** Called once `bytes` were sent (or could not be): they lie in a buffer kept for reuse. */
+  release?: () => void;
 }
 
 /**

@@ -21,10 +21,11 @@ import { COMMON_HEADERS, withId } from "./prepared.ts";
 import type { OpenFilesCache } from "./open_files_cache.ts";
 import { ifNoneMatchHits } from "./range.ts";
 import { closeQuietly } from "../util/io.ts";
+import { CHUNK_BYTES, giveBackChunk, takeChunk } from "./file_chunks.ts";
 
 type HeaderList = [string, string][];
 
-/** Files up to this size are read before their answer is sent, in the same buffer as its head. */
+/** Files up to this size are read before their answer is sent, in the same buffer as its head (a pooled chunk). */
 const SMALL_FILE_BYTES = 64 * 1024;
 
 /** An artifact's answer from its local file (see the module doc). */
@@ -106,14 +107,16 @@ export class PreparedFileResponse {
     if (decision === "head") return { status: 200, bodyBytes: this.size, bytes: head };
     const file = this.#openFiles.acquire(this.#path, this.size);
     if (file === undefined) return undefined;
+    let chunk: Uint8Array | undefined;
     try {
       // A file shorter than its record now is left to the routes, never sent short: a small one is read first,
       // a larger one is checked (it could still be cut short while it is sent; the connection is closed then).
-      if (this.size > SMALL_FILE_BYTES) {
+      if (this.size > SMALL_FILE_BYTES || head.byteLength + this.size > CHUNK_BYTES) {
         if (file.sizeNow() !== this.size) throw new Error("changed");
         return { status: 200, bodyBytes: this.size, bytes: head, file };
       }
-      const bytes = new Uint8Array(head.byteLength + this.size);
+      chunk = takeChunk();
+      const bytes = chunk.subarray(0, head.byteLength + this.size);
       bytes.set(head);
       for (let filled = 0; filled < this.size;) {
         const read = file.readAt(bytes.subarray(head.byteLength + filled), filled);
@@ -121,9 +124,11 @@ export class PreparedFileResponse {
         filled += read;
       }
       file.release();
-      return { status: 200, bodyBytes: this.size, bytes };
+      const taken = chunk;
+      return { status: 200, bodyBytes: this.size, bytes, release: () => giveBackChunk(taken) };
     } catch {
       file.release(true);
+      if (chunk !== undefined) giveBackChunk(chunk);
       return undefined;
     }
   }
