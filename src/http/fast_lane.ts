@@ -199,11 +199,15 @@ export class FastConnection {
   async #send(answer: WireAnswer): Promise<void> {
     const file = answer.file;
     if (file === undefined) {
+      const bytes = answer.bytes;
       try {
-        return await writeFully(this.#conn, answer.bytes);
+        // One write nearly always takes it all (and costs less than writeFully's loop on every answer).
+        const written = await this.#conn.write(bytes);
+        if (written < bytes.byteLength) await writeFully(this.#conn, bytes.subarray(written));
       } finally {
         answer.release?.();
       }
+      return;
     }
     const chunk = takeChunk();
     let short = false;
