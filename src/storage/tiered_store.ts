@@ -292,7 +292,6 @@ export class TieredStore implements ObjectStore {
     }
   }
 
-  /** Serves a cached file, or returns `null` (and drops it) when it is missing or damaged. */
   /**
    * Serves a cached file, or returns `null` when it is gone or damaged (a
    * damaged one is dropped). A file not yet checked in this process is
