@@ -472,20 +472,23 @@ try {
     const rows: Row[] = [];
     // Every run's p99 of the small reads: one run's p99 is noisy (on two cores under wrk, both servers are bimodal).
     const smallP99 = { ours: [] as number[], nginx: [] as number[] };
-    const nginxRuns = new Map<Target, Run>();
-    for (const [i, target] of targets.entries()) {
+    /** `rounds` runs of `url` (its server's CPU from `pids`), each followed by a run of nginx sending the same bytes. */
+    const interleaved = async (url: string, pids: number[], target: Target, authorization?: string) => {
       const ours: Run[] = [];
       const theirs: Run[] = [];
       for (let round = 0; round < rounds; round++) {
-        ours.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept));
-        theirs.push(await wrk(`${nginx.url}/t${i}`, nginx.pids));
+        ours.push(await wrk(url, pids, target.accept, authorization));
+        theirs.push(await wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids));
       }
+      return { ours, theirs };
+    };
+    for (const target of targets) {
+      const { ours, theirs } = await interleaved(`${registry.url}${target.path}`, [registry.pid], target);
       if (target.bytes! <= SMALL_BYTES) {
         smallP99.ours.push(...ours.map((r) => r.p99Ms));
         smallP99.nginx.push(...theirs.map((r) => r.p99Ms));
       }
-      nginxRuns.set(target, summarize(theirs));
-      rows.push({ label: target.label, ours: summarize(ours), nginx: nginxRuns.get(target)! });
+      rows.push({ label: target.label, ours: summarize(ours), nginx: summarize(theirs) });
     }
     if (values.soak !== undefined && workers === workerCounts.at(-1)) {
       await soak(registry, targets, Number(values.soak));
@@ -495,11 +498,8 @@ try {
     registry = await startRegistry(workers, dataDir, { REGISTRY_MEMORY_CACHE_BYTES: "0" });
     await warmUp(registry.url, targets.find((t) => t.archive)!);
     for (const target of targets.filter((t) => t.archive)) {
-      const fromDisk: Run[] = [];
-      for (let round = 0; round < rounds; round++) {
-        fromDisk.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept));
-      }
-      rows.push({ label: `${target.label} (from disk)`, ours: summarize(fromDisk), nginx: nginxRuns.get(target)! });
+      const { ours, theirs } = await interleaved(`${registry.url}${target.path}`, [registry.pid], target);
+      rows.push({ label: `${target.label} (from disk)`, ours: summarize(ours), nginx: summarize(theirs) });
     }
     if (values.private) {
       // The same data, read with a token by a registry that requires one (REGISTRY_REQUIRE_AUTH_FOR_READ).
@@ -507,11 +507,9 @@ try {
       registry = await startRegistry(workers, dataDir, { REGISTRY_REQUIRE_AUTH_FOR_READ: "true" });
       await warmUp(registry.url, targets[0], `Bearer ${TOKEN}`);
       for (const target of targets) {
-        const withToken: Run[] = [];
-        for (let round = 0; round < rounds; round++) {
-          withToken.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept, `Bearer ${TOKEN}`));
-        }
-        rows.push({ label: `${target.label} (token)`, ours: summarize(withToken), nginx: nginxRuns.get(target)! });
+        const url = `${registry.url}${target.path}`;
+        const { ours, theirs } = await interleaved(url, [registry.pid], target, `Bearer ${TOKEN}`);
+        rows.push({ label: `${target.label} (token)`, ours: summarize(ours), nginx: summarize(theirs) });
       }
     }
     const ceilingRows: Row[] = [];
@@ -539,14 +537,16 @@ try {
       for (const target of archives) {
         const offloaded: Run[] = [];
         const best: Run[] = [];
+        const direct: Run[] = [];
         for (let round = 0; round < rounds; round++) {
           offloaded.push(await wrk(`${proxy.url}${target.path}`, [registry.pid, ...proxy.pids], target.accept));
           best.push(await wrk(`${ceiling.url}${target.path}`, ceiling.pids, target.accept));
+          direct.push(await wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids));
         }
         rows.push({
           label: `${target.label} (nginx sends)`,
           ours: summarize(offloaded),
-          nginx: nginxRuns.get(target)!,
+          nginx: summarize(direct),
         });
         ceilingRows.push({
           label: `${target.label} (nginx sends)`,
