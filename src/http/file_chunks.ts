@@ -1,8 +1,8 @@
 /**
- * Buffers for file bodies the fast lane sends, kept for reuse: allocating one
- * per response (memory outside V8's heap) made the collector run often enough
- * under load to show in the slowest reads. A few are kept, about one per file
- * being sent at once.
+ * Buffers for file bodies the fast lane sends, kept for reuse rather than
+ * allocated for each response (each would be memory outside V8's heap, which
+ * its collector has to account for and free). A few are kept, about one per
+ * file being sent at once.
  *
  * @module
  */
