@@ -472,13 +472,15 @@ try {
     const rows: Row[] = [];
     // Every run's p99 of the small reads: one run's p99 is noisy (on two cores under wrk, both servers are bimodal).
     const smallP99 = { ours: [] as number[], nginx: [] as number[] };
+    /** One run of nginx sending the bytes the registry answers for `target`. */
+    const nginxRun = (target: Target) => wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids);
     /** `rounds` runs of `url` (its server's CPU from `pids`), each followed by a run of nginx sending the same bytes. */
     const interleaved = async (url: string, pids: number[], target: Target, authorization?: string) => {
       const ours: Run[] = [];
       const theirs: Run[] = [];
       for (let round = 0; round < rounds; round++) {
         ours.push(await wrk(url, pids, target.accept, authorization));
-        theirs.push(await wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids));
+        theirs.push(await nginxRun(target));
       }
       return { ours, theirs };
     };
@@ -541,7 +543,7 @@ try {
         for (let round = 0; round < rounds; round++) {
           offloaded.push(await wrk(`${proxy.url}${target.path}`, [registry.pid, ...proxy.pids], target.accept));
           best.push(await wrk(`${ceiling.url}${target.path}`, ceiling.pids, target.accept));
-          direct.push(await wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids));
+          direct.push(await nginxRun(target));
         }
         rows.push({
           label: `${target.label} (nginx sends)`,

@@ -54,7 +54,7 @@ interface Copy {
 export class EvictingStore implements ObjectStore {
   readonly #inner: ObjectStore;
   readonly #options: EvictingStoreOptions;
-  /** Tracked copies, least recently used first (a read moves one to the end). */
+  /** Tracked copies, least recently used first (a read moves one to the end, to within `RecencyMap`'s quarter). */
   readonly #copies = new RecencyMap<string, Copy>();
   #usedBytes = 0;
   #evictions = 0;
