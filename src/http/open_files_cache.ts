@@ -37,7 +37,7 @@ interface Entry {
 
 /** Open files by path (see the module doc). */
 export class OpenFilesCache {
-  /** Least recently used first. */
+  /** By path; the least recently used is retired first. */
   readonly #entries = new RecencyMap<string, Entry>();
   readonly #max: number;
   readonly #validMs: number;
@@ -109,9 +109,14 @@ export class OpenFilesCache {
       closeQuietly(file);
       return undefined;
     }
+    if (this.#entries.size >= this.#max) {
+      for (const [, oldest] of this.#entries.evictionOrder()) {
+        this.#retire(oldest);
+        break;
+      }
+    }
     const entry: Entry = { path, file, size, openedAt: now, users: 0, retired: false };
     this.#entries.set(path, entry);
-    if (this.#entries.size > this.#max) this.#retire(this.#entries.oldest()!);
     return entry;
   }
 

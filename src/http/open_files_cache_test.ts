@@ -34,6 +34,17 @@ Deno.test("held files are read again without opening, opened anew once their tim
       assert.equal(read(cache, join(dir, name), 1), name);
     }
     assert.equal(cache.size, 2);
+    read(cache, join(dir, "b"), 1);
+    await Deno.writeTextFile(join(dir, "d"), "d");
+    assert.equal(read(cache, join(dir, "d"), 1), "d");
+    assert.equal(cache.size, 2);
+    // b, read since c, is still held (it reads what it held); c was closed and is opened anew.
+    for (const name of ["b", "c"]) {
+      await Deno.writeTextFile(join(dir, `${name}.new`), name.toUpperCase());
+      await Deno.rename(join(dir, `${name}.new`), join(dir, name));
+    }
+    assert.equal(read(cache, join(dir, "b"), 1), "b");
+    assert.equal(read(cache, join(dir, "c"), 1), "C");
     cache.clear();
     assert.equal(cache.size, 0);
   } finally {

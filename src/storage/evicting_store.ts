@@ -54,7 +54,7 @@ interface Copy {
 export class EvictingStore implements ObjectStore {
   readonly #inner: ObjectStore;
   readonly #options: EvictingStoreOptions;
-  /** Tracked copies, least recently used first (a read moves one to the end, to within `RecencyMap`'s quarter). */
+  /** Tracked copies; a read marks one used, and eviction takes the least recently used first. */
   readonly #copies = new RecencyMap<string, Copy>();
   #usedBytes = 0;
   #evictions = 0;
@@ -165,12 +165,13 @@ export class EvictingStore implements ObjectStore {
     const victims: string[] = [];
     const chosen = new Map<string, { copy: Copy; reads: number }>();
     let bytes = this.#usedBytes;
-    for (const [key, copy] of this.#copies) {
-      if (bytes <= target) break;
+    if (bytes <= target) return;
+    for (const [key, copy] of this.#copies.evictionOrder()) {
       if (key === keep) continue;
       victims.push(key);
       chosen.set(key, { copy, reads: copy.reads });
       bytes -= copy.size;
+      if (bytes <= target) break;
     }
     let freed = 0;
     for (const key of victims) {

@@ -7,7 +7,7 @@ import { RecencyMap } from "./recency_map.ts";
 
 /**
  * Keeps values up to a total weight (bytes, or 1 per entry), dropping the
- * least recently used first.
+ * least recently used first (approximately: see `RecencyMap`).
  *
  * @example
  * const cache = new LruCache<string, Uint8Array>(64 * 1024 * 1024, (v) => v.byteLength);
@@ -23,7 +23,7 @@ export class LruCache<K, V> {
     this.#weigh = weigh;
   }
 
-  /** The value for `key`, marking it recently used (to within a quarter of the cache: see `RecencyMap`). */
+  /** The value for `key`, marking it recently used. */
   get(key: K): V | undefined {
     return this.#entries.use(key)?.value;
   }
@@ -35,10 +35,12 @@ export class LruCache<K, V> {
     if (weight > this.maxWeight) return;
     this.#entries.set(key, { value, weight });
     this.#weight += weight;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#weight <= this.maxWeight) break;
+    if (this.#weight <= this.maxWeight) return;
+    for (const [oldest, entry] of this.#entries.evictionOrder()) {
+      if (oldest === key) continue; // the value just stored is the newest
       this.#entries.delete(oldest);
       this.#weight -= entry.weight;
+      if (this.#weight <= this.maxWeight) break;
     }
   }
 

@@ -1,66 +1,84 @@
 /**
- * A map in least-recently-used-first order, for caches that drop their
- * oldest entries.
+ * A map that tells caches which entry to drop next: the least recently used,
+ * approximately (second chance, the CLOCK order operating systems use for
+ * pages).
  *
  * @module
  */
 
+interface Slot<V> {
+  value: V;
+  /** Used since it was stored or last passed over by {@link RecencyMap.evictionOrder}. */
+  used: boolean;
+}
+
 /**
- * Entries oldest first; {@link use} marks one recently used. Moving an entry
- * to the newest end costs a delete and an insert, and the deleted slots make
- * V8 rebuild a long-lived map's table, in its old generation: an entry read
- * on every request and moved each time filled that generation (measured on
- * the hot path: about 1.4 MB per young collection at 80 000 reads a second, a
- * full collection every second or two, p99 3 ms instead of 1). So an entry
- * already moved within the last quarter of the map's moves stays where it
- * is: the order is exact to within that quarter.
+ * Entries in the order they were stored; {@link use} only marks an entry, and
+ * {@link evictionOrder} gives a marked entry a second chance by moving it to
+ * the newest end, unmarked.
+ *
+ * Why reads never move entries: a move is a delete and an insert, and the
+ * deleted slots make V8 rebuild a long-lived map's table in its old
+ * generation. Moving the entry read on every request filled that generation
+ * (measured on the hot path: about 1.4 MB per young collection at 80 000
+ * reads a second, a full collection every second or two, p99 3 ms instead of
+ * 1); skipping moves within the last quarter of moves fixed one hot entry but
+ * not a hundred read in turn (300–400 KB per young collection). With marks,
+ * entries move only when something is about to be dropped, at most once per
+ * use.
  */
 export class RecencyMap<K, V> implements Iterable<[K, V]> {
-  readonly #entries = new Map<K, { value: V; moved: number }>();
-  /** Entries moved to the newest end (set, or used after a while) so far. */
-  #moves = 0;
+  readonly #slots = new Map<K, Slot<V>>();
 
   /** Entries held. */
   get size(): number {
-    return this.#entries.size;
+    return this.#slots.size;
   }
 
-  /** The value of `key`, leaving the order as it is. */
+  /** The value of `key`, leaving it unmarked. */
   get(key: K): V | undefined {
-    return this.#entries.get(key)?.value;
+    return this.#slots.get(key)?.value;
   }
 
-  /** The value of `key`, marked recently used (see the class doc). */
+  /** The value of `key`, marked used (kept past the next eviction pass). */
   use(key: K): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#moves - entry.moved > this.#entries.size >> 2) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-      entry.moved = ++this.#moves;
-    }
-    return entry.value;
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return undefined;
+    slot.used = true;
+    return slot.value;
   }
 
-  /** Stores `value` for `key` as the newest entry (replacing any value it had). */
+  /** Stores `value` for `key` as the newest entry, unmarked (replacing any value it had). */
   set(key: K, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, moved: ++this.#moves });
+    this.#slots.delete(key);
+    this.#slots.set(key, { value, used: false });
   }
 
   /** Removes `key`; false when it was not there. */
   delete(key: K): boolean {
-    return this.#entries.delete(key);
+    return this.#slots.delete(key);
   }
 
-  /** The least recently used value, or `undefined` when empty. */
-  oldest(): V | undefined {
-    for (const entry of this.#entries.values()) return entry.value;
-    return undefined;
+  /**
+   * Keys and values in the order to drop them: oldest first, except that an
+   * entry marked used is moved to the newest end and unmarked as the pass
+   * reaches it, and comes again later in the same pass. Stop when enough is
+   * dropped; entries not deleted keep their place.
+   */
+  *evictionOrder(): Generator<[K, V]> {
+    for (const [key, slot] of this.#slots) {
+      if (slot.used) {
+        slot.used = false;
+        this.#slots.delete(key);
+        this.#slots.set(key, slot);
+      } else {
+        yield [key, slot.value];
+      }
+    }
   }
 
-  /** Keys and values, least recently used first. */
+  /** Keys and values in the order they were stored or last moved, leaving marks as they are. */
   *[Symbol.iterator](): Iterator<[K, V]> {
-    for (const [key, entry] of this.#entries) yield [key, entry.value];
+    for (const [key, slot] of this.#slots) yield [key, slot.value];
   }
 }

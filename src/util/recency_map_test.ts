@@ -5,37 +5,53 @@ function keys<K, V>(map: RecencyMap<K, V>): K[] {
   return [...map].map(([key]) => key);
 }
 
-Deno.test("RecencyMap keeps entries oldest first; set makes one the newest, get leaves the order", () => {
+Deno.test("RecencyMap keeps entries in the order stored; set makes one the newest, get and use leave the order", () => {
   const map = new RecencyMap<string, number>();
-  assert.equal(map.oldest(), undefined);
+  assert.deepEqual([...map.evictionOrder()], []);
   for (const [i, key] of ["a", "b", "c"].entries()) map.set(key, i);
   assert.deepEqual(keys(map), ["a", "b", "c"]);
   assert.equal(map.get("a"), 0);
-  assert.deepEqual(keys(map), ["a", "b", "c"]);
+  assert.equal(map.use("a"), 0);
+  assert.deepEqual(keys(map), ["a", "b", "c"], "a read never moves an entry");
   map.set("a", 10);
   assert.deepEqual([...map], [["b", 1], ["c", 2], ["a", 10]]);
-  assert.equal(map.oldest(), 1);
   assert.equal(map.delete("b"), true);
   assert.equal(map.delete("b"), false);
   assert.equal(map.size, 2);
   assert.equal(map.use("missing"), undefined);
 });
 
-Deno.test("RecencyMap.use moves an entry to the newest end unless it moved within the last quarter of moves", () => {
+Deno.test("RecencyMap.evictionOrder gives entries used since the last pass a second chance", () => {
   const map = new RecencyMap<string, string>();
-  const letters = [..."abcdefgh"];
-  for (const key of letters) map.set(key, key.toUpperCase());
-  assert.equal(map.use("a"), "A");
-  assert.deepEqual(keys(map), [..."bcdefgha"], "a was set 7 moves ago: moved");
-  // Within a quarter of 8 entries (2 moves) an entry stays where it is: a key read on every request is not moved each time.
-  map.use("h");
-  assert.deepEqual(keys(map), [..."bcdefgha"], "h set 1 move ago: stays");
-  map.use("b");
-  map.use("h");
-  assert.deepEqual(keys(map), [..."cdefghab"], "h set 2 moves ago: stays");
+  for (const key of "abcde") map.set(key, key.toUpperCase());
+  map.use("a");
   map.use("c");
-  map.use("h");
-  assert.deepEqual(keys(map), [..."defgabch"], "h set 3 moves ago: moved");
-  map.use("h");
-  assert.deepEqual(keys(map), [..."defgabch"], "already the newest: stays");
+  map.get("b"); // get does not mark
+  const first = map.evictionOrder().next().value;
+  assert.deepEqual(first, ["b", "B"], "a was used: passed over; b was not");
+  assert.deepEqual(keys(map), [..."bcdea"], "a moved to the newest end");
+  // A full pass: b, still there, first; c, used, again after the unused ones, unmarked; then nothing more.
+  assert.deepEqual([...map.evictionOrder()].map(([key]) => key), [..."bdeac"]);
+  assert.deepEqual(keys(map), [..."bdeac"]);
+  assert.deepEqual([...map.evictionOrder()].map(([key]) => key), [..."bdeac"], "marks were cleared by the last pass");
+});
+
+Deno.test("RecencyMap.evictionOrder ends when every entry is used and none is dropped", () => {
+  const map = new RecencyMap<number, number>();
+  for (let i = 0; i < 100; i++) map.set(i, i);
+  for (let i = 0; i < 100; i++) map.use(i);
+  const order = [...map.evictionOrder()].map(([key]) => key);
+  assert.deepEqual(order, [...Array(100).keys()], "each once, in the order they were stored");
+  assert.equal(map.size, 100);
+});
+
+Deno.test("RecencyMap.evictionOrder lets the caller delete what it yields", () => {
+  const map = new RecencyMap<string, number>();
+  for (const [i, key] of [..."abcd"].entries()) map.set(key, i);
+  map.use("b");
+  for (const [key] of map.evictionOrder()) {
+    map.delete(key);
+    if (map.size === 2) break;
+  }
+  assert.deepEqual(keys(map), ["d", "b"], "a and c dropped; b used, so it outlived d's place");
 });
