@@ -470,8 +470,16 @@ try {
     const staticPort = freePort();
     const nginx = await startNginx(workers, staticPort, `server { listen 127.0.0.1:${staticPort}; root ${root}; }`);
     const rows: Row[] = [];
-    // Every run's p99 of the small reads: one run's p99 is noisy (on two cores under wrk, both servers are bimodal).
-    const smallP99 = { ours: [] as number[], nginx: [] as number[] };
+    // Every run's p99 of the small reads, by section: one run's p99 is noisy (on two cores under wrk, both servers
+    // swing between about 1 and 4 ms from run to run with two workers).
+    const smallP99 = new Map<string, { ours: number[]; nginx: number[] }>();
+    const noteP99 = (section: string, target: Target, ours: Run[], theirs: Run[]) => {
+      if (target.bytes! > SMALL_BYTES) return;
+      const runs = smallP99.get(section) ?? { ours: [], nginx: [] };
+      smallP99.set(section, runs);
+      runs.ours.push(...ours.map((r) => r.p99Ms));
+      runs.nginx.push(...theirs.map((r) => r.p99Ms));
+    };
     /** One run of nginx sending the bytes the registry answers for `target`. */
     const nginxRun = (target: Target) => wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids);
     /** `rounds` runs of `url` (its server's CPU from `pids`), each followed by a run of nginx sending the same bytes. */
@@ -486,10 +494,7 @@ try {
     };
     for (const target of targets) {
       const { ours, theirs } = await interleaved(`${registry.url}${target.path}`, [registry.pid], target);
-      if (target.bytes! <= SMALL_BYTES) {
-        smallP99.ours.push(...ours.map((r) => r.p99Ms));
-        smallP99.nginx.push(...theirs.map((r) => r.p99Ms));
-      }
+      noteP99("from memory", target, ours, theirs);
       rows.push({ label: target.label, ours: summarize(ours), nginx: summarize(theirs) });
     }
     if (values.soak !== undefined && workers === workerCounts.at(-1)) {
@@ -501,6 +506,7 @@ try {
     await warmUp(registry.url, targets.find((t) => t.archive)!);
     for (const target of targets.filter((t) => t.archive)) {
       const { ours, theirs } = await interleaved(`${registry.url}${target.path}`, [registry.pid], target);
+      noteP99("from disk", target, ours, theirs);
       rows.push({ label: `${target.label} (from disk)`, ours: summarize(ours), nginx: summarize(theirs) });
     }
     if (values.private) {
@@ -511,6 +517,7 @@ try {
       for (const target of targets) {
         const url = `${registry.url}${target.path}`;
         const { ours, theirs } = await interleaved(url, [registry.pid], target, `Bearer ${TOKEN}`);
+        noteP99("with a token", target, ours, theirs);
         rows.push({ label: `${target.label} (token)`, ours: summarize(ours), nginx: summarize(theirs) });
       }
     }
@@ -564,11 +571,15 @@ try {
         `medians of ${rounds} interleaved runs; µs/req = server CPU (user+system) per request`,
       rows,
     );
-    const [ourP99, nginxP99] = [median(smallP99.ours), median(smallP99.nginx)];
-    console.log(
-      `p99 of the small reads (≤ ${SMALL_BYTES / 1024} KiB), median of all ${smallP99.ours.length} runs: ` +
-        `${ourP99.toFixed(2)} ms, nginx ${nginxP99.toFixed(2)} ms (${(ourP99 / nginxP99).toFixed(2)}×)`,
-    );
+    for (const [section, runs] of smallP99) {
+      const [ourP99, nginxP99] = [median(runs.ours), median(runs.nginx)];
+      const range = (p99s: number[]) => `${Math.min(...p99s).toFixed(2)}–${Math.max(...p99s).toFixed(2)}`;
+      console.log(
+        `p99 of the small reads (≤ ${SMALL_BYTES / 1024} KiB) ${section}, median of ${runs.ours.length} runs: ` +
+          `${ourP99.toFixed(2)} ms (runs ${range(runs.ours)}), nginx ${nginxP99.toFixed(2)} ms ` +
+          `(runs ${range(runs.nginx)}): ${(ourP99 / nginxP99).toFixed(2)}×`,
+      );
+    }
     if (ceilingRows.length > 0) {
       printTable(
         `Offload vs the best it can do ("nginx" = README's nginx asking a stand-in upstream, nginx answering at once)`,
