@@ -10,7 +10,7 @@
  * @module
  */
 import type { Action, PackageName, PluginFactory, Principal } from "./types.ts";
-import { digestsEqual, presentedSecret, sha256Hex } from "./credentials.ts";
+import { digestsEqual, presentedSecret, secretSha256, sha256Hex } from "./credentials.ts";
 
 /** One configured token. */
 export interface StaticToken {
@@ -55,7 +55,7 @@ const staticToken: PluginFactory<StaticTokenOptions> = ({ options }) => {
       authenticate(request) {
         const secret = presentedSecret(request);
         if (typeof secret !== "string") return "abstain";
-        const digest = sha256Hex(secret);
+        const digest = secretSha256(request, secret);
         // Compare with every token so the time taken does not reveal which one matched.
         let match: (typeof tokens)[number] | undefined;
         for (const token of tokens) if (digestsEqual(digest, token.digest) && match === undefined) match = token;

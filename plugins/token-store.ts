@@ -12,7 +12,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Action, PluginFactory, PluginStorage } from "./types.ts";
-import { digestsEqual, presentedSecret, sha256Hex } from "./credentials.ts";
+import { digestsEqual, presentedSecret, secretSha256, sha256Hex } from "./credentials.ts";
 import { decide } from "./static-token.ts";
 
 /** A stored token (never the token itself). */
@@ -103,7 +103,9 @@ const tokenStore: PluginFactory = ({ storage, now: clock }) => {
         const match = typeof secret === "string" ? TOKEN.exec(secret) : null;
         if (match === null) return "abstain";
         const record = await storage.read<TokenRecord>(recordKey(match[1]));
-        if (record === null || !digestsEqual(sha256Hex(secret!), record.sha256)) return { reject: "invalid token" };
+        if (record === null || !digestsEqual(secretSha256(request, secret!), record.sha256)) {
+          return { reject: "invalid token" };
+        }
         if (record.revokedAt) return { reject: "this token has been revoked" };
         if (record.expiresAt && Date.parse(record.expiresAt) <= now().getTime()) {
           return { reject: "this token has expired" };

@@ -37,7 +37,7 @@
  * @module
  */
 import type { Context } from "hono";
-import { sha256Hex } from "../../plugins/credentials.ts";
+import { credentialsRequest, sha256Hex } from "../../plugins/credentials.ts";
 import { LruCache } from "../util/lru_cache.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { HeadRequest } from "./http1.ts";
@@ -235,9 +235,7 @@ export class HotResponses {
       const authorization = request.headers.get("authorization");
       this.#entries.set(this.#key(request, peer), {
         prepared: answer,
-        credentials: reads === "per-credential"
-          ? new Request(request.url, { headers: authorization === null ? {} : { authorization } })
-          : undefined,
+        credentials: reads === "per-credential" ? credentialsRequest(request.url, authorization) : undefined,
         fresh,
         used,
         route: this.#options.metrics.route(routePattern(c)),
