@@ -8,14 +8,16 @@
 
 interface Slot<V> {
   value: V;
-  /** Used since it was stored or last passed over by {@link RecencyMap.evictionOrder}. */
+  /** Used since it was stored or last moved, other than while it was the newest entry. */
   used: boolean;
 }
 
 /**
  * Entries in the order they were stored; {@link use} only marks an entry, and
  * {@link evictionOrder} gives a marked entry a second chance by moving it to
- * the newest end, unmarked.
+ * the newest end, unmarked. Using the newest entry marks nothing: as in an
+ * exact LRU order, it is where a use would put it (so an entry read just
+ * after it is stored is not kept longer than one stored after it).
  *
  * Why reads never move entries: a move is a delete and an insert, and the
  * deleted slots make V8 rebuild a long-lived map's table in its old
@@ -29,6 +31,8 @@ interface Slot<V> {
  */
 export class RecencyMap<K, V> implements Iterable<[K, V]> {
   readonly #slots = new Map<K, Slot<V>>();
+  /** The slot stored or moved last (perhaps deleted since). */
+  #newest: Slot<V> | undefined;
 
   /** Entries held. */
   get size(): number {
@@ -44,14 +48,14 @@ export class RecencyMap<K, V> implements Iterable<[K, V]> {
   use(key: K): V | undefined {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
-    slot.used = true;
+    if (slot !== this.#newest) slot.used = true;
     return slot.value;
   }
 
   /** Stores `value` for `key` as the newest entry, unmarked (replacing any value it had). */
   set(key: K, value: V): void {
     this.#slots.delete(key);
-    this.#slots.set(key, { value, used: false });
+    this.#slots.set(key, this.#newest = { value, used: false });
   }
 
   /** Removes `key`; false when it was not there. */
@@ -70,7 +74,7 @@ export class RecencyMap<K, V> implements Iterable<[K, V]> {
       if (slot.used) {
         slot.used = false;
         this.#slots.delete(key);
-        this.#slots.set(key, slot);
+        this.#slots.set(key, this.#newest = slot);
       } else {
         yield [key, slot.value];
       }

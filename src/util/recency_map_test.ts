@@ -39,10 +39,11 @@ Deno.test("RecencyMap.evictionOrder gives entries used since the last pass a sec
 Deno.test("RecencyMap.evictionOrder ends when every entry is used and none is dropped", () => {
   const map = new RecencyMap<number, number>();
   for (let i = 0; i < 100; i++) map.set(i, i);
+  map.set(100, 100);
   for (let i = 0; i < 100; i++) map.use(i);
   const order = [...map.evictionOrder()].map(([key]) => key);
-  assert.deepEqual(order, [...Array(100).keys()], "each once, in the order they were stored");
-  assert.equal(map.size, 100);
+  assert.deepEqual(order, [100, ...Array(100).keys()], "the unused one first, then each used one once, as stored");
+  assert.equal(map.size, 101);
 });
 
 Deno.test("RecencyMap.evictionOrder lets the caller delete what it yields", () => {
@@ -54,4 +55,15 @@ Deno.test("RecencyMap.evictionOrder lets the caller delete what it yields", () =
     if (map.size === 2) break;
   }
   assert.deepEqual(keys(map), ["d", "b"], "a and c dropped; b used, so it outlived d's place");
+});
+
+Deno.test("RecencyMap.use of the newest entry marks nothing: it is already where a use would put it", () => {
+  const map = new RecencyMap<string, number>();
+  map.set("a", 1);
+  map.use("a"); // read just after it was stored
+  map.set("b", 2);
+  assert.deepEqual(keys(map), ["a", "b"]);
+  assert.deepEqual(map.evictionOrder().next().value, ["a", 1], "a goes first, as in an exact LRU order");
+  map.use("a");
+  assert.deepEqual(map.evictionOrder().next().value, ["b", 2], "a read after b was stored: a stays");
 });
