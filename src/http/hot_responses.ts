@@ -26,8 +26,9 @@
  * holds the request's credentials (hashed), and they are authenticated again
  * before the answer is given: an answer reaches only the credentials the
  * routes allowed it to, listings filtered per caller included. The auth chain
- * is asked with a `Request` holding only those credentials, built once when
- * the answer is remembered: a `Request` built per read cost a third of the
+ * is asked with a `Request` holding only those credentials (and, for the
+ * built-in token providers, their digest: `credentialsRequest`), built once
+ * when the answer is remembered: a `Request` built per read cost a third of the
  * read, and its garbage outlived the young generation, making GC pauses the
  * slowest reads' wait. Otherwise
  * every request goes through the routes, which still use the prepared
