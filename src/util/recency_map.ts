@@ -31,7 +31,7 @@ interface Slot<V> {
  */
 export class RecencyMap<K, V> implements Iterable<[K, V]> {
   readonly #slots = new Map<K, Slot<V>>();
-  /** The slot stored or moved last (perhaps deleted since). */
+  /** The slot stored or moved last, while it is held. */
   #newest: Slot<V> | undefined;
 
   /** Entries held. */
@@ -44,7 +44,7 @@ export class RecencyMap<K, V> implements Iterable<[K, V]> {
     return this.#slots.get(key)?.value;
   }
 
-  /** The value of `key`, marked used (kept past the next eviction pass). */
+  /** The value of `key`, marked used (given a second chance by the next eviction pass). */
   use(key: K): V | undefined {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
@@ -60,6 +60,9 @@ export class RecencyMap<K, V> implements Iterable<[K, V]> {
 
   /** Removes `key`; false when it was not there. */
   delete(key: K): boolean {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return false;
+    if (slot === this.#newest) this.#newest = undefined; // its value is not held on to
     return this.#slots.delete(key);
   }
 
