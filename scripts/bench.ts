@@ -473,30 +473,28 @@ try {
     // Every run's p99 of the small reads, by section: one run's p99 is noisy (on two cores under wrk, both servers
     // swing between about 1 and 4 ms from run to run with two workers).
     const smallP99 = new Map<string, { ours: number[]; nginx: number[] }>();
-    const noteP99 = (section: string, target: Target, ours: Run[], theirs: Run[]) => {
-      if (target.bytes! > SMALL_BYTES) return;
-      const runs = smallP99.get(section) ?? { ours: [], nginx: [] };
-      smallP99.set(section, runs);
-      runs.ours.push(...ours.map((r) => r.p99Ms));
-      runs.nginx.push(...theirs.map((r) => r.p99Ms));
-    };
     /** One run of nginx sending the bytes the registry answers for `target`. */
     const nginxRun = (target: Target) => wrk(`${nginx.url}/t${targets.indexOf(target)}`, nginx.pids);
-    /** `rounds` runs of `url` (its server's CPU from `pids`), each followed by a run of nginx sending the same bytes. */
-    const interleaved = async (url: string, pids: number[], target: Target, authorization?: string) => {
+    /**
+     * A row of the table for `target` read from the registry running now (the target's label and `suffix`): `rounds`
+     * runs, each followed by a run of nginx sending the same bytes; a small read's p99s go to `section`'s summary.
+     */
+    const measure = async (section: string, target: Target, suffix = "", authorization?: string) => {
       const ours: Run[] = [];
       const theirs: Run[] = [];
       for (let round = 0; round < rounds; round++) {
-        ours.push(await wrk(url, pids, target.accept, authorization));
+        ours.push(await wrk(`${registry.url}${target.path}`, [registry.pid], target.accept, authorization));
         theirs.push(await nginxRun(target));
       }
-      return { ours, theirs };
+      if (target.bytes! <= SMALL_BYTES) {
+        const runs = smallP99.get(section) ?? { ours: [], nginx: [] };
+        smallP99.set(section, runs);
+        runs.ours.push(...ours.map((r) => r.p99Ms));
+        runs.nginx.push(...theirs.map((r) => r.p99Ms));
+      }
+      rows.push({ label: `${target.label}${suffix}`, ours: summarize(ours), nginx: summarize(theirs) });
     };
-    for (const target of targets) {
-      const { ours, theirs } = await interleaved(`${registry.url}${target.path}`, [registry.pid], target);
-      noteP99("from memory", target, ours, theirs);
-      rows.push({ label: target.label, ours: summarize(ours), nginx: summarize(theirs) });
-    }
+    for (const target of targets) await measure("from memory", target);
     if (values.soak !== undefined && workers === workerCounts.at(-1)) {
       await soak(registry, targets, Number(values.soak));
     }
@@ -504,22 +502,13 @@ try {
     await registry.stop();
     registry = await startRegistry(workers, dataDir, { REGISTRY_MEMORY_CACHE_BYTES: "0" });
     await warmUp(registry.url, targets.find((t) => t.archive)!);
-    for (const target of targets.filter((t) => t.archive)) {
-      const { ours, theirs } = await interleaved(`${registry.url}${target.path}`, [registry.pid], target);
-      noteP99("from disk", target, ours, theirs);
-      rows.push({ label: `${target.label} (from disk)`, ours: summarize(ours), nginx: summarize(theirs) });
-    }
+    for (const target of targets.filter((t) => t.archive)) await measure("from disk", target, " (from disk)");
     if (values.private) {
       // The same data, read with a token by a registry that requires one (REGISTRY_REQUIRE_AUTH_FOR_READ).
       await registry.stop();
       registry = await startRegistry(workers, dataDir, { REGISTRY_REQUIRE_AUTH_FOR_READ: "true" });
       await warmUp(registry.url, targets[0], `Bearer ${TOKEN}`);
-      for (const target of targets) {
-        const url = `${registry.url}${target.path}`;
-        const { ours, theirs } = await interleaved(url, [registry.pid], target, `Bearer ${TOKEN}`);
-        noteP99("with a token", target, ours, theirs);
-        rows.push({ label: `${target.label} (token)`, ours: summarize(ours), nginx: summarize(theirs) });
-      }
+      for (const target of targets) await measure("with a token", target, " (token)", `Bearer ${TOKEN}`);
     }
     const ceilingRows: Row[] = [];
     if (values.offload) {
